@@ -1,0 +1,307 @@
+// The Drops client: listing entitlements (IEnumerable paging), updating them (per-id
+// outcomes) and the fulfillment engine, each blocking, with Task versions that run on the
+// thread pool so Unity's main thread never waits on the network. Every rule (paging,
+// batches of 100, tokens, retries, rate limits) is the native core's; this only translates.
+using System;
+using System.Threading;
+using System.Collections.Generic;
+using System.Linq;
+using System.Runtime.InteropServices;
+using System.Threading.Tasks;
+using TwitchDrops.Native;
+
+namespace TwitchDrops
+{
+    /// <summary>A Twitch Drops client for one application. Thread-safe: any number of threads
+    /// may call it at once (one token for all). Dispose it when done; a forgotten one is freed
+    /// by its finalizer. Calls in flight on other threads keep the native client alive until
+    /// they return.</summary>
+    public sealed class DropsClient : IDisposable
+    {
+        private readonly ClientHandle handle;
+        private readonly string clientId;
+
+        /// <summary>Makes a client; the configuration is checked here (an empty client id or
+        /// credential, or a URL that is neither HTTPS nor loopback HTTP, throws
+        /// <see cref="DropsInvalidInputException"/>). Nothing is sent until a call needs it.</summary>
+        public unsafe DropsClient(DropsClientConfig config)
+        {
+            if (config == null) throw new ArgumentNullException("config");
+            clientId = config.ClientId;
+            using (var error = ErrorHandle.New())
+            using (var e = error.Use())
+            using (var nativeConfig = new ConfigHandle())
+            {
+                var err = (td_error*)e.Pointer;
+                td_client_config* c = null;
+                fixed (byte* id = Utf8.Z(config.ClientId, "ClientId"))
+                {
+                    Failures.Check(NativeMethods.td_client_config_new(id, &c, err), error);
+                }
+                nativeConfig.Own((IntPtr)c);
+                if (config.ClientSecret != null)
+                {
+                    fixed (byte* p = Utf8.Z(config.ClientSecret, "ClientSecret")) Failures.Check(NativeMethods.td_client_config_set_client_secret(c, p), "set ClientSecret");
+                }
+                if (config.AccessToken != null)
+                {
+                    fixed (byte* p = Utf8.Z(config.AccessToken, "AccessToken")) Failures.Check(NativeMethods.td_client_config_set_access_token(c, p), "set AccessToken");
+                }
+                if (config.HelixUrl != null)
+                {
+                    fixed (byte* p = Utf8.Z(config.HelixUrl, "HelixUrl")) Failures.Check(NativeMethods.td_client_config_set_helix_url(c, p), "set HelixUrl");
+                }
+                if (config.AuthUrl != null)
+                {
+                    fixed (byte* p = Utf8.Z(config.AuthUrl, "AuthUrl")) Failures.Check(NativeMethods.td_client_config_set_auth_url(c, p), "set AuthUrl");
+                }
+                if (config.UserAgent != null)
+                {
+                    fixed (byte* p = Utf8.Z(config.UserAgent, "UserAgent")) Failures.Check(NativeMethods.td_client_config_set_user_agent(c, p), "set UserAgent");
+                }
+                td_client* client = null;
+                Failures.Check(NativeMethods.td_client_new(c, &client, err), error);
+                handle = new ClientHandle();
+                handle.Own((IntPtr)client);
+            }
+        }
+
+        /// <summary>HTTP requests this client has sent, every attempt counted.</summary>
+        public unsafe long RequestsSent
+        {
+            get
+            {
+                using (var c = handle.Use()) return (long)NativeMethods.td_client_requests_sent((td_client*)c.Pointer);
+            }
+        }
+
+        /// <summary>Every entitlement matching <paramref name="query"/>, one request per page, as
+        /// the enumeration goes (blocking: enumerate off the main thread, or use
+        /// <see cref="ListEntitlementsAsync"/>). Stopping early frees the native iterator.
+        /// Read everything first, then update: updating while paging a CLAIMED filter skips items.</summary>
+        public IEnumerable<Entitlement> Entitlements(EntitlementQuery query)
+        {
+            return EntitlementPages(query).SelectMany(page => page);
+        }
+
+        /// <summary>The pages of <paramref name="query"/>, lazily (see <see cref="Entitlements"/>).</summary>
+        public IEnumerable<IReadOnlyList<Entitlement>> EntitlementPages(EntitlementQuery query)
+        {
+            if (query == null) throw new ArgumentNullException("query");
+            // Checked now, not at the first MoveNext: bad input throws where the call is.
+            var pages = OpenPages(query);
+            return Iterate(pages);
+        }
+
+        private IEnumerable<IReadOnlyList<Entitlement>> Iterate(PagesHandle pages)
+        {
+            using (pages)
+            {
+                List<Entitlement> page;
+                while ((page = NextPage(pages)) != null)
+                {
+                    yield return page;
+                }
+            }
+        }
+
+        private unsafe PagesHandle OpenPages(EntitlementQuery query)
+        {
+            using (var nativeQuery = query.ToNative())
+            using (var q = nativeQuery.Use())
+            using (var error = ErrorHandle.New())
+            using (var e = error.Use())
+            using (var c = handle.Use())
+            {
+                td_pages* pages = null;
+                Failures.Check(NativeMethods.td_client_entitlement_pages(
+                    (td_client*)c.Pointer, (td_entitlements_query*)q.Pointer, &pages, (td_error*)e.Pointer), error);
+                var owned = new PagesHandle();
+                owned.Own((IntPtr)pages);
+                return owned;
+            }
+        }
+
+        /// <summary>The next page, copied; null at the end.</summary>
+        private static unsafe List<Entitlement> NextPage(PagesHandle pages)
+        {
+            using (var p = pages.Use())
+            using (var error = ErrorHandle.New())
+            using (var e = error.Use())
+            {
+                td_entitlements_page* page = null;
+                var result = NativeMethods.td_pages_next((td_pages*)p.Pointer, &page, (td_error*)e.Pointer);
+                if (result == td_result.TD_END)
+                {
+                    return null;
+                }
+                Failures.Check(result, error);
+                using (var owned = new PageHandle())
+                {
+                    owned.Own((IntPtr)page);
+                    var count = (ulong)NativeMethods.td_entitlements_page_count(page);
+                    var list = new List<Entitlement>((int)count);
+                    for (ulong i = 0; i < count; i++)
+                    {
+                        list.Add(Entitlement.Copy(NativeMethods.td_entitlements_page_get(page, (UIntPtr)i)));
+                    }
+                    return list;
+                }
+            }
+        }
+
+        /// <summary>Every entitlement matching <paramref name="query"/>, read on the thread pool.</summary>
+        public Task<IReadOnlyList<Entitlement>> ListEntitlementsAsync(EntitlementQuery query)
+        {
+            if (query == null) throw new ArgumentNullException("query");
+            return Task.Run(() => (IReadOnlyList<Entitlement>)Entitlements(query).ToList());
+        }
+
+        /// <summary>Sets entitlements to <paramref name="status"/> (any number of ids: sent in
+        /// batches of 100, repeats once), with an outcome for each id (blocking). An update that
+        /// stops part way throws <see cref="DropsException"/> with
+        /// <see cref="DropsException.PartialUpdate"/>.</summary>
+        public unsafe UpdateReport UpdateEntitlements(IEnumerable<string> ids, FulfillmentStatus status)
+        {
+            if (ids == null) throw new ArgumentNullException("ids");
+            var texts = ids.Select((id, i) => Utf8.Z(id, "ids[" + i + "]")).ToArray();
+            var pins = new GCHandle[texts.Length];
+            var pointers = new IntPtr[texts.Length];
+            try
+            {
+                for (var i = 0; i < texts.Length; i++)
+                {
+                    pins[i] = GCHandle.Alloc(texts[i], GCHandleType.Pinned);
+                    pointers[i] = pins[i].AddrOfPinnedObject();
+                }
+                using (var error = ErrorHandle.New())
+                using (var e = error.Use())
+                using (var c = handle.Use())
+                fixed (IntPtr* array = pointers)
+                {
+                    td_update_report* report = null;
+                    Failures.Check(NativeMethods.td_client_update_entitlements(
+                        (td_client*)c.Pointer, (byte**)array, (UIntPtr)texts.Length, (uint)status, &report,
+                        (td_error*)e.Pointer), error);
+                    using (var owned = new UpdateReportHandle())
+                    {
+                        owned.Own((IntPtr)report);
+                        return UpdateReport.Copy(report);
+                    }
+                }
+            }
+            finally
+            {
+                foreach (var pin in pins)
+                {
+                    if (pin.IsAllocated) pin.Free();
+                }
+            }
+        }
+
+        /// <summary><see cref="UpdateEntitlements"/> on the thread pool.</summary>
+        public Task<UpdateReport> UpdateEntitlementsAsync(IEnumerable<string> ids, FulfillmentStatus status)
+        {
+            if (ids == null) throw new ArgumentNullException("ids");
+            var copy = ids.ToList();
+            return Task.Run(() => UpdateEntitlements(copy, status));
+        }
+
+        /// <summary>The fulfillment engine (blocking): grants every CLAIMED entitlement matching
+        /// <paramref name="options"/> once, through <paramref name="grant"/>, and marks it
+        /// FULFILLED, recording each step in <paramref name="journal"/> first so a crash never
+        /// leads to a reward given twice. <paramref name="grant"/> runs on the calling thread,
+        /// one entitlement at a time; an exception it throws is caught and answered Failed (the
+        /// entitlement stays CLAIMED; <see cref="FulfillReport.GrantExceptions"/> keeps it). A run
+        /// that stops early throws <see cref="DropsException"/> with
+        /// <see cref="DropsException.FulfillReport"/>.</summary>
+        public unsafe FulfillReport Fulfill(FulfillOptions options, Journal journal, Func<GrantRequest, GrantOutcome> grant)
+        {
+            if (options == null) throw new ArgumentNullException("options");
+            if (journal == null) throw new ArgumentNullException("journal");
+            if (grant == null) throw new ArgumentNullException("grant");
+            var run = new RunContext(grant, options.OnSettled);
+            var pin = GCHandle.Alloc(run);
+            try
+            {
+                var userData = (void*)GCHandle.ToIntPtr(pin);
+                using (var nativeOptions = options.ToNative())
+                using (var o = nativeOptions.Use())
+                using (var error = ErrorHandle.New())
+                using (var e = error.Use())
+                using (var c = handle.Use())
+                lock (journal.RunLock)
+                {
+                    if (journal.RunningThread == Thread.CurrentThread.ManagedThreadId)
+                    {
+                        throw new InvalidOperationException(
+                            "this journal is already in a run on this thread (a grant or OnSettled handler that runs Fulfill with the same journal); use another journal");
+                    }
+                    journal.RunningThread = Thread.CurrentThread.ManagedThreadId;
+                    try
+                    {
+                    using (var j = journal.Handle.Use())
+                    {
+                        if (options.OnSettled != null)
+                        {
+                            Failures.Check(NativeMethods.td_fulfill_options_set_on_settled(
+                                (td_fulfill_options*)o.Pointer, Callbacks.Settled, userData), "set OnSettled");
+                        }
+                        td_fulfill_report* report = null;
+                        var result = NativeMethods.td_client_fulfill(
+                            (td_client*)c.Pointer, (td_fulfill_options*)o.Pointer, (td_journal*)j.Pointer,
+                            Callbacks.Grant, userData, &report, (td_error*)e.Pointer);
+                        if (result != td_result.TD_OK)
+                        {
+                            var failure = Failures.From(result, error);
+                            if (failure.FulfillReport != null)
+                            {
+                                failure.FulfillReport.SetGrantExceptions(run);
+                            }
+                            throw failure;
+                        }
+                        using (var owned = new FulfillReportHandle())
+                        {
+                            owned.Own((IntPtr)report);
+                            var copy = FulfillReport.Copy(report);
+                            copy.SetGrantExceptions(run);
+                            return copy;
+                        }
+                    }
+                    }
+                    finally
+                    {
+                        journal.RunningThread = 0;
+                    }
+                }
+            }
+            finally
+            {
+                pin.Free();
+            }
+        }
+
+        /// <summary><see cref="Fulfill"/> on the thread pool: <paramref name="grant"/> runs
+        /// there too, so it must not touch Unity objects directly (queue work for the main
+        /// thread, or grant through your backend).</summary>
+        public Task<FulfillReport> FulfillAsync(FulfillOptions options, Journal journal, Func<GrantRequest, GrantOutcome> grant)
+        {
+            if (options == null) throw new ArgumentNullException("options");
+            if (journal == null) throw new ArgumentNullException("journal");
+            if (grant == null) throw new ArgumentNullException("grant");
+            return Task.Run(() => Fulfill(options, journal, grant));
+        }
+
+        /// <summary>Frees the native client (after calls in flight return). Safe to call twice.</summary>
+        public void Dispose()
+        {
+            handle.Dispose();
+        }
+
+        /// <summary>The client id (no credentials).</summary>
+        public override string ToString()
+        {
+            return "DropsClient(" + clientId + ")";
+        }
+    }
+}

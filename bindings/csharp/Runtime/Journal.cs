@@ -1,0 +1,71 @@
+// The fulfillment journal: durable records that keep a crash from leading to a reward given
+// twice. Owns its native handle.
+using System;
+using TwitchDrops.Native;
+
+namespace TwitchDrops
+{
+    /// <summary>Where the fulfillment engine records each step before taking it. Keep the same
+    /// journal (the same file) from run to run. One run at a time uses it: a second run on
+    /// the same journal waits for the first.</summary>
+    public sealed class Journal : IDisposable
+    {
+        private readonly JournalHandle handle;
+        private readonly string description;
+
+        private Journal(JournalHandle handle, string description)
+        {
+            this.handle = handle;
+            this.description = description;
+        }
+
+        internal JournalHandle Handle { get { return handle; } }
+
+        /// <summary>Taken by a run for its whole length.</summary>
+        internal object RunLock { get { return handle; } }
+
+        /// <summary>The managed thread running a fulfillment on this journal (0: none). The
+        /// run lock is reentrant; this tells a grant that runs Fulfill on the same journal
+        /// (which would give the native run the journal twice) from a run waiting its turn.</summary>
+        internal volatile int RunningThread;
+
+        /// <summary>A journal in a file of JSON lines (created on first use, fsync'd on every
+        /// append). A file that cannot be opened fails the run with <see cref="DropsErrorCode.Journal"/>.</summary>
+        public static unsafe Journal File(string path)
+        {
+            var bytes = Utf8.Z(path, "path");
+            var handle = new JournalHandle();
+            using (var error = ErrorHandle.New())
+            using (var e = error.Use())
+            {
+                td_journal* journal = null;
+                td_result result;
+                fixed (byte* p = bytes)
+                {
+                    result = NativeMethods.td_journal_new_file(p, &journal, (td_error*)e.Pointer);
+                }
+                Failures.Check(result, error);
+                handle.Own((IntPtr)journal);
+            }
+            return new Journal(handle, "file journal " + path);
+        }
+
+        /// <summary>A journal in memory: no grant is given twice within this process (keep
+        /// it from run to run), nothing survives a crash.</summary>
+        public static unsafe Journal Memory()
+        {
+            var handle = new JournalHandle();
+            handle.Own((IntPtr)NativeMethods.td_journal_new_memory());
+            return new Journal(handle, "memory journal");
+        }
+
+        /// <summary>Frees the native journal (a file journal's file stays). Safe to call twice.</summary>
+        public void Dispose()
+        {
+            handle.Dispose();
+        }
+
+        /// <summary>What kind of journal, and its path.</summary>
+        public override string ToString() { return description; }
+    }
+}

@@ -1,0 +1,127 @@
+// The callbacks native code makes into C# during a fulfillment run, written the way IL2CPP
+// needs them: static methods marked [MonoPInvokeCallback], reached through delegates kept in
+// static fields (never collected), with the run's state passed through user_data as a
+// GCHandle. No exception crosses back into native code: a grant function that throws is
+// answered FAILED (the entitlement stays CLAIMED), a settlement handler that throws is ignored.
+using System;
+using System.Collections.Generic;
+using System.Runtime.InteropServices;
+
+namespace TwitchDrops.Native
+{
+    /// <summary>What one run's callbacks need; pinned by a GCHandle for the run's length.</summary>
+    internal sealed class RunContext
+    {
+        /// <summary>Exceptions kept for the report; past this many only counted.</summary>
+        internal const int MaxKeptExceptions = 100;
+
+        internal RunContext(Func<GrantRequest, GrantOutcome> grant, Action<Settlement> onSettled)
+        {
+            Grant = grant;
+            OnSettled = onSettled;
+            GrantExceptions = new List<Exception>();
+        }
+
+        internal Func<GrantRequest, GrantOutcome> Grant { get; private set; }
+        internal Action<Settlement> OnSettled { get; private set; }
+        internal List<Exception> GrantExceptions { get; private set; }
+        internal int GrantExceptionCount;
+
+        internal void Thrown(Exception exception)
+        {
+            GrantExceptionCount++;
+            if (GrantExceptions.Count < MaxKeptExceptions)
+            {
+                GrantExceptions.Add(exception);
+            }
+        }
+    }
+
+    internal static unsafe class Callbacks
+    {
+        /// <summary>The grant thunk handed to td_client_fulfill; static, so never collected.</summary>
+        internal static readonly NativeMethods.td_client_fulfill_grant_delegate Grant = OnGrant;
+
+        /// <summary>The settlement thunk handed to td_fulfill_options_set_on_settled.</summary>
+        internal static readonly NativeMethods.td_fulfill_options_set_on_settled_callback_delegate Settled = OnSettled;
+
+        [AOT.MonoPInvokeCallback(typeof(NativeMethods.td_client_fulfill_grant_delegate))]
+        private static uint OnGrant(void* userData, td_grant_request* request, td_grant_reason* reason)
+        {
+            RunContext run = null;
+            try
+            {
+                run = (RunContext)GCHandle.FromIntPtr((IntPtr)userData).Target;
+                var outcome = run.Grant(GrantRequest.Copy(request));
+                switch (outcome.Kind)
+                {
+                    case GrantOutcomeKind.Granted:
+                    case GrantOutcomeKind.RetryLater:
+                        return (uint)outcome.Kind;
+                    case GrantOutcomeKind.Failed:
+                        SetReason(reason, outcome.Reason);
+                        return (uint)outcome.Kind;
+                    default:
+                        SetReason(reason, "the grant function returned no outcome (default(GrantOutcome))");
+                        return (uint)td_grant_outcome.TD_GRANT_FAILED;
+                }
+            }
+            catch (Exception exception)
+            {
+                try
+                {
+                    if (run != null)
+                    {
+                        run.Thrown(exception);
+                    }
+                    SetReason(reason, "the grant function threw " + exception.GetType().FullName + ": " + exception.Message);
+                }
+                catch
+                {
+                    // Nothing may escape into native code.
+                }
+                return (uint)td_grant_outcome.TD_GRANT_FAILED;
+            }
+        }
+
+        [AOT.MonoPInvokeCallback(typeof(NativeMethods.td_fulfill_options_set_on_settled_callback_delegate))]
+        private static void OnSettled(void* userData, td_settlement* settlement)
+        {
+            try
+            {
+                var run = (RunContext)GCHandle.FromIntPtr((IntPtr)userData).Target;
+                if (run.OnSettled != null)
+                {
+                    run.OnSettled(new Settlement
+                    {
+                        Id = Utf8.Of(settlement->id),
+                        UserId = Utf8.Of(settlement->user_id),
+                        State = (SettledState)settlement->state,
+                        Detail = Utf8.Of(settlement->detail),
+                    });
+                }
+            }
+            catch
+            {
+                // A logging handler that fails must not stop the run, nor cross into native code.
+            }
+        }
+
+        private static void SetReason(td_grant_reason* reason, string text)
+        {
+            byte[] bytes;
+            try
+            {
+                bytes = Utf8.Z((text ?? "").Replace('\0', ' '), "reason");
+            }
+            catch (ArgumentException)
+            {
+                bytes = Utf8.Z("(a reason that is not valid text)", "reason");
+            }
+            fixed (byte* p = bytes)
+            {
+                NativeMethods.td_grant_reason_set(reason, p);
+            }
+        }
+    }
+}

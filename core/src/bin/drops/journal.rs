@@ -1,0 +1,151 @@
+//! `--journal`: where `drops fulfill` records its grants.
+//!
+//! - `PATH` or `sqlite:PATH`: an SQLite database (the default kind): crash-safe, and shared
+//!   safely by several `drops` processes on one host.
+//! - `postgres://…` (or `postgresql://…`): a PostgreSQL database, shared by instances on
+//!   many hosts; each entitlement is claimed by one of them.
+//! - `file:PATH`: a file of JSON lines: crash-safe, one process at a time.
+//! - none: in memory (nothing survives a crash).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use twitch_drops::{
+    ClaimSettings, FileJournal, Journal, MemoryJournal, PostgresJournal, SqliteJournal,
+};
+
+/// A parsed `--journal` value.
+#[derive(Clone)]
+pub enum JournalSpec {
+    Sqlite(PathBuf),
+    Postgres(String),
+    File(PathBuf),
+}
+
+impl std::fmt::Debug for JournalSpec {
+    /// A PostgreSQL URL may hold a password: never shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JournalSpec::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
+            JournalSpec::Postgres(_) => f.write_str("postgres://…"),
+            JournalSpec::File(path) => write!(f, "file:{}", path.display()),
+        }
+    }
+}
+
+impl std::str::FromStr for JournalSpec {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, String> {
+        let path = |rest: &str, kind: &str| {
+            if rest.trim().is_empty() {
+                Err(format!("`{kind}:` names no path; write {kind}:PATH"))
+            } else {
+                Ok(PathBuf::from(rest))
+            }
+        };
+        let lower = value.to_ascii_lowercase();
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            Ok(JournalSpec::Postgres(value.to_string()))
+        } else if lower.starts_with("postgres") || value.contains("://") {
+            // Not shown: a mistyped URL may hold a password.
+            Err(
+                "not a journal this command knows (a URL other than postgres://…?); give a \
+                 PATH, sqlite:PATH, file:PATH or postgres://…"
+                    .into(),
+            )
+        } else if let Some(rest) = value.strip_prefix("sqlite:") {
+            path(rest, "sqlite").map(JournalSpec::Sqlite)
+        } else if let Some(rest) = value.strip_prefix("file:") {
+            path(rest, "file").map(JournalSpec::File)
+        } else if value.trim().is_empty() {
+            Err("the journal is empty; give a PATH, sqlite:PATH, file:PATH or postgres://…".into())
+        } else {
+            Ok(JournalSpec::Sqlite(PathBuf::from(value)))
+        }
+    }
+}
+
+/// Opens the journal; claims (shared journals only) last `claim_ttl` past this process's
+/// last heartbeat.
+pub fn open(spec: Option<&JournalSpec>, claim_ttl: Duration) -> Result<Box<dyn Journal>, String> {
+    let claims = ClaimSettings {
+        ttl: claim_ttl,
+        ..ClaimSettings::default()
+    };
+    Ok(match spec {
+        None => Box::new(MemoryJournal::new()),
+        Some(JournalSpec::File(path)) => Box::new(FileJournal::new(path)),
+        Some(JournalSpec::Sqlite(path)) => {
+            if holds_json_lines(path) {
+                return Err(format!(
+                    "{} holds a file journal (JSON lines, the kind `--journal PATH` meant \
+                     before SQLite became the default): pass file:{}",
+                    path.display(),
+                    path.display()
+                ));
+            }
+            Box::new(SqliteJournal::with_claims(path, claims).map_err(|e| e.to_string())?)
+        }
+        Some(JournalSpec::Postgres(url)) => {
+            Box::new(PostgresJournal::with_claims(url, claims).map_err(|e| e.to_string())?)
+        }
+    })
+}
+
+/// True when `path` is a file whose first byte opens a JSON object: a file journal.
+fn holds_json_lines(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut first = [0u8; 1];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut first))
+        .is_ok()
+        && first[0] == b'{'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_are_told_apart_and_urls_are_never_shown() {
+        let parse = |s: &str| s.parse::<JournalSpec>();
+        assert!(
+            matches!(parse("drops.db"), Ok(JournalSpec::Sqlite(p)) if p.as_path() == std::path::Path::new("drops.db"))
+        );
+        assert!(matches!(
+            parse("sqlite:/x/y.db"),
+            Ok(JournalSpec::Sqlite(_))
+        ));
+        assert!(matches!(parse("file:j.jsonl"), Ok(JournalSpec::File(_))));
+        let pg = parse("postgres://drops:hunter2@db/drops").unwrap();
+        assert!(matches!(pg, JournalSpec::Postgres(_)));
+        assert!(!format!("{pg:?}").contains("hunter2"));
+        assert!(parse("sqlite:").unwrap_err().contains("sqlite:PATH"));
+        assert!(matches!(
+            parse("POSTGRESQL://db/x"),
+            Ok(JournalSpec::Postgres(_))
+        ));
+        for typo in [
+            "postgres:/u:hunter2@db/x",
+            "postgress://u:hunter2@db",
+            "mysql://u:hunter2@db",
+        ] {
+            let err = parse(typo).unwrap_err();
+            assert!(!err.contains("hunter2"), "{err}");
+        }
+        assert!(parse("").is_err());
+    }
+
+    #[test]
+    fn a_file_journal_given_as_a_bare_path_is_named_not_opened_as_sqlite() {
+        let path = std::env::temp_dir().join(format!("drops-old-journal-{}", std::process::id()));
+        std::fs::write(&path, "{\"op\":\"settled\",\"id\":\"a\"}\n").expect("write");
+        let spec: JournalSpec = path.to_str().expect("utf-8").parse().expect("a path");
+        let err = open(Some(&spec), Duration::from_secs(60))
+            .err()
+            .expect("refused");
+        assert!(err.contains("file:"), "{err}");
+        let _ = std::fs::remove_file(&path);
+    }
+}

@@ -1,0 +1,239 @@
+//! `drops`: the Drops SDK's command line. Lists and updates entitlements, downloads
+//! analytics, and runs the main job (`fulfill`: every CLAIMED entitlement granted and marked
+//! FULFILLED). `drops demo` does it against a fake Twitch started in-process.
+
+mod demo;
+mod fulfill;
+mod journal;
+mod settings;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use twitch_drops::{AnalyticsQuery, EntitlementsQuery, FulfillOptions, FulfillmentStatus};
+
+use settings::Connection;
+
+/// Twitch Drops from the command line.
+#[derive(Parser)]
+#[command(name = "drops", version, about)]
+struct Cli {
+    #[command(flatten)]
+    connection: Connection,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List entitlements as JSON lines.
+    Entitlements {
+        #[arg(long)]
+        game: Option<String>,
+        #[arg(long)]
+        user: Option<String>,
+        /// An entitlement id (repeatable, at most 100).
+        #[arg(long = "id")]
+        ids: Vec<String>,
+        /// CLAIMED or FULFILLED.
+        #[arg(long)]
+        status: Option<FulfillmentStatus>,
+        /// Page size (1..=1000).
+        #[arg(long)]
+        first: Option<u32>,
+        /// Every page, not just the first.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Set entitlements to a status; prints one JSON line per id.
+    Update {
+        /// FULFILLED or CLAIMED.
+        #[arg(long)]
+        status: FulfillmentStatus,
+        /// Entitlement ids (any number).
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// List analytics reports as JSON lines (needs a user token with analytics:read:games).
+    Analytics {
+        #[arg(long)]
+        game: Option<String>,
+        /// Start date (YYYY-MM-DD).
+        #[arg(long, requires = "to")]
+        from: Option<String>,
+        /// End date, inclusive (YYYY-MM-DD).
+        #[arg(long, requires = "from")]
+        to: Option<String>,
+        /// Save each report's CSV in this folder.
+        #[arg(long)]
+        download: Option<PathBuf>,
+    },
+    /// The main job: grant every CLAIMED entitlement of a game and mark it FULFILLED.
+    Fulfill {
+        #[arg(long)]
+        game: String,
+        /// Only this viewer's entitlements.
+        #[arg(long)]
+        user: Option<String>,
+        /// Crash-safe journal: a rerun after a crash marks what was granted without
+        /// granting it again. PATH or sqlite:PATH (SQLite; processes on one host may share
+        /// it), postgres://… (instances on many hosts share it: each entitlement is claimed
+        /// by one), or file:PATH (JSON lines, one process at a time).
+        /// Also read from DROPS_JOURNAL (keeps a database password out of the process list).
+        #[arg(long, env = "DROPS_JOURNAL", hide_env_values = true)]
+        journal: Option<journal::JournalSpec>,
+        /// Seconds a shared journal's claims outlive a process that died holding them;
+        /// another instance takes them over after that.
+        #[arg(long, default_value_t = 60.0)]
+        claim_ttl: f64,
+        /// Run this shell command per entitlement (DROPS_ENTITLEMENT_ID, DROPS_USER_ID,
+        /// DROPS_BENEFIT_ID, DROPS_GAME_ID, DROPS_TIMESTAMP, DROPS_GRANT_RESUMED in its
+        /// environment): exit 0 = granted, 75 = retry later, other = failed.
+        #[arg(long)]
+        grant_exec: Option<String>,
+        /// Append one line per grant (entitlement id, user id, benefit id) to this file,
+        /// on disk before the entitlement is marked FULFILLED.
+        #[arg(long)]
+        grant_log: Option<PathBuf>,
+        /// Grant scripts run at once.
+        #[arg(long, default_value_t = 4)]
+        grant_jobs: usize,
+        /// Requests to Twitch out at once (1 to 16): the next page and PATCHes go side by
+        /// side while grants run.
+        #[arg(long, default_value_t = twitch_drops::fulfill::DEFAULT_REQUESTS_IN_FLIGHT)]
+        requests_in_flight: usize,
+    },
+    /// Run `fulfill` against a fake Twitch started in-process with seeded data (offline).
+    Demo {
+        /// How many entitlements to seed.
+        #[arg(long, default_value_t = 5000)]
+        entitlements: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("drops: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, String> {
+    match cli.command {
+        Command::Entitlements {
+            game,
+            user,
+            ids,
+            status,
+            first,
+            all,
+        } => {
+            let client = cli.connection.client()?;
+            let query = EntitlementsQuery {
+                ids,
+                user_id: user,
+                game_id: game,
+                status,
+                first,
+                after: None,
+            };
+            let mut out = std::io::stdout().lock();
+            if all {
+                for entitlement in client.entitlements(query) {
+                    print_json(&mut out, &entitlement.map_err(|e| e.to_string())?)?;
+                }
+            } else {
+                for entitlement in client
+                    .entitlements_page(&query)
+                    .map_err(|e| e.to_string())?
+                    .entitlements
+                {
+                    print_json(&mut out, &entitlement)?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Update { status, ids } => {
+            let client = cli.connection.client()?;
+            let report = client
+                .update_entitlements(&ids, status)
+                .map_err(|e| e.to_string())?;
+            let mut out = std::io::stdout().lock();
+            for outcome in &report.outcomes {
+                print_json(&mut out, outcome)?;
+            }
+            Ok(if report.all_succeeded() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Analytics {
+            game,
+            from,
+            to,
+            download,
+        } => {
+            let client = cli.connection.client()?;
+            let query = AnalyticsQuery {
+                game_id: game,
+                started_at: from,
+                ended_at: to,
+                ..Default::default()
+            };
+            let page = client.game_analytics(&query).map_err(|e| e.to_string())?;
+            let mut out = std::io::stdout().lock();
+            for report in &page.reports {
+                print_json(&mut out, report)?;
+                if let Some(dir) = &download {
+                    let csv = client.download_report(report).map_err(|e| e.to_string())?;
+                    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                    let path = dir.join(format!("{}-{}.csv", report.game_id, report.report_type));
+                    std::fs::write(&path, csv).map_err(|e| format!("{}: {e}", path.display()))?;
+                    eprintln!("saved {}", path.display());
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Fulfill {
+            game,
+            user,
+            journal,
+            claim_ttl,
+            grant_exec,
+            grant_log,
+            grant_jobs,
+            requests_in_flight,
+        } => {
+            let claim_ttl = Duration::try_from_secs_f64(claim_ttl)
+                .ok()
+                .filter(|t| *t >= Duration::from_millis(100) && *t <= Duration::from_secs(86_400))
+                .ok_or_else(|| format!("--claim-ttl {claim_ttl}: give 0.1 to 86400 seconds"))?;
+            let client = cli.connection.client()?;
+            let mut grant =
+                fulfill::CommandGrant::new(grant_exec, grant_log.as_deref(), grant_jobs)?;
+            let mut query = EntitlementsQuery::new().game(game);
+            query.user_id = user;
+            let options = FulfillOptions {
+                requests_in_flight,
+                ..FulfillOptions::new(query)
+            };
+            let mut journal = journal::open(journal.as_ref(), claim_ttl)?;
+            let summary = fulfill::fulfill(&client, options, journal.as_mut(), &mut grant)?;
+            Ok(summary.exit_code())
+        }
+        Command::Demo { entitlements } => demo::run(entitlements),
+    }
+}
+
+fn print_json(out: &mut impl Write, value: &impl serde::Serialize) -> Result<(), String> {
+    let line = serde_json::to_string(value).map_err(|e| e.to_string())?;
+    writeln!(out, "{line}").map_err(|e| format!("stdout: {e}"))
+}

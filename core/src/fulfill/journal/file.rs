@@ -1,0 +1,122 @@
+//! A journal in a file of JSON lines: crash-safe, no dependencies, one instance at a time.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use super::{Journal, JournalError, JournalRecord, Recovery};
+
+/// An append-only file of JSON lines, fsync'd on every append. A torn last line (a crash
+/// mid-write) is ignored; a bad line elsewhere is an error. Loading compacts the file to
+/// the records still open (written to a temporary file, fsync'd, then renamed over).
+#[derive(Debug)]
+pub struct FileJournal {
+    path: PathBuf,
+    file: Option<File>,
+}
+
+impl FileJournal {
+    /// A journal at `path` (created on first use).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        FileJournal {
+            path: path.into(),
+            file: None,
+        }
+    }
+
+    /// Where the journal lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn error(&self, what: &str, e: impl std::fmt::Display) -> JournalError {
+        JournalError(format!("{what} {}: {e}", self.path.display()))
+    }
+
+    fn read_records(&self) -> Result<Vec<JournalRecord>, JournalError> {
+        let file = match File::open(&self.path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(self.error("cannot open", e)),
+        };
+        // Bytes, not text: a line torn inside a multi-byte character is not UTF-8.
+        let lines: Vec<Vec<u8>> = BufReader::new(file)
+            .split(b'\n')
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.error("cannot read", e))?;
+        let mut records = Vec::new();
+        let last = lines.len().saturating_sub(1);
+        for (number, line) in lines.iter().enumerate() {
+            if line.trim_ascii().is_empty() {
+                continue;
+            }
+            match serde_json::from_slice::<JournalRecord>(line) {
+                Ok(record) => records.push(record),
+                // A crash while appending leaves at most the last line torn.
+                Err(_) if number == last => break,
+                Err(e) => return Err(self.error(&format!("bad line {} in", number + 1), e)),
+            }
+        }
+        Ok(records)
+    }
+
+    fn rewrite(&self, records: &[JournalRecord]) -> Result<(), JournalError> {
+        let temporary = self.path.with_extension("compacting");
+        let mut file = File::create(&temporary).map_err(|e| self.error("cannot create", e))?;
+        file.write_all(&encode(records))
+            .and_then(|_| file.sync_all())
+            .map_err(|e| self.error("cannot write", e))?;
+        fs::rename(&temporary, &self.path).map_err(|e| self.error("cannot replace", e))?;
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // Make the rename itself durable.
+            if let Ok(dir) = File::open(dir) {
+                let _ = dir.sync_all();
+            }
+        }
+        Ok(())
+    }
+}
+
+fn encode(records: &[JournalRecord]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for record in records {
+        // Serializing these plain records cannot fail.
+        if let Ok(line) = serde_json::to_vec(record) {
+            bytes.extend_from_slice(&line);
+            bytes.push(b'\n');
+        }
+    }
+    bytes
+}
+
+impl Journal for FileJournal {
+    fn load(&mut self) -> Result<Vec<JournalRecord>, JournalError> {
+        let records = self.read_records()?;
+        let open = Recovery::from_records(&records).records();
+        if open.len() != records.len() || !records.is_empty() {
+            self.rewrite(&open)?;
+        }
+        self.file = None;
+        Ok(open)
+    }
+
+    fn append(&mut self, records: &[JournalRecord]) -> Result<(), JournalError> {
+        if self.file.is_none() {
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)
+                .map_err(|e| self.error("cannot open", e))?;
+            self.file = Some(file);
+        }
+        let bytes = encode(records);
+        let path = self.path.display().to_string();
+        let file = self
+            .file
+            .as_mut()
+            .ok_or_else(|| JournalError(path.clone()))?;
+        file.write_all(&bytes)
+            .and_then(|_| file.sync_data())
+            .map_err(|e| JournalError(format!("cannot append to {path}: {e}")))
+    }
+}

@@ -1,0 +1,189 @@
+//! The journal: what makes grants exactly-once across crashes.
+//!
+//! Before granting, the engine records `Granting`; after the grant function answers,
+//! `Granted` (or `NotGranted`); once Twitch has the entitlement FULFILLED (or refuses it for
+//! good), `Settled`. On restart, [`Recovery::from_records`] tells what an interrupted run
+//! left: entitlements granted but not yet marked (marked without granting again) and
+//! grants in doubt (the crash came between calling grant and recording its answer).
+//!
+//! The trait is three calls (load, claim, append), so a studio can back it with its own
+//! database. Journals shared by several instances ([`SqliteJournal`], [`PostgresJournal`])
+//! also coordinate them: a claim takes an entitlement for one instance, and the others
+//! leave it alone.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::entitlements::{Entitlement, FulfillmentStatus};
+
+mod file;
+mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod shared;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+pub use file::FileJournal;
+pub use memory::MemoryJournal;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresJournal;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use shared::ClaimSettings;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteJournal;
+
+/// One journal line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum JournalRecord {
+    /// About to call grant for this entitlement.
+    Granting {
+        id: String,
+        user_id: String,
+        benefit_id: String,
+        game_id: String,
+    },
+    /// The grant function answered `Granted`.
+    Granted { id: String },
+    /// The grant function answered `RetryLater` or `Failed`: nothing was given.
+    NotGranted { id: String },
+    /// Twitch has it FULFILLED, or refused it for good: nothing more to do.
+    Settled { id: String },
+}
+
+impl JournalRecord {
+    /// The entitlement the record is about.
+    pub fn id(&self) -> &str {
+        match self {
+            JournalRecord::Granting { id, .. }
+            | JournalRecord::Granted { id }
+            | JournalRecord::NotGranted { id }
+            | JournalRecord::Settled { id } => id,
+        }
+    }
+
+    pub(crate) fn granting(e: &Entitlement) -> Self {
+        JournalRecord::Granting {
+            id: e.id.clone(),
+            user_id: e.user_id.clone(),
+            benefit_id: e.benefit_id.clone(),
+            game_id: e.game_id.clone(),
+        }
+    }
+}
+
+/// Why the journal could not be read or written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JournalError(pub String);
+
+impl std::fmt::Display for JournalError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "journal: {}", self.0)
+    }
+}
+
+impl std::error::Error for JournalError {}
+
+/// Durable storage for journal records.
+pub trait Journal {
+    /// Every record left by earlier runs that still matters, oldest first. A journal shared
+    /// by several instances returns only what this instance now holds (the open records of
+    /// instances whose claims expired, taken over).
+    fn load(&mut self) -> Result<Vec<JournalRecord>, JournalError>;
+
+    /// Records these `Granting` records durably, each taking its entitlement for this
+    /// instance, and returns the ids it could not take because another instance holds them
+    /// (or has already granted or settled them). The engine grants only what was taken.
+    ///
+    /// A journal used by one instance at a time takes everything: the default appends the
+    /// records and returns no ids.
+    fn claim(&mut self, records: &[JournalRecord]) -> Result<Vec<String>, JournalError> {
+        self.append(records).map(|()| Vec::new())
+    }
+
+    /// Appends records; returns only once they are durable.
+    fn append(&mut self, records: &[JournalRecord]) -> Result<(), JournalError>;
+}
+
+/// What an interrupted run left behind, folded from its records.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// Granted, not yet marked FULFILLED: mark them, never grant again.
+    pub granted: Vec<Entitlement>,
+    /// Grant was called but its answer was not recorded: re-check, then grant as resumed.
+    pub in_doubt: Vec<Entitlement>,
+}
+
+impl Recovery {
+    /// Folds records (in order) into what is still open.
+    pub fn from_records(records: &[JournalRecord]) -> Recovery {
+        #[derive(PartialEq)]
+        enum State {
+            InDoubt,
+            Granted,
+            Closed,
+        }
+        let mut order: Vec<&str> = Vec::new();
+        let mut open: HashMap<&str, (State, Option<Entitlement>)> = HashMap::new();
+        for record in records {
+            let id = record.id();
+            let entry = open.entry(id).or_insert_with(|| {
+                order.push(id);
+                (State::Closed, None)
+            });
+            match record {
+                JournalRecord::Granting {
+                    id,
+                    user_id,
+                    benefit_id,
+                    game_id,
+                } => {
+                    entry.0 = State::InDoubt;
+                    entry.1 = Some(Entitlement {
+                        id: id.clone(),
+                        benefit_id: benefit_id.clone(),
+                        timestamp: String::new(),
+                        user_id: user_id.clone(),
+                        game_id: game_id.clone(),
+                        fulfillment_status: FulfillmentStatus::Claimed,
+                        last_updated: String::new(),
+                    });
+                }
+                JournalRecord::Granted { .. } => entry.0 = State::Granted,
+                JournalRecord::NotGranted { .. } | JournalRecord::Settled { .. } => {
+                    entry.0 = State::Closed
+                }
+            }
+        }
+        let mut recovery = Recovery::default();
+        for id in order {
+            if let Some((state, Some(entitlement))) = open.remove(id) {
+                match state {
+                    State::InDoubt => recovery.in_doubt.push(entitlement),
+                    State::Granted => recovery.granted.push(entitlement),
+                    State::Closed => {}
+                }
+            }
+        }
+        recovery
+    }
+
+    /// True when nothing is open.
+    pub fn is_empty(&self) -> bool {
+        self.granted.is_empty() && self.in_doubt.is_empty()
+    }
+
+    /// The records that keep what is still open (used to compact a journal).
+    pub fn records(&self) -> Vec<JournalRecord> {
+        let mut records: Vec<JournalRecord> = Vec::new();
+        for e in &self.granted {
+            records.push(JournalRecord::granting(e));
+            records.push(JournalRecord::Granted { id: e.id.clone() });
+        }
+        records.extend(self.in_doubt.iter().map(JournalRecord::granting));
+        records
+    }
+}

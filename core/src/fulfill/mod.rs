@@ -1,0 +1,25 @@
+//! Fulfillment: claim → grant → fulfill, so that no reward is lost or granted twice.
+//!
+//! A studio supplies a [`Grant`] function; the [`Engine`] (sans-IO) does the rest, and a
+//! [`Journal`] makes it exactly-once across crashes. [`crate::Client::fulfill`] drives it
+//! with blocking I/O.
+
+mod blocking;
+mod engine;
+mod grant;
+mod journal;
+mod report;
+
+pub use engine::{
+    Engine, EngineInput, EngineStep, FulfillOptions, Ticket, DEFAULT_REQUESTS_IN_FLIGHT,
+    MAX_REQUESTS_IN_FLIGHT,
+};
+pub use grant::{Grant, GrantOutcome, GrantRequest};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use journal::ClaimSettings;
+#[cfg(feature = "postgres")]
+pub use journal::PostgresJournal;
+#[cfg(feature = "sqlite")]
+pub use journal::SqliteJournal;
+pub use journal::{FileJournal, Journal, JournalError, JournalRecord, MemoryJournal, Recovery};
+pub use report::{FulfillReport, SettledState, Settlement};

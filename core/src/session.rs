@@ -1,0 +1,318 @@
+//! What a client's operations share, whoever drives them: the token store, the request
+//! count and the last rate-limit reading.
+//!
+//! [`Session::authorized`] wraps an operation so its `Step::Authorize` is answered inside it
+//! from the shared store: drivers then see only Send, Sleep and Done. When the store needs a
+//! token fetched, the fetch runs inside the same operation (its Send steps go to the driver
+//! like any other). One fetch at a time per session: another operation that needs a token
+//! meanwhile waits in short sleeps, unless the fetch looks abandoned (an operation dropped
+//! mid-fetch clears it; one left unpolled for a minute is overtaken). The blocking client, the
+//! C step API and the WASM package all drive operations this way.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::http::HttpResponse;
+use crate::rate_limit::RateLimit;
+use crate::single_request::SingleRequest;
+use crate::step::{Input, Operation, Step};
+use crate::token::{AccessToken, Authorization, OAuthToken, TokenStore};
+
+/// How long to wait before asking again while another operation fetches the token.
+const FETCH_WAIT: Duration = Duration::from_millis(20);
+/// A fetch older than this is taken as abandoned.
+const ABANDONED_AFTER_MS: u64 = 60_000;
+
+/// A client's shared state.
+#[derive(Debug)]
+pub struct Session {
+    state: Mutex<TokenState>,
+    /// Signalled when a token fetch ends, for blocking drivers waiting on it.
+    fetched: Condvar,
+    requests: AtomicU64,
+    rate_limit: Mutex<Option<RateLimit>>,
+}
+
+#[derive(Debug)]
+struct TokenState {
+    store: TokenStore,
+    /// Which fetch is running (an increasing number) and since when.
+    fetch: Option<(u64, u64)>,
+    next_fetch: u64,
+}
+
+impl Session {
+    /// A session for `config`'s credentials.
+    pub fn new(config: &Config) -> Session {
+        Session {
+            state: Mutex::new(TokenState {
+                store: TokenStore::new(config),
+                fetch: None,
+                next_fetch: 1,
+            }),
+            fetched: Condvar::new(),
+            requests: AtomicU64::new(0),
+            rate_limit: Mutex::new(None),
+        }
+    }
+
+    /// `op` with its token requests answered from this session's store.
+    pub fn authorized<O: Operation>(self: &Arc<Self>, op: O) -> Authorized<O> {
+        Authorized::new(op, Arc::clone(self))
+    }
+
+    /// The operation that answers a [`Step::Authorize`] for a state machine this session
+    /// cannot wrap (the fulfillment engine): run it like any other; its token fetch, if one
+    /// is needed, shows up as ordinary Send steps.
+    pub fn authorize(self: &Arc<Self>, rejected: Option<u64>) -> Authorized<AskToken> {
+        self.authorized(AskToken {
+            rejected,
+            asked: false,
+        })
+    }
+
+    /// `op` (a device-flow login) whose token is installed in this session when it is done,
+    /// so later calls use it.
+    pub fn installing<O: Operation<Output = OAuthToken>>(
+        self: &Arc<Self>,
+        op: O,
+    ) -> InstallToken<O> {
+        InstallToken {
+            op,
+            session: Arc::clone(self),
+        }
+    }
+
+    /// Counts a request sent on behalf of this session.
+    pub fn count_request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Keeps the rate-limit reading of a response that has one.
+    pub fn observe(&self, response: &HttpResponse) {
+        if let Some(limit) = RateLimit::from_response(response) {
+            *lock(&self.rate_limit) = Some(limit);
+        }
+    }
+
+    /// Requests sent so far (every attempt counts).
+    pub fn requests_sent(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// The bucket as the last response described it.
+    pub fn rate_limit(&self) -> Option<RateLimit> {
+        *lock(&self.rate_limit)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, TokenState> {
+        lock(&self.state)
+    }
+
+    /// Blocks the calling thread until the token fetch in flight ends, or `timeout` passes:
+    /// what a blocking driver does instead of sleeping when [`Authorized::waiting_for_token`].
+    pub fn wait_for_token(&self, timeout: Duration) {
+        let state = self.lock();
+        if state.fetch.is_some() {
+            let _ = self.fetched.wait_timeout(state, timeout);
+        }
+    }
+
+    /// Stores a token fetched outside an authorization (the device flow) and returns it.
+    pub fn install(&self, token: OAuthToken, now_ms: u64) -> AccessToken {
+        self.lock().store.install(token, now_ms)
+    }
+
+    /// The user token and refresh token to persist, if the client has a user token.
+    pub fn user_token(&self) -> Option<OAuthToken> {
+        self.lock().store.user_token()
+    }
+
+    fn finish_fetch(&self, id: u64, result: Result<OAuthToken, Error>, now_ms: u64) -> Input {
+        let mut state = self.lock();
+        if state.fetch.is_some_and(|(running, _)| running == id) {
+            state.fetch = None;
+        }
+        self.fetched.notify_all();
+        Input::Token(result.map(|token| state.store.install(token, now_ms)))
+    }
+
+    fn abandon(&self, id: u64) {
+        let mut state = self.lock();
+        if state.fetch.is_some_and(|(running, _)| running == id) {
+            state.fetch = None;
+        }
+        self.fetched.notify_all();
+    }
+}
+
+/// A poisoned lock only means another thread panicked mid-call; the state is still usable.
+fn lock<V>(mutex: &Mutex<V>) -> MutexGuard<'_, V> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// An operation whose token requests are answered from a [`Session`].
+pub struct Authorized<O> {
+    op: O,
+    tokens: Arc<Session>,
+    stage: Stage,
+}
+
+impl<O> std::fmt::Debug for Authorized<O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authorized").finish_non_exhaustive()
+    }
+}
+
+enum Stage {
+    /// Driving the operation.
+    Op,
+    /// Fetching a token (fetch number, request).
+    Fetch(u64, Box<SingleRequest<OAuthToken>>),
+    /// Waiting for another operation's fetch; then ask again for this `rejected`.
+    Wait(Option<u64>),
+}
+
+enum Flow<T> {
+    Feed(Input),
+    Yield(Step<T>),
+}
+
+impl<O: Operation> Authorized<O> {
+    /// True when the last step was a short sleep waiting for another operation's token
+    /// fetch; a blocking driver may call [`Session::wait_for_token`] instead of sleeping.
+    pub fn waiting_for_token(&self) -> bool {
+        matches!(self.stage, Stage::Wait(_))
+    }
+
+    fn new(op: O, tokens: Arc<Session>) -> Self {
+        Authorized {
+            op,
+            tokens,
+            stage: Stage::Op,
+        }
+    }
+
+    fn authorize(&mut self, rejected: Option<u64>, now_ms: u64) -> Flow<O::Output> {
+        let mut state = self.tokens.lock();
+        match state.store.authorize(rejected, now_ms) {
+            Authorization::Ready(token) => Flow::Feed(Input::Token(Ok(token))),
+            Authorization::Failed(e) => Flow::Feed(Input::Token(Err(e))),
+            Authorization::Fetch(request) => {
+                let busy = state
+                    .fetch
+                    .is_some_and(|(_, since)| now_ms.saturating_sub(since) < ABANDONED_AFTER_MS);
+                if busy {
+                    self.stage = Stage::Wait(rejected);
+                    return Flow::Yield(Step::Sleep(FETCH_WAIT));
+                }
+                let id = state.next_fetch;
+                state.next_fetch += 1;
+                state.fetch = Some((id, now_ms));
+                self.stage = Stage::Fetch(id, Box::new(request));
+                Flow::Feed(Input::Start)
+            }
+        }
+    }
+}
+
+impl<O: Operation> Operation for Authorized<O> {
+    type Output = O::Output;
+
+    fn resume(&mut self, input: Input, now_ms: u64) -> Step<O::Output> {
+        let mut input = input;
+        loop {
+            let flow = match std::mem::replace(&mut self.stage, Stage::Op) {
+                Stage::Op => match self.op.resume(input, now_ms) {
+                    Step::Authorize { rejected } => self.authorize(rejected, now_ms),
+                    other => return other,
+                },
+                Stage::Wait(rejected) => self.authorize(rejected, now_ms),
+                Stage::Fetch(id, mut request) => match request.resume(input, now_ms) {
+                    Step::Send(r) => {
+                        self.stage = Stage::Fetch(id, request);
+                        return Step::Send(r);
+                    }
+                    Step::Sleep(d) => {
+                        self.stage = Stage::Fetch(id, request);
+                        return Step::Sleep(d);
+                    }
+                    Step::Done(result) => Flow::Feed(self.tokens.finish_fetch(id, result, now_ms)),
+                    Step::Authorize { .. } => {
+                        self.tokens.abandon(id);
+                        Flow::Feed(Input::Token(Err(Error::Unauthorized {
+                            status: 401,
+                            message: "the token request itself asked for a token".into(),
+                        })))
+                    }
+                },
+            };
+            match flow {
+                Flow::Feed(next) => input = next,
+                Flow::Yield(step) => return step,
+            }
+        }
+    }
+}
+
+impl<O> Drop for Authorized<O> {
+    fn drop(&mut self) {
+        if let Stage::Fetch(id, _) = self.stage {
+            self.tokens.abandon(id);
+        }
+    }
+}
+
+/// Installs the token a device-flow login returns, so later calls use it
+/// ([`Session::installing`]).
+#[derive(Debug)]
+pub struct InstallToken<O> {
+    op: O,
+    session: Arc<Session>,
+}
+
+impl<O: Operation<Output = OAuthToken>> Operation for InstallToken<O> {
+    type Output = OAuthToken;
+
+    fn resume(&mut self, input: Input, now_ms: u64) -> Step<OAuthToken> {
+        match self.op.resume(input, now_ms) {
+            Step::Done(Ok(token)) => {
+                self.session.install(token.clone(), now_ms);
+                Step::Done(Ok(token))
+            }
+            other => other,
+        }
+    }
+}
+
+/// Asks once for a token and returns it ([`Session::authorize`]).
+#[derive(Debug)]
+pub struct AskToken {
+    rejected: Option<u64>,
+    asked: bool,
+}
+
+impl Operation for AskToken {
+    type Output = AccessToken;
+
+    fn resume(&mut self, input: Input, _now_ms: u64) -> Step<AccessToken> {
+        match input {
+            Input::Token(token) => Step::Done(token),
+            _ if !self.asked => {
+                self.asked = true;
+                Step::Authorize {
+                    rejected: self.rejected,
+                }
+            }
+            _ => Step::Done(Err(Error::invalid(
+                "input",
+                "a token request was answered with something other than a token",
+            ))),
+        }
+    }
+}

@@ -1,0 +1,477 @@
+//! `PATCH /entitlements/drops`: any number of ids, sent in batches of 100, with a per-id
+//! outcome for each.
+//!
+//! The rules that keep it exact:
+//! - ids Twitch answers `UPDATE_FAILED` are sent again in later rounds (bounded, with
+//!   backoff) and reported `UpdateFailed` if they never succeed;
+//! - a PATCH whose answer was lost or unreadable (or a 5xx, which may follow a partial
+//!   apply) is *ambiguous*: its ids are re-read (`GET ?id=…`) and only those not yet in the
+//!   target status are sent again, so nothing is updated twice by blind replay;
+//! - a batch that is ambiguous twice in a row is split in halves, so one id that always
+//!   fails (a viewer whose calls always answer 500) is isolated and reported unconfirmed
+//!   while the rest of its batch goes through;
+//! - a 429 was not applied and is simply resent after the wait (in the exchange).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::entitlements::{
+    helix_auth, parse_entitlements_page, EntitlementsQuery, FulfillmentStatus, MAX_IDS_PER_REQUEST,
+};
+use crate::error::Error;
+use crate::exchange::{Answer, Call, Exchange, Replay};
+use crate::http::Method;
+use crate::retry::Backoff;
+use crate::step::{Input, Operation, Step};
+use crate::url::join;
+
+/// What Twitch did with one id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum UpdateStatus {
+    /// Now in the requested status.
+    Success,
+    /// Not a well-formed entitlement id.
+    InvalidId,
+    /// No such entitlement.
+    NotFound,
+    /// The entitlement belongs to a game (or user) this client may not update.
+    Unauthorized,
+    /// Twitch could not update it, even after the retries.
+    UpdateFailed,
+}
+
+impl UpdateStatus {
+    /// The wire name (`"SUCCESS"`…).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpdateStatus::Success => "SUCCESS",
+            UpdateStatus::InvalidId => "INVALID_ID",
+            UpdateStatus::NotFound => "NOT_FOUND",
+            UpdateStatus::Unauthorized => "UNAUTHORIZED",
+            UpdateStatus::UpdateFailed => "UPDATE_FAILED",
+        }
+    }
+
+    fn from_wire(s: &str) -> Option<Self> {
+        Some(match s {
+            "SUCCESS" => UpdateStatus::Success,
+            "INVALID_ID" => UpdateStatus::InvalidId,
+            "NOT_FOUND" => UpdateStatus::NotFound,
+            "UNAUTHORIZED" => UpdateStatus::Unauthorized,
+            "UPDATE_FAILED" => UpdateStatus::UpdateFailed,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for UpdateStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One id's final outcome.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdOutcome {
+    pub id: String,
+    pub status: UpdateStatus,
+}
+
+/// Every id's outcome, in the order the ids were given (duplicates given once).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UpdateReport {
+    pub outcomes: Vec<IdOutcome>,
+    /// Ids whose state could not be confirmed: every try failed ambiguously (5xx, lost
+    /// answers), or the update stopped before them ([`Error::PartialUpdate`]). They may still
+    /// be in the old status; re-read them before trying again.
+    pub unconfirmed: Vec<String>,
+}
+
+impl UpdateReport {
+    /// The outcome of `id`, if it has one.
+    pub fn status_of(&self, id: &str) -> Option<UpdateStatus> {
+        self.outcomes.iter().find(|o| o.id == id).map(|o| o.status)
+    }
+
+    /// The ids with outcome `status`.
+    pub fn ids_with(&self, status: UpdateStatus) -> impl Iterator<Item = &str> {
+        self.outcomes
+            .iter()
+            .filter(move |o| o.status == status)
+            .map(|o| o.id.as_str())
+    }
+
+    /// True when every id succeeded.
+    pub fn all_succeeded(&self) -> bool {
+        self.unconfirmed.is_empty()
+            && self
+                .outcomes
+                .iter()
+                .all(|o| o.status == UpdateStatus::Success)
+    }
+}
+
+/// Twitch's answer: ids grouped by status.
+#[derive(Debug, Deserialize)]
+struct UpdateBody {
+    data: Vec<StatusGroup>,
+}
+
+#[derive(Debug, Deserialize)]
+struct StatusGroup {
+    status: String,
+    #[serde(default)]
+    ids: Vec<String>,
+}
+
+/// Reads a PATCH answer into (id, status) pairs; statuses this library does not know are
+/// returned as `None` (their ids are then re-read rather than guessed).
+pub fn parse_update_response(body: &[u8]) -> Result<Vec<(String, Option<UpdateStatus>)>, Error> {
+    let body: UpdateBody =
+        serde_json::from_slice(body).map_err(|e| Error::decode("update response", e))?;
+    Ok(body
+        .data
+        .into_iter()
+        .flat_map(|group| {
+            let status = UpdateStatus::from_wire(&group.status);
+            group.ids.into_iter().map(move |id| (id, status))
+        })
+        .collect())
+}
+
+#[derive(Serialize)]
+struct UpdateRequestBody<'a> {
+    entitlement_ids: &'a [String],
+    fulfillment_status: FulfillmentStatus,
+}
+
+/// A batch to send, how many ambiguous answers in a row its ids have had, and its backoff.
+#[derive(Debug)]
+struct Batch {
+    ids: Vec<String>,
+    ambiguous: u32,
+    backoff: Backoff,
+}
+
+impl Batch {
+    fn new(ids: Vec<String>, ambiguous: u32) -> Self {
+        Batch {
+            ids,
+            ambiguous,
+            backoff: Backoff::default(),
+        }
+    }
+}
+
+/// Ambiguous answers in a row after which a batch is split in halves.
+const SPLIT_AFTER: u32 = 2;
+
+#[derive(Debug)]
+enum Stage {
+    Idle,
+    Patch(Batch, Exchange),
+    PauseBeforeReread(Batch, Error),
+    Reread(Batch, Exchange),
+    PauseBeforeRound,
+    Done,
+}
+
+/// The operation that updates any number of entitlements ([`update_entitlements`]).
+#[derive(Debug)]
+pub struct UpdateEntitlements {
+    config: Config,
+    target: FulfillmentStatus,
+    order: Vec<String>,
+    results: HashMap<String, UpdateStatus>,
+    unconfirmed: HashSet<String>,
+    queue: VecDeque<Batch>,
+    failed_this_round: Vec<String>,
+    rounds: u32,
+    backoff: Backoff,
+    stage: Stage,
+}
+
+/// The operation that sets `ids` to `status`. Empty ids are refused before anything is
+/// sent; repeated ids are sent once.
+pub fn update_entitlements<S: AsRef<str>>(
+    config: &Config,
+    ids: &[S],
+    status: FulfillmentStatus,
+) -> Result<UpdateEntitlements, Error> {
+    let mut seen = HashSet::new();
+    let mut order = Vec::new();
+    for (index, id) in ids.iter().enumerate() {
+        let id = id.as_ref();
+        if id.trim().is_empty() {
+            return Err(Error::invalid(
+                "ids",
+                format!("entitlement id #{index} is empty"),
+            ));
+        }
+        if seen.insert(id) {
+            order.push(id.to_string());
+        }
+    }
+    let queue = order
+        .chunks(MAX_IDS_PER_REQUEST)
+        .map(|chunk| Batch::new(chunk.to_vec(), 0))
+        .collect();
+    Ok(UpdateEntitlements {
+        config: config.clone(),
+        target: status,
+        order,
+        results: HashMap::new(),
+        unconfirmed: HashSet::new(),
+        queue,
+        failed_this_round: Vec::new(),
+        rounds: 0,
+        backoff: Backoff::default(),
+        stage: Stage::Idle,
+    })
+}
+
+impl Operation for UpdateEntitlements {
+    type Output = UpdateReport;
+
+    fn resume(&mut self, input: Input, now_ms: u64) -> Step<UpdateReport> {
+        match std::mem::replace(&mut self.stage, Stage::Done) {
+            Stage::Idle | Stage::Done => self.next_batch(now_ms),
+            Stage::Patch(batch, mut exchange) => {
+                let call = exchange.resume(input, now_ms);
+                self.on_patch(batch, exchange, call, now_ms)
+            }
+            Stage::PauseBeforeReread(batch, _cause) => {
+                let query = EntitlementsQuery {
+                    ids: batch.ids.clone(),
+                    first: Some(MAX_IDS_PER_REQUEST as u32),
+                    ..Default::default()
+                };
+                let mut exchange = Exchange::new(
+                    Method::Get,
+                    join(
+                        self.config.helix_url(),
+                        "entitlements/drops",
+                        &query.to_query_string(),
+                    ),
+                    helix_auth(&self.config),
+                    Replay::Safe,
+                    self.config.retry_policy(),
+                );
+                let call = exchange.resume(Input::Start, now_ms);
+                self.on_reread(batch, exchange, call, now_ms)
+            }
+            Stage::Reread(batch, mut exchange) => {
+                let call = exchange.resume(input, now_ms);
+                self.on_reread(batch, exchange, call, now_ms)
+            }
+            Stage::PauseBeforeRound => {
+                self.rounds += 1;
+                let retry = std::mem::take(&mut self.failed_this_round);
+                self.queue.extend(
+                    retry
+                        .chunks(MAX_IDS_PER_REQUEST)
+                        .map(|c| Batch::new(c.to_vec(), 0)),
+                );
+                self.next_batch(now_ms)
+            }
+        }
+    }
+}
+
+impl UpdateEntitlements {
+    fn next_batch(&mut self, now_ms: u64) -> Step<UpdateReport> {
+        if let Some(batch) = self.queue.pop_front() {
+            let body = serde_json::to_vec(&UpdateRequestBody {
+                entitlement_ids: &batch.ids,
+                fulfillment_status: self.target,
+            })
+            .unwrap_or_default();
+            let mut exchange = Exchange::new(
+                Method::Patch,
+                join(self.config.helix_url(), "entitlements/drops", ""),
+                helix_auth(&self.config),
+                Replay::Unsafe,
+                self.config.retry_policy(),
+            )
+            .json(body);
+            let call = exchange.resume(Input::Start, now_ms);
+            return self.on_patch(batch, exchange, call, now_ms);
+        }
+        if !self.failed_this_round.is_empty() {
+            if self.rounds < self.config.retry_policy().update_failed_retries {
+                self.stage = Stage::PauseBeforeRound;
+                return Step::Sleep(self.backoff.next_delay(self.config.retry_policy(), now_ms));
+            }
+            for id in std::mem::take(&mut self.failed_this_round) {
+                self.results.insert(id, UpdateStatus::UpdateFailed);
+            }
+        }
+        self.stage = Stage::Done;
+        let unconfirmed = self.in_order(&self.unconfirmed);
+        Step::Done(Ok(self.report(unconfirmed)))
+    }
+
+    fn on_patch(
+        &mut self,
+        batch: Batch,
+        exchange: Exchange,
+        call: Call,
+        now_ms: u64,
+    ) -> Step<UpdateReport> {
+        match call {
+            Call::Next(pending) => {
+                self.stage = Stage::Patch(batch, exchange);
+                pending.into_step()
+            }
+            Call::Answer(Answer::Ok(response)) => match parse_update_response(&response.body) {
+                Ok(pairs) => {
+                    let answered: HashMap<String, Option<UpdateStatus>> =
+                        pairs.into_iter().collect();
+                    let mut unknown = Vec::new();
+                    for id in batch.ids {
+                        match answered.get(&id).copied().flatten() {
+                            Some(UpdateStatus::UpdateFailed) => self.failed_this_round.push(id),
+                            Some(status) => {
+                                self.results.insert(id, status);
+                            }
+                            None => unknown.push(id),
+                        }
+                    }
+                    if unknown.is_empty() {
+                        return self.next_batch(now_ms);
+                    }
+                    let cause = Error::decode("update response", "some ids were not answered");
+                    let unknown = Batch {
+                        ids: unknown,
+                        ..batch
+                    };
+                    self.ambiguous(unknown, cause, now_ms)
+                }
+                Err(cause) => self.ambiguous(batch, cause, now_ms),
+            },
+            Call::Answer(Answer::Ambiguous(cause)) => self.ambiguous(batch, cause, now_ms),
+            Call::Answer(Answer::Failed(cause)) => self.stop(batch, cause),
+        }
+    }
+
+    /// The batch may or may not have been applied: wait, then re-read its ids.
+    fn ambiguous(&mut self, mut batch: Batch, cause: Error, now_ms: u64) -> Step<UpdateReport> {
+        batch.ambiguous += 1;
+        let wait = batch.backoff.next_delay(self.config.retry_policy(), now_ms);
+        self.stage = Stage::PauseBeforeReread(batch, cause);
+        Step::Sleep(wait)
+    }
+
+    /// After a re-read: send the ids still in the old status again, splitting a batch that
+    /// keeps failing and giving up on a lone id that failed every try.
+    fn resend(&mut self, batch: Batch) {
+        let policy = self.config.retry_policy();
+        if batch.ambiguous < SPLIT_AFTER {
+            self.queue.push_front(batch);
+        } else if batch.ids.len() > 1 {
+            let mut ids = batch.ids;
+            let second = ids.split_off(ids.len() / 2);
+            self.queue.push_front(Batch::new(second, SPLIT_AFTER - 1));
+            self.queue.push_front(Batch::new(ids, SPLIT_AFTER - 1));
+        } else if batch.ambiguous <= policy.max_retries {
+            self.queue.push_front(batch);
+        } else {
+            self.unconfirmed.extend(batch.ids);
+        }
+    }
+
+    fn on_reread(
+        &mut self,
+        batch: Batch,
+        mut exchange: Exchange,
+        call: Call,
+        now_ms: u64,
+    ) -> Step<UpdateReport> {
+        match call {
+            Call::Next(pending) => {
+                self.stage = Stage::Reread(batch, exchange);
+                pending.into_step()
+            }
+            Call::Answer(Answer::Ok(response)) => match parse_entitlements_page(&response.body) {
+                Ok(page) => {
+                    let done: HashSet<&str> = page
+                        .entitlements
+                        .iter()
+                        .filter(|e| e.fulfillment_status == self.target)
+                        .map(|e| e.id.as_str())
+                        .collect();
+                    let (applied, resend): (Vec<String>, Vec<String>) = batch
+                        .ids
+                        .into_iter()
+                        .partition(|id| done.contains(id.as_str()));
+                    for id in applied {
+                        self.results.insert(id, UpdateStatus::Success);
+                    }
+                    if !resend.is_empty() {
+                        self.resend(Batch {
+                            ids: resend,
+                            ..batch
+                        });
+                    }
+                    self.next_batch(now_ms)
+                }
+                Err(e) => {
+                    let call = exchange.retry_unreadable(e, now_ms);
+                    self.on_reread(batch, exchange, call, now_ms)
+                }
+            },
+            Call::Answer(Answer::Failed(cause)) | Call::Answer(Answer::Ambiguous(cause)) => {
+                self.stop(batch, cause)
+            }
+        }
+    }
+
+    /// A definite failure: report what is known. With no outcome yet, the cause alone.
+    fn stop(&mut self, batch: Batch, cause: Error) -> Step<UpdateReport> {
+        self.stage = Stage::Done;
+        for id in std::mem::take(&mut self.failed_this_round) {
+            self.results.insert(id, UpdateStatus::UpdateFailed);
+        }
+        let mut unconfirmed = std::mem::take(&mut self.unconfirmed);
+        unconfirmed.extend(batch.ids);
+        for queued in self.queue.drain(..) {
+            unconfirmed.extend(queued.ids);
+        }
+        if self.results.is_empty() {
+            return Step::Done(Err(cause));
+        }
+        let unconfirmed = self.in_order(&unconfirmed);
+        Step::Done(Err(Error::PartialUpdate {
+            report: Box::new(self.report(unconfirmed)),
+            cause: Box::new(cause),
+        }))
+    }
+
+    fn in_order(&self, ids: &HashSet<String>) -> Vec<String> {
+        self.order
+            .iter()
+            .filter(|id| ids.contains(*id))
+            .cloned()
+            .collect()
+    }
+
+    fn report(&self, unconfirmed: Vec<String>) -> UpdateReport {
+        UpdateReport {
+            outcomes: self
+                .order
+                .iter()
+                .filter_map(|id| {
+                    self.results.get(id).map(|status| IdOutcome {
+                        id: id.clone(),
+                        status: *status,
+                    })
+                })
+                .collect(),
+            unconfirmed,
+        }
+    }
+}

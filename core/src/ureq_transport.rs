@@ -1,0 +1,141 @@
+//! The default transport for native targets, over `ureq` 3: one agent reused across calls
+//! (keep-alive), timeouts by default, a cap on response bodies, and no plain `http` except to
+//! loopback. Redirects are not followed here (the core follows them where it wants them,
+//! without credentials), so an `Authorization` header never travels to another host.
+
+use std::time::Duration;
+
+use ureq::http;
+
+use crate::http::{HttpRequest, HttpResponse};
+use crate::transport::{Transport, TransportError, TransportErrorKind};
+use crate::url::check_secure_url;
+
+/// Settings of the default transport.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UreqOptions {
+    /// Connection set-up (TCP and TLS). Default 10 s.
+    pub connect_timeout: Duration,
+    /// Waiting for the response headers, and again for the body. Default 30 s.
+    pub read_timeout: Duration,
+    /// Largest response body read; larger ones fail with `TooLarge`. Default 16 MiB.
+    pub max_body_bytes: u64,
+    /// Sent as `User-Agent`.
+    pub user_agent: String,
+}
+
+impl Default for UreqOptions {
+    fn default() -> Self {
+        UreqOptions {
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(30),
+            max_body_bytes: 16 * 1024 * 1024,
+            user_agent: concat!("twitch-drops/", env!("CARGO_PKG_VERSION")).to_string(),
+        }
+    }
+}
+
+/// A blocking HTTP transport; cheap to share between threads (one connection pool).
+#[derive(Clone, Debug)]
+pub struct UreqTransport {
+    agent: ureq::Agent,
+    max_body_bytes: u64,
+}
+
+impl Default for UreqTransport {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl UreqTransport {
+    /// A transport with the default options.
+    pub fn new() -> Self {
+        Self::with_options(UreqOptions::default())
+    }
+
+    /// A transport with `options`.
+    pub fn with_options(options: UreqOptions) -> Self {
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .timeout_connect(Some(options.connect_timeout))
+            .timeout_recv_response(Some(options.read_timeout))
+            .timeout_recv_body(Some(options.read_timeout))
+            .user_agent(options.user_agent.as_str())
+            .build();
+        UreqTransport {
+            agent: config.new_agent(),
+            max_body_bytes: options.max_body_bytes,
+        }
+    }
+
+    fn run<B: ureq::AsSendBody>(
+        &self,
+        builder: http::request::Builder,
+        body: B,
+    ) -> Result<HttpResponse, TransportError> {
+        let request = builder
+            .body(body)
+            .map_err(|e| TransportError::new(TransportErrorKind::Refused, e.to_string()))?;
+        let mut response = self.agent.run(request).map_err(classify)?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_string(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(self.max_body_bytes)
+            .read_to_vec()
+            .map_err(classify)?;
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+impl Transport for UreqTransport {
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        check_secure_url(&request.url).map_err(|problem| {
+            TransportError::new(TransportErrorKind::Refused, problem.describe(&request.url))
+        })?;
+        let mut builder = http::Request::builder()
+            .method(request.method.as_str())
+            .uri(request.url.as_str());
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        match request.body {
+            Some(body) => self.run(builder, body),
+            None => self.run(builder, ()),
+        }
+    }
+}
+
+/// Sorts ureq's errors by whether the server may have seen the request.
+fn classify(error: ureq::Error) -> TransportError {
+    use ureq::Error as E;
+    use ureq::Timeout as T;
+    let kind = match &error {
+        E::HostNotFound | E::ConnectionFailed | E::Tls(_) => TransportErrorKind::Connect,
+        E::Timeout(T::Connect | T::Resolve) => TransportErrorKind::Connect,
+        E::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            TransportErrorKind::Connect
+        }
+        E::BodyExceedsLimit(_) => TransportErrorKind::TooLarge,
+        E::BadUri(_) | E::Http(_) | E::InvalidProxyUrl => TransportErrorKind::Refused,
+        _ => TransportErrorKind::Interrupted,
+    };
+    TransportError::new(kind, error.to_string())
+}

@@ -1,0 +1,469 @@
+//! The `drops` command end to end: the real binary against the fake Twitch, clean and under
+//! every fault the fake can inject. Each run must leave nothing CLAIMED that could be
+//! fulfilled and make no duplicate fulfill attempt, as the fake itself counts.
+
+use std::process::{Command, Output};
+
+use fake_twitch::{FakeConfig, FakeTwitch, Faults, Seed, CLAIMED};
+use serde::Deserialize;
+use twitch_drops::fulfill::Recovery;
+use twitch_drops::{Journal, SqliteJournal};
+
+const GAME: &str = "509658";
+
+#[derive(Debug, Deserialize)]
+struct Summary {
+    listed: u64,
+    fulfilled: u64,
+    failed: u64,
+    requests: u64,
+    seconds: f64,
+}
+
+fn fake(entitlements: usize, faults: Faults) -> FakeTwitch {
+    let mut config = FakeConfig::new();
+    config.seed = Seed {
+        entitlements,
+        games: vec![GAME.into()],
+        foreign_games: vec!["999999".into()],
+        users: 300,
+        fulfilled_fraction: 0.1,
+        rng_seed: 11,
+    };
+    config.faults = faults;
+    FakeTwitch::start(config).expect("the fake starts")
+}
+
+fn drops(fake: &FakeTwitch, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_drops"))
+        .args(args)
+        .env_clear()
+        .env("TWITCH_CLIENT_ID", fake.client_id())
+        .env("TWITCH_CLIENT_SECRET", fake.client_secret())
+        .env("TWITCH_HELIX_URL", fake.helix_url())
+        .env("TWITCH_AUTH_URL", fake.auth_url())
+        .output()
+        .expect("drops runs")
+}
+
+fn claimed_of_game(fake: &FakeTwitch) -> Vec<fake_twitch::Entitlement> {
+    fake.entitlements()
+        .into_iter()
+        .filter(|e| e.game_id == GAME && e.fulfillment_status == CLAIMED)
+        .collect()
+}
+
+fn summary_of(output: &Output) -> Summary {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let last = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(last).unwrap_or_else(|e| {
+        panic!(
+            "no summary line ({e}); stdout: {stdout}; stderr: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+/// A fresh scratch folder for one test.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("drops-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// Ids in a grant log, one line per grant.
+fn granted_ids(log: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split(' ').next().map(String::from))
+        .collect()
+}
+
+/// Runs `drops fulfill` under `faults` with a journal and a grant log, then checks, from the
+/// fake's own state, the grant log and the journal: nothing lost, nothing granted twice, no
+/// duplicate fulfill attempt, and only what cannot be fulfilled left CLAIMED. An id Twitch
+/// kept answering `UPDATE_FAILED` past the retries stays in the journal, granted: a rerun
+/// with the same journal (at most two more) marks it without granting it again.
+fn drain_under(name: &str, entitlements: usize, faults: Faults) -> Summary {
+    let fake = fake(entitlements, faults.clone());
+    let dir = scratch(&name.replace(|c: char| !c.is_ascii_alphanumeric(), "-"));
+    let (journal, log) = (dir.join("journal"), dir.join("grants"));
+    let claimed = claimed_of_game(&fake);
+    let unfulfillable: Vec<_> = claimed
+        .iter()
+        .filter(|e| faults.failing_users.contains(&e.user_id))
+        .map(|e| e.id.clone())
+        .collect();
+    let run = || {
+        drops(
+            &fake,
+            &[
+                "fulfill",
+                "--game",
+                GAME,
+                "--journal",
+                journal.to_str().expect("utf-8 path"),
+                "--grant-log",
+                log.to_str().expect("utf-8 path"),
+            ],
+        )
+    };
+    // Granted, not confirmed FULFILLED: kept by the journal for the next run.
+    let pending = || -> std::collections::HashSet<String> {
+        // `--journal PATH` is an SQLite journal; the run released its claims on exit.
+        let mut journal = SqliteJournal::open(&journal).expect("journal opens");
+        let records = journal.load().expect("journal loads");
+        Recovery::from_records(&records)
+            .granted
+            .into_iter()
+            .map(|e| e.id)
+            .collect()
+    };
+    let mut output = run();
+    let summary = summary_of(&output);
+    let mut fulfilled = summary.fulfilled;
+    let mut reruns = 0;
+    while !pending().is_empty() && reruns < 2 {
+        output = run();
+        fulfilled += summary_of(&output).fulfilled;
+        reruns += 1;
+    }
+    let left = claimed_of_game(&fake);
+    let stats = fake.stats();
+    let granted = granted_ids(&log);
+    let distinct: std::collections::HashSet<&String> = granted.iter().collect();
+    let pending = pending();
+    let lost = left
+        .iter()
+        .filter(|e| distinct.contains(&e.id) && !pending.contains(&e.id))
+        .count();
+    let minimum = claimed.len().div_ceil(1000) + claimed.len().div_ceil(100);
+    eprintln!(
+        "| {name} | {} | {} (min {minimum}) | {:.2} | {} | {lost} | {} | {} | {} | {reruns} |",
+        summary.listed,
+        summary.requests,
+        summary.seconds,
+        left.len(),
+        granted.len() - distinct.len(),
+        stats.duplicate_fulfill_attempts,
+        stats.rate_limited
+    );
+    assert_eq!(summary.listed as usize, claimed.len(), "{name}: listed");
+    assert_eq!(
+        lost, 0,
+        "{name}: granted entitlements left CLAIMED and unjournaled"
+    );
+    assert_eq!(
+        granted.len(),
+        distinct.len(),
+        "{name}: an entitlement granted twice"
+    );
+    assert_eq!(
+        left.iter().map(|e| e.id.clone()).collect::<Vec<_>>(),
+        unfulfillable,
+        "{name}: only entitlements that cannot be fulfilled are left CLAIMED"
+    );
+    assert_eq!(
+        summary_of(&output).failed as usize,
+        unfulfillable.len(),
+        "{name}: failed (in the last run)"
+    );
+    assert_eq!(
+        fulfilled as usize,
+        claimed.len() - unfulfillable.len(),
+        "{name}: fulfilled"
+    );
+    assert_eq!(stats.duplicate_fulfill_attempts, 0, "{name}: duplicates");
+    assert!(summary.requests as usize >= minimum, "{name}: requests");
+    assert_eq!(
+        output.status.success(),
+        unfulfillable.is_empty(),
+        "{name}: exit status {:?}, stderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+    summary
+}
+
+fn faults(rng_seed: u64) -> Faults {
+    Faults {
+        rng_seed,
+        ..Faults::default()
+    }
+}
+
+#[test]
+fn clean_drain_of_20000_uses_the_minimum_requests() {
+    let summary = drain_under("none (20 000)", 20_000, faults(1));
+    let pages = (summary.listed as usize).div_ceil(1000);
+    let updates = (summary.listed as usize).div_ceil(100);
+    // Two more requests: the final pass's (empty) page, and the app token.
+    assert_eq!(summary.requests as usize, pages + updates + 2);
+}
+
+#[test]
+fn drains_through_5xx() {
+    drain_under(
+        "5xx 15%",
+        3000,
+        Faults {
+            error_5xx_rate: 0.15,
+            ..faults(2)
+        },
+    );
+}
+
+#[test]
+fn drains_through_html_503() {
+    drain_under(
+        "503 HTML 15%",
+        3000,
+        Faults {
+            html_503_rate: 0.15,
+            ..faults(3)
+        },
+    );
+}
+
+#[test]
+fn drains_through_429_every_7() {
+    drain_under(
+        "429 every 7th",
+        3000,
+        Faults {
+            rate_limit_every: 7,
+            ..faults(4)
+        },
+    );
+}
+
+#[test]
+fn drains_through_spurious_429() {
+    drain_under(
+        "spurious 429 15%",
+        3000,
+        Faults {
+            spurious_429_rate: 0.15,
+            ..faults(5)
+        },
+    );
+}
+
+#[test]
+fn drains_through_truncated_json_after_apply() {
+    drain_under(
+        "truncated JSON after apply 15%",
+        3000,
+        Faults {
+            truncate_after_apply_rate: 0.15,
+            ..faults(6)
+        },
+    );
+}
+
+#[test]
+fn drains_through_dropped_connections_after_apply() {
+    drain_under(
+        "connection dropped after apply 15%",
+        3000,
+        Faults {
+            drop_after_apply_rate: 0.15,
+            ..faults(7)
+        },
+    );
+}
+
+#[test]
+fn drains_with_latency() {
+    drain_under(
+        "latency 20 ms",
+        3000,
+        Faults {
+            latency_ms: 20,
+            ..faults(8)
+        },
+    );
+}
+
+#[test]
+fn drains_through_revoked_tokens() {
+    drain_under(
+        "token revoked after 10 uses",
+        3000,
+        Faults {
+            revoke_token_after: 10,
+            ..faults(9)
+        },
+    );
+}
+
+#[test]
+fn drains_through_update_failed() {
+    drain_under(
+        "UPDATE_FAILED 10% per id",
+        3000,
+        Faults {
+            update_failed_rate: 0.1,
+            ..faults(10)
+        },
+    );
+}
+
+#[test]
+fn drains_with_positional_cursors() {
+    drain_under(
+        "positional cursors",
+        3000,
+        Faults {
+            positional_cursors: true,
+            ..faults(11)
+        },
+    );
+}
+
+#[test]
+fn a_user_whose_calls_always_fail_does_not_block_the_rest() {
+    // The viewer with the fewest CLAIMED entitlements of the game (so the test stays quick).
+    let probe = fake(3000, Faults::default());
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    for e in claimed_of_game(&probe) {
+        *counts.entry(e.user_id).or_default() += 1;
+    }
+    let (user, _) = counts.into_iter().min_by_key(|(_, n)| *n).expect("users");
+    drop(probe);
+    let summary = drain_under(
+        "one user always 500",
+        3000,
+        Faults {
+            failing_users: vec![user],
+            ..faults(12)
+        },
+    );
+    assert!(summary.failed > 0);
+}
+
+#[test]
+fn entitlements_update_and_errors() {
+    let fake = fake(50, Faults::default());
+    let out = drops(
+        &fake,
+        &[
+            "entitlements",
+            "--game",
+            GAME,
+            "--status",
+            "claimed",
+            "--all",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(lines.len(), claimed_of_game(&fake).len());
+    let id = lines[0]["id"].as_str().expect("id").to_string();
+
+    let out = drops(
+        &fake,
+        &["update", "--status", "FULFILLED", &id, "not-a-uuid"],
+    );
+    let outcomes: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(outcomes[0]["id"], id.as_str());
+    assert_eq!(outcomes[0]["status"], "SUCCESS");
+    assert_eq!(outcomes[1]["status"], "INVALID_ID");
+    assert_eq!(out.status.code(), Some(1), "not everything succeeded");
+
+    let out = drops(&fake, &["entitlements", "--first", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "one clear line: {stderr}");
+    assert!(stderr.contains("`first`"), "{stderr}");
+
+    let out = drops(&fake, &["fulfill", "--game", GAME]);
+    assert_eq!(out.status.code(), Some(2), "no grant given");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--grant-exec"));
+
+    let out = Command::new(env!("CARGO_BIN_EXE_drops"))
+        .args(["fulfill", "--game", GAME, "--grant-log", "/dev/null"])
+        .env_clear()
+        .output()
+        .expect("drops runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("TWITCH_CLIENT_ID"));
+}
+
+#[test]
+fn demo_runs_offline() {
+    let out = Command::new(env!("CARGO_BIN_EXE_drops"))
+        .args(["demo", "--entitlements", "1500"])
+        .env_clear()
+        .output()
+        .expect("drops runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = summary_of(&out);
+    assert!(summary.listed > 1000);
+    assert_eq!(summary.fulfilled, summary.listed);
+    assert_eq!(summary.failed, 0);
+}
+
+#[test]
+fn analytics_lists_and_downloads_reports_with_a_user_token() {
+    let fake = fake(10, Faults::default());
+    let user = fake.user_token("100000001", &["analytics:read:games"]);
+    let dir = std::env::temp_dir().join(format!("drops-analytics-{}", std::process::id()));
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_drops"))
+            .args(args)
+            .env_clear()
+            .env("TWITCH_CLIENT_ID", fake.client_id())
+            .env("TWITCH_ACCESS_TOKEN", &user.access_token)
+            .env("TWITCH_HELIX_URL", fake.helix_url())
+            .env("TWITCH_AUTH_URL", fake.auth_url())
+            .output()
+            .expect("drops runs")
+    };
+    let dir_arg = dir.to_string_lossy().to_string();
+    let out = run(&["analytics", "--game", GAME, "--download", &dir_arg]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .expect("a report"),
+    )
+    .expect("JSON line");
+    assert_eq!(report["game_id"], GAME);
+    let saved: Vec<_> = std::fs::read_dir(&dir).expect("download dir").collect();
+    assert_eq!(saved.len(), 1);
+    let csv = std::fs::read_to_string(saved[0].as_ref().expect("entry").path()).expect("csv");
+    assert!(csv.lines().count() > 1, "a header and rows: {csv}");
+    std::fs::remove_dir_all(&dir).ok();
+
+    let out = run(&["analytics", "--from", "2026-01-31", "--to", "2026-01-01"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ended_at"));
+
+    // An app token may not read analytics: a clear error, not a crash.
+    let out = drops(&fake, &["analytics", "--game", GAME]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("401"));
+}

@@ -1,0 +1,154 @@
+//! Kill a real `drops fulfill` (and its grant scripts) with SIGKILL at random moments, many
+//! times, restarting it each time with the same journal. At the end every entitlement is
+//! FULFILLED and was granted exactly once, as the grant script's own ledger shows.
+#![cfg(unix)]
+
+use std::collections::HashMap;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use fake_twitch::{FakeConfig, FakeTwitch, Seed, CLAIMED};
+
+const GAME: &str = "509658";
+const KILLS: usize = 30;
+
+/// The studio's grant: append to a ledger. A resumed grant checks the ledger first, as
+/// the engine asks of grants it may have called before a crash.
+const GRANT_SCRIPT: &str = r#"
+if [ "$DROPS_GRANT_RESUMED" = 1 ] && grep -q "^$DROPS_ENTITLEMENT_ID " "$LEDGER"; then
+  exit 0
+fi
+echo "$DROPS_ENTITLEMENT_ID $DROPS_GRANT_RESUMED" >> "$LEDGER"
+"#;
+
+fn fulfill(fake: &FakeTwitch, dir: &Path, kind: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_drops"));
+    command
+        .args(["fulfill", "--game", GAME, "--grant-jobs", "4"])
+        .arg("--journal")
+        .arg(format!("{kind}:{}", dir.join("journal").display()))
+        .arg("--grant-exec")
+        .arg(GRANT_SCRIPT)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("LEDGER", dir.join("ledger"))
+        .env("TWITCH_CLIENT_ID", fake.client_id())
+        .env("TWITCH_CLIENT_SECRET", fake.client_secret())
+        .env("TWITCH_HELIX_URL", fake.helix_url())
+        .env("TWITCH_AUTH_URL", fake.auth_url())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        // Its own process group, so a kill takes its grant scripts down with it.
+        .process_group(0);
+    command
+}
+
+#[test]
+fn sigkill_at_random_points_loses_nothing_and_grants_nothing_twice_sqlite() {
+    sigkill_at_random_points("sqlite");
+}
+
+#[test]
+fn sigkill_at_random_points_loses_nothing_and_grants_nothing_twice_file() {
+    sigkill_at_random_points("file");
+}
+
+/// The schedule and checks, with `drops fulfill --journal KIND:PATH`.
+fn sigkill_at_random_points(kind: &str) {
+    let mut config = FakeConfig::new();
+    config.seed = Seed {
+        entitlements: 6000,
+        games: vec![GAME.into()],
+        foreign_games: vec![],
+        users: 60,
+        fulfilled_fraction: 0.0,
+        rng_seed: 21,
+    };
+    let fake = FakeTwitch::start(config).expect("fake starts");
+    let claimed: Vec<String> = fake
+        .entitlements()
+        .into_iter()
+        .filter(|e| e.game_id == GAME && e.fulfillment_status == CLAIMED)
+        .map(|e| e.id)
+        .collect();
+    let dir = std::env::temp_dir().join(format!("drops-crash-{kind}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+
+    let mut seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1)
+        | 1;
+    eprintln!("kill schedule seed {seed}");
+    let mut kills = 0;
+    let mut finished_early = 0;
+    for _ in 0..KILLS {
+        // xorshift: a kill between 10 ms and 250 ms into the run.
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let after = Duration::from_millis(10 + seed % 240);
+        let mut child = fulfill(&fake, &dir, kind).spawn().expect("drops starts");
+        let started = Instant::now();
+        while started.elapsed() < after {
+            if child.try_wait().expect("wait").is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if child.try_wait().expect("wait").is_some() {
+            finished_early += 1;
+            break;
+        }
+        let group = format!("-{}", child.id());
+        let status = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "the process group was killed");
+        child.wait().expect("reaped");
+        kills += 1;
+    }
+    let last = fulfill(&fake, &dir, kind).status().expect("drops runs");
+    assert!(last.success(), "the final run completes: {last:?}");
+
+    let ledger = std::fs::read_to_string(dir.join("ledger")).unwrap_or_default();
+    let mut grants: HashMap<&str, usize> = HashMap::new();
+    let mut resumed = 0;
+    for line in ledger.lines() {
+        let mut parts = line.split(' ');
+        let id = parts.next().unwrap_or_default();
+        *grants.entry(id).or_default() += 1;
+        if parts.next() == Some("1") {
+            resumed += 1;
+        }
+    }
+    let lost = claimed
+        .iter()
+        .filter(|id| !grants.contains_key(id.as_str()))
+        .count();
+    let double = grants.values().filter(|n| **n > 1).count();
+    let left = fake
+        .entitlements()
+        .into_iter()
+        .filter(|e| e.game_id == GAME && e.fulfillment_status == CLAIMED)
+        .count();
+    let stats = fake.stats();
+    eprintln!(
+        "{kind} journal: kills {kills} (+{finished_early} runs that finished before their kill), \
+         entitlements {}, grants {}, resumed grants {resumed}, lost {lost}, double {double}, \
+         left CLAIMED {left}, duplicate fulfill attempts {}",
+        claimed.len(),
+        grants.values().sum::<usize>(),
+        stats.duplicate_fulfill_attempts
+    );
+    assert!(kills >= 20, "enough runs were killed mid-way ({kills})");
+    assert_eq!(lost, 0, "granted entitlements missing from the ledger");
+    assert_eq!(double, 0, "entitlements granted twice");
+    assert_eq!(grants.len(), claimed.len());
+    assert_eq!(left, 0, "everything FULFILLED");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,0 +1,317 @@
+//! The C# bindings (`bindings/csharp`) tested for real: the runtime is compiled with Mono's
+//! C# compiler (`mcs`, warnings as errors) into `TwitchDrops.dll`, exactly the sources Unity
+//! compiles, and the programs under `ffi/tests/csharp` run on `mono` against the library cargo
+//! just built and the fake Twitch (in-process): the drain through IEnumerable paging and Tasks,
+//! per-id outcomes and errors, the fulfillment engine with a grant function that throws,
+//! handles disposed twice and a GC stress counted by `td_live_handle_count`, and the README's
+//! Unity quickstart (a MonoBehaviour, compiled against a stand-in for UnityEngine).
+//!
+//! Needs Mono (`apt-get install -y mono-mcs mono-runtime`); a missing tool fails the test with
+//! the packages to install.
+
+mod common;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use common::*;
+use fake_twitch::{FakeTwitch, CLAIMED, FULFILLED};
+
+/// The Unity quickstart the root README quotes, and the file the test compiles.
+const QUICKSTART: &str = "bindings/csharp/Samples~/Quickstart/DropsFulfiller.cs";
+
+fn require_mono() {
+    for tool in ["mcs", "mono"] {
+        let found = Command::new(tool)
+            .arg("--version")
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        assert!(
+            found,
+            "`{tool}` is needed by the C# tests and was not found: install Mono with \
+             `apt-get install -y mono-mcs mono-runtime` (CI: see .ci/run)"
+        );
+    }
+}
+
+fn out_dir() -> PathBuf {
+    let dir = lib_dir().join("csharp-tests");
+    std::fs::create_dir_all(&dir).expect("can create the C# output directory");
+    dir
+}
+
+/// `.cs` files under `dir`, recursively, sorted.
+fn sources(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("a readable source directory") {
+        let path = entry.expect("a directory entry").path();
+        if path.is_dir() {
+            found.extend(sources(&path));
+        } else if path.extension().is_some_and(|ext| ext == "cs") {
+            found.push(path);
+        }
+    }
+    found.sort();
+    found
+}
+
+fn mcs(args: &[&std::ffi::OsStr], what: &str) {
+    let output = Command::new("mcs")
+        .args(["-unsafe", "-warnaserror", "-debug"])
+        .args(args)
+        .output()
+        .expect("mcs runs");
+    assert!(
+        output.status.success(),
+        "compiling {what} failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// `TwitchDrops.dll` from `bindings/csharp/Runtime`, compiled once per test binary.
+fn runtime_dll() -> PathBuf {
+    static DLL: OnceLock<PathBuf> = OnceLock::new();
+    DLL.get_or_init(|| {
+        require_mono();
+        let dll = out_dir().join("TwitchDrops.dll");
+        let mut args: Vec<std::ffi::OsString> = vec!["-target:library".into(), {
+            let mut out = std::ffi::OsString::from("-out:");
+            out.push(&dll);
+            out
+        }];
+        args.extend(
+            sources(&repo().join("bindings/csharp/Runtime"))
+                .into_iter()
+                .map(Into::into),
+        );
+        let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+        mcs(&refs, "bindings/csharp/Runtime");
+        dll
+    })
+    .clone()
+}
+
+/// A test program: `TestUtil.cs` and `files` (relative to the repository), referencing the
+/// runtime. Returns the `.exe`.
+fn program(name: &str, files: &[&str]) -> PathBuf {
+    let dll = runtime_dll();
+    let exe = out_dir().join(format!("{name}.exe"));
+    let mut args: Vec<std::ffi::OsString> = vec![
+        format!("-r:{}", dll.display()).into(),
+        format!("-out:{}", exe.display()).into(),
+        repo().join("ffi/tests/csharp/TestUtil.cs").into(),
+    ];
+    args.extend(files.iter().map(|f| repo().join(f).into()));
+    let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    mcs(&refs, name);
+    exe
+}
+
+/// Runs a program on mono with the fake's environment; the native library is found through
+/// `LD_LIBRARY_PATH` (the library cargo built for this test run, nothing older).
+fn mono(exe: &Path, args: &[&str], env: &[(String, String)]) -> String {
+    let mut all: Vec<&str> = vec!["--debug", exe.to_str().expect("a UTF-8 path")];
+    all.extend_from_slice(args);
+    let mut env = env.to_vec();
+    env.push((
+        "LD_LIBRARY_PATH".into(),
+        lib_dir().to_string_lossy().into_owned(),
+    ));
+    run(Path::new("mono"), &all, &env, Run::Direct)
+}
+
+fn claimed_ids(fake: &FakeTwitch) -> HashSet<String> {
+    fake.entitlements()
+        .into_iter()
+        .filter(|e| e.game_id == fake_twitch::DEFAULT_GAME && e.fulfillment_status == CLAIMED)
+        .map(|e| e.id)
+        .collect()
+}
+
+#[test]
+fn csharp_drain_pages_and_updates_with_tasks() {
+    let exe = program("drain", &["ffi/tests/csharp/Drain.cs"]);
+    let fake = fake(no_faults());
+    let claimed = claimed_left(&fake) as u64;
+    let out = mono(&exe, &[], &fake_env(&fake));
+    let got = summary(&out);
+    assert_eq!(got["listed"], claimed, "{out}");
+    assert_eq!(got["fulfilled"], claimed);
+    assert_eq!(got["pages"], claimed.div_ceil(200));
+    // 1 token + the pages (and the empty last page check) + ⌈N/100⌉ updates + 2 re-reads.
+    let stats = fake.stats();
+    assert_eq!(stats.tokens_issued, 1);
+    assert_eq!(
+        stats.requests_by_route["PATCH /helix/entitlements/drops"],
+        claimed.div_ceil(100) as usize
+    );
+    assert_eq!(got["requests"], stats.requests as u64);
+    assert!(
+        got["frames"] > 0,
+        "the main thread ticked while the update ran: {out}"
+    );
+    assert_eq!(claimed_left(&fake), 0);
+    assert_eq!(stats.duplicate_fulfill_attempts, 0);
+}
+
+#[test]
+fn csharp_per_id_outcomes_and_typed_errors() {
+    let exe = program("outcomes", &["ffi/tests/csharp/Outcomes.cs"]);
+    let fake = fake(no_faults());
+    let all = fake.entitlements();
+    let own = all
+        .iter()
+        .find(|e| e.game_id == fake_twitch::DEFAULT_GAME && e.fulfillment_status == CLAIMED)
+        .expect("a CLAIMED entitlement of ours");
+    let foreign = all
+        .iter()
+        .find(|e| e.game_id == fake_twitch::DEFAULT_FOREIGN_GAME)
+        .expect("an entitlement of the other organization");
+    let mut env = fake_env(&fake);
+    env.push(("TD_TEST_OWN_ID".into(), own.id.clone()));
+    env.push(("TD_TEST_FOREIGN_ID".into(), foreign.id.clone()));
+    let out = mono(&exe, &[], &env);
+    assert!(out.contains("outcomes: ok"), "{out}");
+    let after = fake.entitlements();
+    let status = |id: &str| {
+        after
+            .iter()
+            .find(|e| e.id == id)
+            .map(|e| e.fulfillment_status.clone())
+    };
+    assert_eq!(status(&own.id).as_deref(), Some(FULFILLED));
+    assert_eq!(
+        status(&foreign.id),
+        Some(foreign.fulfillment_status.clone())
+    );
+    assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
+}
+
+/// A grant function that throws (and one answering RetryLater, Failed and nothing) must not
+/// take the process down: what it did not grant stays CLAIMED in the fake, exactly those ids;
+/// a second run with the same journal grants just those, nothing twice.
+#[test]
+fn csharp_fulfill_survives_a_throwing_grant() {
+    let exe = program("fulfill", &["ffi/tests/csharp/Fulfill.cs"]);
+    let fake = fake(no_faults());
+    let claimed = claimed_left(&fake) as u64;
+    let journal = temp_path("csharp-fulfill.jsonl");
+    let path = journal.to_str().expect("a UTF-8 temporary path");
+
+    let out = mono(&exe, &["mixed", path], &fake_env(&fake));
+    let got = summary(&out);
+    let left: HashSet<String> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("left "))
+        .map(str::to_string)
+        .collect();
+    assert!(
+        got["thrown"] > 0 && got["retry"] > 0 && got["failed"] > 0,
+        "{out}"
+    );
+    assert_eq!(got["listed"], claimed);
+    assert_eq!(
+        left.len() as u64,
+        got["thrown"] + got["retry"] + got["failed"]
+    );
+    assert_eq!(
+        claimed_ids(&fake),
+        left,
+        "exactly what was not granted is still CLAIMED"
+    );
+    assert_eq!(got["fulfilled"], claimed - left.len() as u64);
+
+    let again = mono(&exe, &["rest", path], &fake_env(&fake));
+    let _ = std::fs::remove_file(&journal);
+    let rest = summary(&again);
+    assert_eq!(rest["granted"], left.len() as u64, "{again}");
+    assert_eq!(rest["fulfilled"], left.len() as u64);
+    assert_eq!(claimed_left(&fake), 0);
+    assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
+}
+
+/// Handles disposed twice, used after Dispose, abandoned; then rounds of clients and journals
+/// never disposed, left to the GC: the native live-handle count is back at its baseline after
+/// every round, and RSS stays flat from the first round to the last.
+#[test]
+fn csharp_handles_are_freed_once_and_gc_stress_leaks_nothing() {
+    let exe = program("handles", &["ffi/tests/csharp/Handles.cs"]);
+    let fake = fake(no_faults());
+    let (per_round, rounds) = (2000, 5);
+    let out = mono(
+        &exe,
+        &[&per_round.to_string(), &rounds.to_string()],
+        &fake_env(&fake),
+    );
+    let got = summary(&out);
+    eprintln!("GC stress: {out}");
+    assert_eq!(got["created"], (per_round * 2 * rounds) as u64, "{out}");
+    assert_eq!(got["after"], got["baseline"]);
+    assert!(got["peak"] > 0);
+    // The live-handle count is the exact check; RSS is a coarse second one (managed heap
+    // included), so that memory held outside handles would show too.
+    let growth_kb = got["rss_last_kb"].saturating_sub(got["rss_first_kb"]);
+    assert!(growth_kb < 16 * 1024, "RSS grew {growth_kb} KiB: {out}");
+}
+
+/// The root README's C# block is the quickstart file, byte for byte.
+#[test]
+fn csharp_readme_block_is_the_tested_quickstart() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).expect("the README");
+    let marker = format!("<!-- cs-example: {QUICKSTART} -->");
+    let at = readme
+        .find(&marker)
+        .expect("README.md marks the C# quickstart");
+    let rest = &readme[at + marker.len()..];
+    let start = rest.find("```csharp\n").expect("a ```csharp block follows") + "```csharp\n".len();
+    let block = &rest[start..];
+    let block = &block[..block.find("```\n").expect("the block closes")];
+    let file = std::fs::read_to_string(repo().join(QUICKSTART)).expect("the quickstart");
+    assert_eq!(
+        block, file,
+        "README.md's C# block differs from {QUICKSTART}"
+    );
+}
+
+/// The quickstart MonoBehaviour, driven frame by frame as Unity would: every CLAIMED
+/// entitlement granted once and FULFILLED while the frames go on; again with the same journal,
+/// nothing to do.
+#[test]
+fn csharp_readme_quickstart_fulfills_from_a_monobehaviour() {
+    let exe = program(
+        "readme",
+        &[
+            QUICKSTART,
+            "ffi/tests/csharp/UnityStub.cs",
+            "ffi/tests/csharp/ReadmeMain.cs",
+        ],
+    );
+    let fake = fake(no_faults());
+    let claimed = claimed_left(&fake);
+    let data = temp_path("csharp-readme");
+    std::fs::create_dir_all(&data).expect("a data directory");
+    let mut env = fake_env(&fake);
+    env.push((
+        "TD_TEST_DATA_DIR".into(),
+        data.to_string_lossy().into_owned(),
+    ));
+    let out = mono(&exe, &[], &env);
+    let again = mono(&exe, &[], &env);
+    let _ = std::fs::remove_dir_all(&data);
+    assert!(
+        out.contains(&format!("drops: {claimed} fulfilled, 0 left")),
+        "{out}"
+    );
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("gave ")).count(),
+        claimed
+    );
+    assert!(summary(&out)["frames"] > 0, "{out}");
+    assert!(again.contains("drops: 0 fulfilled, 0 left"), "{again}");
+    assert_eq!(claimed_left(&fake), 0);
+    assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
+}

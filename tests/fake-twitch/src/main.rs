@@ -1,0 +1,145 @@
+//! `fake-twitch`: run the fake for C, Node and browser tests.
+//!
+//! Prints one JSON line (`base_url`, `helix_url`, `auth_url`, `client_id`,
+//! `client_secret`) once listening, then serves until killed, or until standard input
+//! closes with `--exit-on-stdin-close`.
+
+use std::io::{Read, Write};
+use std::process::ExitCode;
+
+use fake_twitch::{FakeConfig, FakeTwitch, Faults, Seed};
+
+const USAGE: &str = "\
+usage: fake-twitch [options]
+  --port N                 port on 127.0.0.1 (default 0: any free port)
+  --entitlements N         seeded entitlements (default 1000)
+  --games G1,G2            our organization's game ids (default 509658)
+  --foreign-games G1,G2    another organization's game ids (default 999999)
+  --users N                distinct viewers (default 50)
+  --fulfilled F            share seeded FULFILLED, 0..1 (default 0.2)
+  --seed S                 seed of the data generator (default 42)
+  --faults JSON            initial faults, e.g. '{\"error_5xx_rate\":0.1}'
+  --rate-limit PER_MIN     bucket refill per minute, 0 = off (default 800)
+  --rate-limit-burst N     bucket size (default: same as --rate-limit)
+  --client-id ID           (default fake-client-id)
+  --client-secret SECRET   (default fake-client-secret)
+  --token-ttl SECS         access token lifetime (default 3600)
+  --report-ttl SECS        analytics report URL lifetime (default 300)
+  --exit-on-stdin-close    stop when standard input reaches end of file
+  --help                   this text";
+
+struct Options {
+    config: FakeConfig,
+    exit_on_stdin_close: bool,
+}
+
+fn list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn number<T: std::str::FromStr>(flag: &str, text: &str) -> Result<T, String> {
+    text.parse()
+        .map_err(|_| format!("{flag}: not a valid number: {text}"))
+}
+
+fn parse(args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
+    let mut config = FakeConfig::new();
+    config.seed = Seed::standard();
+    let mut exit_on_stdin_close = false;
+    let mut burst = None;
+    let mut args = args.peekable();
+    while let Some(flag) = args.next() {
+        let (flag, inline) = match flag.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (flag, None),
+        };
+        let mut value = || -> Result<String, String> {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        match flag.as_str() {
+            "--help" | "-h" => return Ok(None),
+            "--exit-on-stdin-close" => exit_on_stdin_close = true,
+            "--port" => config.port = number(&flag, &value()?)?,
+            "--entitlements" => config.seed.entitlements = number(&flag, &value()?)?,
+            "--games" => config.seed.games = list(&value()?),
+            "--foreign-games" => config.seed.foreign_games = list(&value()?),
+            "--users" => config.seed.users = number(&flag, &value()?)?,
+            "--fulfilled" => config.seed.fulfilled_fraction = number(&flag, &value()?)?,
+            "--seed" => config.seed.rng_seed = number(&flag, &value()?)?,
+            "--faults" => {
+                config.faults = serde_json::from_str::<Faults>(&value()?)
+                    .map_err(|e| format!("--faults: {e}"))?
+            }
+            "--rate-limit" => config.rate_limit_per_minute = number(&flag, &value()?)?,
+            "--rate-limit-burst" => burst = Some(number(&flag, &value()?)?),
+            "--client-id" => config.client_id = value()?,
+            "--client-secret" => config.client_secret = value()?,
+            "--token-ttl" => config.token_ttl_secs = number(&flag, &value()?)?,
+            "--report-ttl" => config.report_ttl_secs = number(&flag, &value()?)?,
+            other => return Err(format!("unknown option: {other}")),
+        }
+    }
+    config.rate_limit_burst = burst.unwrap_or(config.rate_limit_per_minute);
+    Ok(Some(Options {
+        config,
+        exit_on_stdin_close,
+    }))
+}
+
+fn main() -> ExitCode {
+    let options = match parse(std::env::args().skip(1)) {
+        Ok(Some(options)) => options,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("fake-twitch: {message}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let fake = match FakeTwitch::start(options.config.clone()) {
+        Ok(fake) => fake,
+        Err(e) => {
+            eprintln!(
+                "fake-twitch: cannot listen on port {}: {e}",
+                options.config.port
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let line = serde_json::json!({
+        "base_url": fake.base_url(),
+        "helix_url": fake.helix_url(),
+        "auth_url": fake.auth_url(),
+        "client_id": fake.client_id(),
+        "client_secret": fake.client_secret(),
+    });
+    let mut stdout = std::io::stdout().lock();
+    if writeln!(stdout, "{line}")
+        .and_then(|_| stdout.flush())
+        .is_err()
+    {
+        return ExitCode::FAILURE;
+    }
+    drop(stdout);
+
+    if options.exit_on_stdin_close {
+        let mut sink = [0u8; 4096];
+        let mut stdin = std::io::stdin().lock();
+        while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
+        drop(fake);
+        ExitCode::SUCCESS
+    } else {
+        loop {
+            std::thread::park();
+        }
+    }
+}

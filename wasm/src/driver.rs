@@ -1,0 +1,214 @@
+//! The async driver: runs the core's sans-IO operations on the JS event loop, as the
+//! blocking `Client` runs them on a thread. `Send` goes to `fetch`, `Sleep` to a
+//! `setTimeout` promise; the clock is `Date.now()`. Token requests are answered inside each
+//! operation by the core's [`Session`] (one fetch at a time: concurrent calls wait for it in
+//! short sleeps), which also counts requests and keeps the rate-limit reading. The
+//! fulfillment engine runs on the same loop, several of its requests at once, its grants
+//! and journal on JS promises one at a time.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::{select, Either, LocalBoxFuture};
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use js_sys::Promise;
+use twitch_drops::fulfill::{EngineInput, EngineStep, Ticket};
+use twitch_drops::{
+    Config, Engine, Error, FulfillReport, HttpRequest, HttpResponse, Input, OAuthToken, Operation,
+    RateLimit, Session, Step, TransportError,
+};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::fetch::FetchTransport;
+use crate::hooks::Hooks;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The global `setTimeout` (Node and browsers alike).
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &js_sys::Function, ms: f64) -> JsValue;
+}
+
+/// Milliseconds since the Unix epoch, from `Date.now()`.
+pub(crate) fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+/// Resolves after `duration`, without blocking the event loop.
+async fn sleep(duration: Duration) {
+    let ms = duration.as_millis() as f64;
+    let promise = Promise::new(&mut |resolve, _reject| {
+        set_timeout(&resolve, ms);
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// One client's state: settings, transport, and the core's session.
+pub(crate) struct Driver {
+    config: Config,
+    transport: FetchTransport,
+    session: Arc<Session>,
+}
+
+impl Driver {
+    pub(crate) fn new(config: Config, transport: FetchTransport) -> Self {
+        Driver {
+            session: Arc::new(Session::new(&config)),
+            config,
+            transport,
+        }
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Runs `operation` to completion, its token requests answered from the session.
+    pub(crate) async fn run<O: Operation>(&self, operation: O) -> Result<O::Output, Error> {
+        self.drive(self.session.authorized(operation)).await
+    }
+
+    /// Runs an operation whose token requests are already answered (an `Authorized` one).
+    async fn drive<O: Operation>(&self, mut operation: O) -> Result<O::Output, Error> {
+        let mut input = Input::Start;
+        loop {
+            input = match operation.resume(input, now_ms()) {
+                Step::Send(request) => self.send(request).await.into(),
+                Step::Sleep(duration) => {
+                    sleep(duration).await;
+                    Input::Slept
+                }
+                // Answered inside `Authorized`.
+                Step::Authorize { .. } => Input::Token(Err(Error::Unauthorized {
+                    status: 401,
+                    message: "no token: the session did not answer".into(),
+                })),
+                Step::Done(result) => return result,
+            };
+        }
+    }
+
+    /// Sends one request, counted and its rate-limit reading kept by the session.
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        self.session.count_request();
+        let result = self.transport.send(request).await;
+        if let Ok(response) = &result {
+            self.session.observe(response);
+        }
+        result
+    }
+
+    /// Runs a fulfillment engine to its end, as the blocking `Client::fulfill` does: its
+    /// requests side by side through `fetch` and the session (tokens are the session's
+    /// `authorize` operation), up to the engine's requests in flight, while journal and
+    /// grants go through `hooks` one call at a time; each settlement is handed to
+    /// `onSettled` between hook calls.
+    pub(crate) async fn fulfill(&self, mut engine: Engine, hooks: &mut Hooks) -> FulfillReport {
+        let mut flights: FuturesUnordered<LocalBoxFuture<'_, (Ticket, EngineInput)>> =
+            FuturesUnordered::new();
+        // The hooks are lent to the studio's call while it runs and come back with its answer.
+        let mut idle_hooks = Some(hooks);
+        let mut studio: Option<LocalBoxFuture<'_, (&mut Hooks, Ticket, EngineInput)>> = None;
+        let mut settled = Vec::new();
+        let mut answer = None;
+        loop {
+            let steps = engine.advance(answer.take(), now_ms());
+            settled.extend(engine.take_settlements());
+            if let Some(hooks) = idle_hooks.as_deref() {
+                hooks.settled(&std::mem::take(&mut settled));
+            }
+            for (ticket, step) in steps {
+                match step {
+                    // Nothing is out now, so the hooks are back and every settlement handed on.
+                    EngineStep::Done(report) => return report,
+                    EngineStep::Send(_) | EngineStep::Sleep(_) | EngineStep::Authorize { .. } => {
+                        flights.push(Box::pin(
+                            async move { (ticket, self.answer_http(step).await) },
+                        ))
+                    }
+                    step => match idle_hooks.take() {
+                        Some(hooks) => studio = Some(Box::pin(answer_studio(hooks, ticket, step))),
+                        None => unreachable!("the engine has one studio step out at a time"),
+                    },
+                }
+            }
+            // Whichever answer comes first: a response frees a request to send, while a
+            // grant may take its time.
+            let (ticket, input) = match (studio.as_mut(), flights.is_empty()) {
+                (Some(call), true) => {
+                    let (hooks, ticket, input) = call.await;
+                    (studio, idle_hooks) = (None, Some(hooks));
+                    (ticket, input)
+                }
+                (Some(call), false) => match select(call, flights.next()).await {
+                    Either::Left(((hooks, ticket, input), _)) => {
+                        (studio, idle_hooks) = (None, Some(hooks));
+                        (ticket, input)
+                    }
+                    Either::Right((next, _)) => next.expect("flights is not empty"),
+                },
+                (None, _) => flights
+                    .next()
+                    .await
+                    .expect("the engine is Done when nothing is out"),
+            };
+            answer = Some((ticket, input));
+        }
+    }
+
+    /// Performs an HTTP-side step of the engine: a request, a wait, a token.
+    async fn answer_http(&self, step: EngineStep) -> EngineInput {
+        match step {
+            EngineStep::Send(request) => match self.send(request).await {
+                Ok(response) => EngineInput::Response(response),
+                Err(e) => EngineInput::TransportFailed(e),
+            },
+            EngineStep::Sleep(duration) => {
+                sleep(duration).await;
+                EngineInput::Slept
+            }
+            EngineStep::Authorize { rejected } => {
+                EngineInput::Token(self.drive(self.session.authorize(rejected)).await)
+            }
+            _ => unreachable!("only HTTP-side steps come here"),
+        }
+    }
+
+    /// Installs a token the device flow produced: later calls use it.
+    pub(crate) fn install(&self, token: OAuthToken) {
+        self.session.install(token, now_ms());
+    }
+
+    /// The current user token and refresh token, to persist.
+    pub(crate) fn user_token(&self) -> Option<OAuthToken> {
+        self.session.user_token()
+    }
+
+    /// The bucket as the last response described it (`None` where headers are hidden).
+    pub(crate) fn rate_limit(&self) -> Option<RateLimit> {
+        self.session.rate_limit()
+    }
+
+    /// HTTP requests sent so far (every attempt counts).
+    pub(crate) fn requests_sent(&self) -> u64 {
+        self.session.requests_sent()
+    }
+}
+
+/// Performs a studio-side step of the engine (journal or grants), handing the hooks back.
+async fn answer_studio(
+    hooks: &mut Hooks,
+    ticket: Ticket,
+    step: EngineStep,
+) -> (&mut Hooks, Ticket, EngineInput) {
+    let input = match step {
+        EngineStep::LoadJournal => EngineInput::JournalLoaded(hooks.load().await),
+        EngineStep::Claim(records) => EngineInput::Claimed(hooks.claim(&records).await),
+        EngineStep::AppendJournal(records) => EngineInput::Appended(hooks.append(&records).await),
+        EngineStep::Grant(requests) => EngineInput::Granted(hooks.grant(&requests).await),
+        _ => unreachable!("only studio-side steps come here"),
+    };
+    (hooks, ticket, input)
+}

@@ -1,0 +1,71 @@
+// Runs in headless Chromium, served from loopback, against the fake Twitch on another
+// origin (CORS). Posts what it saw to /result for tests/node/browser.test.mjs to check.
+
+const report = (findings) =>
+  fetch('/result', { method: 'POST', body: JSON.stringify(findings) });
+
+const describe = (error) => ({
+  name: error?.name,
+  message: String(error?.message ?? error),
+  stack: String(error?.stack ?? ''),
+});
+
+window.addEventListener('error', (event) => report({ fatal: describe(event.error) }));
+window.addEventListener('unhandledrejection', (event) => report({ fatal: describe(event.reason) }));
+
+const findings = {};
+try {
+  const { DropsClient, DropsError, InvalidInputError, HttpError } = await import('/pkg/browser.js');
+  const config = JSON.parse(new URLSearchParams(location.search).get('config'));
+  const urls = { helixUrl: config.helixUrl, authUrl: config.authUrl };
+
+  // A client secret never enters a page.
+  try {
+    new DropsClient({ clientId: config.clientId, clientSecret: 'secret', ...urls });
+    findings.secret = 'accepted';
+  } catch (error) {
+    findings.secret = {
+      ...describe(error),
+      invalidInput: error instanceof InvalidInputError,
+      dropsError: error instanceof DropsError,
+      field: error.field,
+    };
+  }
+
+  // A viewer's own token: drain their CLAIMED entitlements of the game.
+  const client = new DropsClient({
+    clientId: config.clientId,
+    accessToken: config.accessToken,
+    refreshToken: config.refreshToken,
+    ...urls,
+  });
+  const ids = [];
+  for await (const e of client.entitlements({ gameId: config.gameId, status: 'CLAIMED', first: 1000 })) {
+    ids.push(e.id);
+  }
+  const update = await client.updateEntitlements(ids, 'FULFILLED');
+  findings.listed = ids.length;
+  findings.statuses = [...new Set(update.outcomes.map((o) => o.status))];
+  findings.fulfilled = update.outcomes.length;
+  findings.unconfirmed = update.unconfirmed.length;
+  findings.rateLimit = client.rateLimit();
+  findings.requests = client.requestsSent();
+  findings.refreshed = client.userToken()?.refreshToken !== config.refreshToken;
+  findings.validated = (await client.validateToken()).userId;
+
+  // Errors keep their class, status and Twitch's message across CORS.
+  try {
+    await client.entitlementsPage({ gameId: '999999' });
+    findings.forbidden = 'allowed';
+  } catch (error) {
+    findings.forbidden = {
+      ...describe(error),
+      httpError: error instanceof HttpError,
+      status: error.status,
+      twitchMessage: error.twitchMessage,
+    };
+  }
+} catch (error) {
+  findings.fatal = describe(error);
+}
+await report(findings);
