@@ -30,6 +30,11 @@ pub(crate) fn unix_now() -> u64 {
     OffsetDateTime::now_utc().unix_timestamp().max(0) as u64
 }
 
+/// The current Unix time in seconds, with its fraction.
+pub(crate) fn unix_now_exact() -> f64 {
+    (OffsetDateTime::now_utc().unix_timestamp_nanos() as f64 / 1e9).max(0.0)
+}
+
 /// Midnight (UTC) of the current day.
 pub(crate) fn today_midnight() -> OffsetDateTime {
     OffsetDateTime::now_utc()

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use crate::clock::unix_now;
+use crate::clock::{unix_now, unix_now_exact};
 
 /// What the `Ratelimit-*` headers say.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,13 +67,17 @@ impl RateLimiter {
         bucket
     }
 
-    fn quota(&self, points: f64) -> Quota {
+    /// The headers for a bucket holding `points` at Unix time `now` (seconds). The reset is
+    /// rounded up to a whole second: a bucket is full by then. Rounding `now` down instead
+    /// promised points up to a second before they were there, and a client that waited for
+    /// the reset met a 429.
+    fn quota(&self, points: f64, now: f64) -> Quota {
         let rate = self.per_minute as f64 / 60.0;
         let missing = (self.burst as f64 - points).max(0.0);
         Quota {
             limit: self.per_minute,
             remaining: points.floor().max(0.0) as u32,
-            reset: unix_now() + (missing / rate).ceil() as u64,
+            reset: (now + missing / rate).ceil() as u64,
         }
     }
 
@@ -91,7 +95,7 @@ impl RateLimiter {
             return Self::unlimited();
         }
         let points = self.bucket(key).points;
-        self.quota(points)
+        self.quota(points, unix_now_exact())
     }
 
     /// Spend one point: Ok with the quota after spending, Err (Remaining 0) when empty.
@@ -102,11 +106,11 @@ impl RateLimiter {
         let bucket = self.bucket(key);
         if bucket.points < 1.0 {
             let points = bucket.points;
-            return Err(self.quota(points));
+            return Err(self.quota(points, unix_now_exact()));
         }
         bucket.points -= 1.0;
         let points = bucket.points;
-        Ok(self.quota(points))
+        Ok(self.quota(points, unix_now_exact()))
     }
 }
 
@@ -124,6 +128,20 @@ mod tests {
         assert!(refused.reset >= unix_now());
         // Another bucket is untouched.
         assert_eq!(rl.peek("b").remaining, 2);
+    }
+
+    #[test]
+    fn reset_is_when_the_bucket_is_full_rounded_up() {
+        // 600 a minute refills 10 points a second; 6 missing take 0.6 s.
+        let rl = RateLimiter::new(600, 8);
+        assert_eq!(rl.quota(2.0, 1000.7).reset, 1002, "full at 1001.3");
+        assert_eq!(rl.quota(2.0, 1000.2).reset, 1001, "full at 1000.8");
+        assert_eq!(
+            rl.quota(8.0, 1000.2).reset,
+            1001,
+            "full now: the next whole second"
+        );
+        assert_eq!(rl.quota(8.0, 1000.0).reset, 1000, "full at a whole second");
     }
 
     #[test]
