@@ -2,9 +2,10 @@
 //! C# compiler (`mcs`, warnings as errors) into `TwitchDrops.dll`, exactly the sources Unity
 //! compiles, and the programs under `ffi/tests/csharp` run on `mono` against the library cargo
 //! just built and the fake Twitch (in-process): the drain through IEnumerable paging and Tasks,
-//! per-id outcomes and errors, the fulfillment engine with a grant function that throws,
-//! handles disposed twice and a GC stress counted by `td_live_handle_count`, and the README's
-//! Unity quickstart (a MonoBehaviour, compiled against a stand-in for UnityEngine).
+//! per-id outcomes and errors, the fulfillment engine with a grant function that throws, a C#
+//! transport carrying every request (drain, faults, failures, lifetime), handles disposed twice
+//! and a GC stress counted by `td_live_handle_count`, and the README's Unity quickstart (a
+//! MonoBehaviour, compiled against a stand-in for UnityEngine).
 //!
 //! Needs Mono (`apt-get install -y mono-mcs mono-runtime`); a missing tool fails the test with
 //! the packages to install.
@@ -17,7 +18,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use common::*;
-use fake_twitch::{FakeTwitch, CLAIMED, FULFILLED};
+use fake_twitch::{FakeTwitch, Faults, CLAIMED, FULFILLED};
 
 /// The Unity quickstart the root README quotes, and the file the test compiles.
 const QUICKSTART: &str = "bindings/csharp/Samples~/Quickstart/DropsFulfiller.cs";
@@ -256,6 +257,94 @@ fn csharp_handles_are_freed_once_and_gc_stress_leaks_nothing() {
     // included), so that memory held outside handles would show too.
     let growth_kb = got["rss_last_kb"].saturating_sub(got["rss_first_kb"]);
     assert!(growth_kb < 16 * 1024, "RSS grew {growth_kb} KiB: {out}");
+}
+
+/// `Transport.cs`, compiled once for the tests that run it side by side.
+fn transport_program() -> PathBuf {
+    static EXE: OnceLock<PathBuf> = OnceLock::new();
+    EXE.get_or_init(|| program("transport", &["ffi/tests/csharp/Transport.cs"]))
+        .clone()
+}
+
+/// Every request through a C# transport (HttpWebRequest): the fake saw exactly the requests
+/// the transport carried, so the native library opened no socket of its own; the drain is
+/// complete, each entitlement granted once, at the minimum of requests.
+#[test]
+fn csharp_transport_carries_every_request_of_a_drain() {
+    let exe = transport_program();
+    let fake = fake(no_faults());
+    let claimed = claimed_left(&fake) as u64;
+    let out = mono(&exe, &["drain"], &fake_env(&fake));
+    let got = summary(&out);
+    let stats = fake.stats();
+    assert_eq!(got["calls"], stats.requests as u64, "{out}");
+    assert_eq!(got["calls"], got["requests"]);
+    assert_eq!(
+        (got["listed"], got["fulfilled"], got["granted"]),
+        (claimed, claimed, claimed)
+    );
+    // The minimum: 1 token, one page (fewer than 1000, so no second pass), ⌈N/100⌉ updates.
+    assert!(claimed < 1000);
+    assert_eq!(got["calls"], 1 + 1 + claimed.div_ceil(100), "{out}");
+    assert_eq!(claimed_left(&fake), 0);
+    assert_eq!(stats.duplicate_fulfill_attempts, 0);
+}
+
+/// The same drain while the fake answers 5xx and HTML 503s: the retries go through the C#
+/// transport too, and nothing is lost or granted twice.
+#[test]
+fn csharp_transport_drain_survives_5xx_and_html_errors() {
+    let exe = transport_program();
+    let fake = fake(Faults {
+        error_5xx_rate: 0.15,
+        html_503_rate: 0.1,
+        rng_seed: 7,
+        ..no_faults()
+    });
+    let claimed = claimed_left(&fake) as u64;
+    let out = mono(&exe, &["drain"], &fake_env(&fake));
+    let got = summary(&out);
+    let stats = fake.stats();
+    assert_eq!(got["calls"], stats.requests as u64, "{out}");
+    let failed = fake.journal().iter().filter(|e| e.status >= 500).count();
+    assert!(failed > 0, "faults were injected");
+    assert_eq!(
+        (got["listed"], got["fulfilled"]),
+        (claimed, claimed),
+        "{out}"
+    );
+    assert_eq!(claimed_left(&fake), 0);
+    assert_eq!(stats.duplicate_fulfill_attempts, 0);
+}
+
+/// A transport that fails in every way a C# one can gives typed exceptions and no crash;
+/// typed connect failures are retried.
+#[test]
+fn csharp_transport_failures_are_typed_exceptions() {
+    let exe = transport_program();
+    let fake = fake(no_faults());
+    let out = mono(&exe, &["failures"], &fake_env(&fake));
+    assert!(out.contains("failures: ok"), "{out}");
+}
+
+/// An iterator keeps using its client's C# transport after the client is disposed (through
+/// full collections); clients with transports left to the GC free every native handle.
+#[test]
+fn csharp_transport_lives_as_long_as_its_native_users() {
+    let exe = transport_program();
+    let fake = fake(no_faults());
+    let ours = fake
+        .entitlements()
+        .iter()
+        .filter(|e| e.game_id == fake_twitch::DEFAULT_GAME)
+        .count() as u64;
+    let out = mono(&exe, &["lifetime"], &fake_env(&fake));
+    assert!(out.contains("lifetime: ok"), "{out}");
+    assert_eq!(
+        summary(&out)["listed"],
+        ours,
+        "every entitlement of the game: {out}"
+    );
 }
 
 /// The root README's C# block is the quickstart file, byte for byte.

@@ -59,10 +59,17 @@ namespace TwitchDrops
                 {
                     fixed (byte* p = Utf8.Z(config.UserAgent, "UserAgent")) Failures.Check(NativeMethods.td_client_config_set_user_agent(c, p), "set UserAgent");
                 }
+                TransportBinding transport = null;
+                if (config.Transport != null)
+                {
+                    transport = new TransportBinding(config.Transport);
+                    Failures.Check(NativeMethods.td_client_config_set_transport(c, TransportBinding.Thunk, transport.UserData), "set Transport");
+                }
                 td_client* client = null;
                 Failures.Check(NativeMethods.td_client_new(c, &client, err), error);
                 handle = new ClientHandle();
                 handle.Own((IntPtr)client);
+                handle.Keeps = transport;
             }
         }
 
@@ -118,6 +125,8 @@ namespace TwitchDrops
                     (td_client*)c.Pointer, (td_entitlements_query*)q.Pointer, &pages, (td_error*)e.Pointer), error);
                 var owned = new PagesHandle();
                 owned.Own((IntPtr)pages);
+                // The pages keep the native client alive, and so its transport.
+                owned.Keeps = handle.Keeps;
                 return owned;
             }
         }

@@ -1,4 +1,6 @@
 // What a client is made from. Secrets stay out of ToString.
+using System;
+
 namespace TwitchDrops
 {
     /// <summary>A client's id, credentials and endpoints. Give <see cref="ClientSecret"/> (an
@@ -29,6 +31,14 @@ namespace TwitchDrops
         /// <summary>The User-Agent header, if not the library's.</summary>
         public string UserAgent { get; set; }
 
+        /// <summary>Your HTTP stack, if not the library's built-in HTTPS: every request the client
+        /// makes (tokens, pages, updates, downloads) is handed to it, on the thread of the call,
+        /// concurrently when several threads share the client. Return any status as a
+        /// <see cref="DropsHttpResponse"/>; throw <see cref="DropsTransportException"/> when no
+        /// whole response came back. It must not call the same client. Needed on platforms whose
+        /// native library is built without the built-in transport (consoles).</summary>
+        public Func<DropsHttpRequest, DropsHttpResponse> Transport { get; set; }
+
         /// <summary>The client id and endpoints; credentials are shown as &lt;redacted&gt;.</summary>
         public override string ToString()
         {
@@ -36,7 +46,8 @@ namespace TwitchDrops
                 + ", ClientSecret = " + (ClientSecret == null ? "none" : "<redacted>")
                 + ", AccessToken = " + (AccessToken == null ? "none" : "<redacted>")
                 + ", HelixUrl = " + (HelixUrl ?? "default")
-                + ", AuthUrl = " + (AuthUrl ?? "default") + ")";
+                + ", AuthUrl = " + (AuthUrl ?? "default")
+                + ", Transport = " + (Transport == null ? "built-in" : "custom") + ")";
         }
     }
 }

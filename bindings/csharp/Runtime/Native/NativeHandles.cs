@@ -13,6 +13,10 @@ namespace TwitchDrops.Native
 
         public override bool IsInvalid { get { return handle == IntPtr.Zero; } }
 
+        /// <summary>What the native object may call back into for as long as it lives (a
+        /// client's <see cref="TransportBinding"/>): kept alive by this handle.</summary>
+        internal object Keeps;
+
         /// <summary>Takes ownership of a pointer the library returned (NULL means it failed).</summary>
         internal void Own(IntPtr pointer)
         {

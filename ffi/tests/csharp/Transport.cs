@@ -1,0 +1,230 @@
+// A C# transport (DropsClientConfig.Transport) carrying every request over HttpWebRequest to the
+// fake Twitch, as a console SDK's HTTP stack would.
+//   drain     fulfill every CLAIMED entitlement through it; prints calls=N requests=N
+//             listed=N fulfilled=N granted=N (the Rust test compares calls with what the fake saw)
+//   failures  a transport that fails (typed and untyped exceptions, null, impossible statuses)
+//             gives DropsExceptions, never a crash; Connect failures are retried
+//   lifetime  an iterator outlives its disposed client through full collections: the transport
+//             still answers; clients with transports left to the GC free every native handle
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Threading;
+using TwitchDrops;
+
+/// <summary>A transport over HttpWebRequest: any status is an answer, no redirects followed.</summary>
+sealed class WebTransport
+{
+    public int Calls;
+
+    public DropsHttpResponse Send(DropsHttpRequest request)
+    {
+        Interlocked.Increment(ref Calls);
+        var web = (HttpWebRequest)WebRequest.Create(request.Url);
+        web.Method = request.Method;
+        web.AllowAutoRedirect = false;
+        web.Proxy = null;
+        foreach (var header in request.Headers)
+        {
+            if (string.Equals(header.Key, "Content-Type", StringComparison.OrdinalIgnoreCase)) web.ContentType = header.Value;
+            else if (string.Equals(header.Key, "User-Agent", StringComparison.OrdinalIgnoreCase)) web.UserAgent = header.Value;
+            else if (string.Equals(header.Key, "Accept", StringComparison.OrdinalIgnoreCase)) web.Accept = header.Value;
+            else web.Headers.Add(header.Key, header.Value);
+        }
+        try
+        {
+            if (request.Body.Length > 0)
+            {
+                using (var stream = web.GetRequestStream()) stream.Write(request.Body, 0, request.Body.Length);
+            }
+            HttpWebResponse response;
+            try
+            {
+                response = (HttpWebResponse)web.GetResponse();
+            }
+            catch (WebException e) when (e.Response != null)
+            {
+                response = (HttpWebResponse)e.Response;
+            }
+            using (response)
+            using (var body = new MemoryStream())
+            {
+                using (var stream = response.GetResponseStream()) stream.CopyTo(body);
+                var answer = new DropsHttpResponse((int)response.StatusCode) { Body = body.ToArray() };
+                foreach (var name in response.Headers.AllKeys)
+                {
+                    answer.WithHeader(name, response.Headers[name]);
+                }
+                return answer;
+            }
+        }
+        catch (WebException e) when (e.Status == WebExceptionStatus.ConnectFailure || e.Status == WebExceptionStatus.NameResolutionFailure)
+        {
+            throw new DropsTransportException(TransportErrorKind.Connect, e.Message, e);
+        }
+        catch (WebException e)
+        {
+            throw new DropsTransportException(TransportErrorKind.Interrupted, e.Message, e);
+        }
+    }
+}
+
+static class TransportProgram
+{
+    static DropsClientConfig Config(Func<DropsHttpRequest, DropsHttpResponse> transport)
+    {
+        var config = T.Config();
+        config.Transport = transport;
+        return config;
+    }
+
+    static void Collect()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+    }
+
+    static int Drain()
+    {
+        var web = new WebTransport();
+        var granted = new HashSet<string>();
+        var twice = 0;
+        using (var client = new DropsClient(Config(web.Send)))
+        using (var journal = Journal.Memory())
+        {
+            var report = client.Fulfill(new FulfillOptions { GameId = T.Env("TWITCH_GAME_ID") }, journal, request =>
+            {
+                if (!granted.Add(request.Id)) twice++;
+                return GrantOutcome.Granted;
+            });
+            T.Check(report.IsComplete, "the run completed: " + report);
+            T.Check(twice == 0, "nothing granted twice");
+            T.Check(web.Calls == client.RequestsSent, "every request the client sent went through the transport: " + web.Calls + " vs " + client.RequestsSent);
+            Console.WriteLine("calls={0} requests={1} listed={2} fulfilled={3} granted={4}",
+                web.Calls, client.RequestsSent, report.Listed, report.Fulfilled, granted.Count);
+        }
+        return 0;
+    }
+
+    static DropsException Refused(Func<DropsHttpRequest, DropsHttpResponse> transport, string what)
+    {
+        using (var client = new DropsClient(Config(transport)))
+        {
+            var failure = T.Throws<DropsException>(
+                () => client.Entitlements(new EntitlementQuery { GameId = T.Env("TWITCH_GAME_ID") }).First(), what);
+            T.Check(failure.Code == DropsErrorCode.Transport, what + ": code " + failure.Code);
+            T.Check(failure.HttpStatus == 0, what + ": no HTTP status");
+            T.Check(!failure.Message.Contains(T.Env("TWITCH_CLIENT_SECRET")), what + ": no secret in the message");
+            return failure;
+        }
+    }
+
+    static int Failures()
+    {
+        // Typed Connect failures are retried: two refused connections, then the real thing.
+        var web = new WebTransport();
+        var refusals = 0;
+        using (var client = new DropsClient(Config(request =>
+        {
+            if (refusals < 2)
+            {
+                refusals++;
+                throw new DropsTransportException(TransportErrorKind.Connect, "connection refused (test)");
+            }
+            return web.Send(request);
+        })))
+        {
+            var first = client.Entitlements(new EntitlementQuery { GameId = T.Env("TWITCH_GAME_ID"), First = 5 }).Take(5).ToList();
+            T.Check(first.Count == 5, "a page after two refused connections");
+            T.Check(client.RequestsSent == web.Calls + refusals, "the refused attempts count as sent");
+        }
+
+        // A transport that throws anything else, returns null or an impossible status: a
+        // DropsException naming it, the process alive.
+        var thrown = Refused(r => { throw new InvalidOperationException("the console's network is down"); }, "a throwing transport");
+        T.Check(thrown.Message.Contains("InvalidOperationException") && thrown.Message.Contains("the console's network is down"),
+            "the exception is named: " + thrown.Message);
+        var typed = Refused(r => { throw new DropsTransportException(TransportErrorKind.Refused, "no route for this host (test)"); }, "a refusing transport");
+        T.Check(typed.Message.Contains("no route for this host (test)"), "the transport's message: " + typed.Message);
+        var none = Refused(r => null, "a transport returning null");
+        T.Check(none.Message.Contains("null"), "null named: " + none.Message);
+        var status = Refused(r => new DropsHttpResponse(42), "status 42");
+        T.Check(status.Message.Contains("42"), "the status named: " + status.Message);
+
+        // What the transport sees: the request, with no credential in its ToString.
+        DropsHttpRequest seen = null;
+        using (var client = new DropsClient(Config(request =>
+        {
+            if (request.Url.Contains("/helix/")) seen = request;
+            return web.Send(request);
+        })))
+        {
+            client.Entitlements(new EntitlementQuery { GameId = T.Env("TWITCH_GAME_ID"), First = 1 }).First();
+        }
+        T.Check(seen != null && seen.Method == "GET" && seen.Url.Contains("game_id=" + T.Env("TWITCH_GAME_ID")), "a Helix GET: " + seen);
+        T.Check(seen.Header("client-id") == T.Env("TWITCH_CLIENT_ID"), "Client-Id sent");
+        var authorization = seen.Header("Authorization");
+        T.Check(authorization != null && authorization.StartsWith("Bearer "), "a bearer token sent");
+        T.Check(!seen.ToString().Contains(authorization.Substring(7)), "no token in ToString: " + seen);
+        T.Check(Config(web.Send).ToString().Contains("Transport = custom"), "the config says a transport is set");
+        Console.WriteLine("failures: ok");
+        return 0;
+    }
+
+    static IEnumerator<Entitlement> OpenIterator(WebTransport web)
+    {
+        // The client and its config go out of scope here; only the iterator is kept.
+        var client = new DropsClient(Config(web.Send));
+        var iterator = client.Entitlements(new EntitlementQuery { GameId = T.Env("TWITCH_GAME_ID"), First = 100 }).GetEnumerator();
+        T.Check(iterator.MoveNext(), "a first entitlement");
+        client.Dispose();
+        return iterator;
+    }
+
+    static int Lifetime()
+    {
+        var baseline = DropsDiagnostics.LiveNativeHandles;
+        var web = new WebTransport();
+        var iterator = OpenIterator(web);
+        Collect();
+        var callsBefore = web.Calls;
+        var count = 1;
+        while (iterator.MoveNext()) count++;
+        iterator.Dispose();
+        T.Check(web.Calls > callsBefore, "the iterator kept using the transport after its client was disposed");
+        iterator = null;
+        Collect();
+        T.Check(DropsDiagnostics.LiveNativeHandles == baseline, "everything freed: " + (DropsDiagnostics.LiveNativeHandles - baseline));
+
+        // Clients with transports, never disposed: their finalizers free every native handle.
+        for (var round = 0; round < 3; round++)
+        {
+            for (var i = 0; i < 1000; i++)
+            {
+                new DropsClient(Config(web.Send));
+            }
+            Collect();
+            T.Check(DropsDiagnostics.LiveNativeHandles == baseline, "round " + round + ": " + (DropsDiagnostics.LiveNativeHandles - baseline) + " left");
+        }
+        Console.WriteLine("lifetime: ok listed={0}", count);
+        return 0;
+    }
+
+    static int Main(string[] args)
+    {
+        switch (args.Length > 0 ? args[0] : "")
+        {
+            case "drain": return Drain();
+            case "failures": return Failures();
+            case "lifetime": return Lifetime();
+            default:
+                Console.Error.WriteLine("usage: Transport.exe drain|failures|lifetime");
+                return 2;
+        }
+    }
+}
