@@ -66,8 +66,8 @@ pub use fulfill::PostgresJournal;
 #[cfg(feature = "sqlite")]
 pub use fulfill::SqliteJournal;
 pub use fulfill::{
-    Engine, FileJournal, FulfillOptions, FulfillReport, Grant, GrantOutcome, GrantRequest, Journal,
-    MemoryJournal, SettledState, Settlement,
+    Engine, FileJournal, FulfillOptions, FulfillReport, Grant, GrantOutcome, GrantRequest,
+    HostAnswer, HostStep, HostedRun, Journal, MemoryJournal, SettledState, Settlement,
 };
 pub use http::{HttpRequest, HttpResponse, Method};
 pub use rate_limit::RateLimit;

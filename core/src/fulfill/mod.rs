@@ -2,11 +2,12 @@
 //!
 //! A studio supplies a [`Grant`] function; the [`Engine`] (sans-IO) does the rest, and a
 //! [`Journal`] makes it exactly-once across crashes. [`crate::Client::fulfill`] drives it
-//! with blocking I/O.
+//! with blocking I/O; a [`HostedRun`] lets a host that must never block drive it.
 
 mod blocking;
 mod engine;
 mod grant;
+mod hosted;
 mod journal;
 mod report;
 
@@ -15,6 +16,7 @@ pub use engine::{
     MAX_REQUESTS_IN_FLIGHT,
 };
 pub use grant::{Grant, GrantOutcome, GrantRequest};
+pub use hosted::{HostAnswer, HostStep, HostedRun};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use journal::ClaimSettings;
 #[cfg(feature = "postgres")]
