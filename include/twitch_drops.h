@@ -31,8 +31,9 @@
  *   td_client: shared freely; any number of threads may call it at once (one token fetch for
  *   all). Results (pages, reports, tokens, bytes, EventSub messages): read-only, readable
  *   from any thread.
- *   td_client_config, queries, td_pages, td_op, td_error, td_journal, td_fulfill_options,
- *   td_deduplicator: one thread at a time (movable). Callbacks run on the calling thread.
+ *   td_client_config, queries, td_pages, td_op, td_fulfill_run, td_error, td_journal,
+ *   td_fulfill_options, td_deduplicator: one thread at a time (movable). Callbacks run on
+ *   the calling thread.
  *
  * THREE WAYS TO RUN
  *   1. Blocking, built-in HTTPS: td_client_entitlements_page, td_pages_next,
@@ -64,6 +65,15 @@
  *   `resumed`. td_client_fulfill_entitlements does the same for given entitlements (pushed
  *   by EventSub). A run that stops early fails with its cause (TD_JOURNAL...) and leaves its
  *   report in td_error_fulfill_report.
+ *
+ * FULFILLMENT (non-blocking, game threads)
+ *   td_client_begin_fulfill(client, options, journal, &run, err) is the same run driven by
+ *   your loop: each frame, td_fulfill_run_poll(run, now_ms, &step, err) until TD_RUN_IDLE,
+ *   starting what each step asks: TD_RUN_SEND (step.request with your async HTTP), TD_RUN_SLEEP
+ *   (step.sleep_ms) or TD_RUN_GRANT (give step.grant in the game); several may be out at once.
+ *   Answer each by step.ticket, in any order, when it completes: td_fulfill_run_feed_response
+ *   / _feed_transport_error / _feed_slept / _feed_grant. At TD_RUN_DONE take the report with
+ *   td_fulfill_run_take_report. The journal works inside td_fulfill_run_poll.
  *
  * EVENTSUB
  *   td_eventsub_verify(headers, n, body, len, secret, now_ms, &message, err) checks and reads
@@ -209,6 +219,21 @@ typedef enum td_settled_state {
   TD_SETTLED_HELD_ELSEWHERE = 9,
 } td_settled_state;
 
+// What a run needs next (`td_fulfill_run_poll`).
+typedef enum td_run_step_kind {
+  // Perform `request` with your HTTP stack, then answer `ticket` with
+  // `td_fulfill_run_feed_response` (any status) or `td_fulfill_run_feed_transport_error`.
+  TD_RUN_SEND = 1,
+  // Wait `sleep_ms` milliseconds without blocking, then `td_fulfill_run_feed_slept`.
+  TD_RUN_SLEEP = 2,
+  // Give `grant` in your game (or decide you cannot), then `td_fulfill_run_feed_grant`.
+  TD_RUN_GRANT = 3,
+  // Every step handed out is still out: poll again after answering one (next frame).
+  TD_RUN_IDLE = 4,
+  // The run is over: `result` says how; `td_fulfill_run_take_report` gives the report.
+  TD_RUN_DONE = 5,
+} td_run_step_kind;
+
 // What an operation needs next.
 typedef enum td_step_kind {
   // Perform `request`, then call `td_op_feed_response` (any status) or
@@ -350,6 +375,23 @@ typedef struct td_fulfill_options td_fulfill_options;
 // `td_error` for a run that stopped early (`td_error_fulfill_report`). Read-only: any thread
 // may read it.
 typedef struct td_fulfill_report td_fulfill_report;
+
+// A fulfillment run your loop drives without ever blocking: the same engine and guarantees
+// as `td_client_fulfill` (journal first, each entitlement granted once, marked FULFILLED in
+// batches of 100, recovery after a crash), with you performing the requests, the waits and
+// the grants, each when you can. Poll it (each frame): it hands out SEND, SLEEP and GRANT
+// steps, each with a ticket; several may be out at once (up to the options' requests in
+// flight, and a batch's grants); answer each by its ticket in any order. IDLE means all that
+// was handed out is still out. The journal's work and the settlement callback run inside
+// `td_fulfill_run_poll`; a token the run needs is fetched with SEND steps.
+//
+// Made by `td_client_begin_fulfill` or `td_client_begin_fulfill_entitlements`; free with
+// `td_fulfill_run_free` at any time (an unfinished run is abandoned: what was granted and
+// journaled is marked by the next run with the same journal, grants in doubt come back
+// `resumed`). Keeps what it needs of its client alive; borrows its journal.
+//
+// Thread safety: one thread at a time (it may be moved between threads).
+typedef struct td_fulfill_run td_fulfill_run;
 
 // Where a grant callback leaves the reason of a `TD_GRANT_FAILED` answer. Owned by the
 // library, valid only during the callback that received it.
@@ -550,6 +592,22 @@ typedef struct td_grant_request {
 typedef uint32_t (*td_grant_fn)(void *user_data,
                                 const struct td_grant_request *request,
                                 struct td_grant_reason *reason);
+
+// The answer of `td_fulfill_run_poll`. Only the fields of `kind` are meaningful.
+typedef struct td_run_step {
+  // What is needed.
+  enum td_run_step_kind kind;
+  // SEND, SLEEP, GRANT: names the step when you answer it (never reused within a run).
+  uint64_t ticket;
+  // SEND: the request; borrowed until the step is answered or the run freed.
+  const struct td_http_request *request;
+  // SLEEP: how long.
+  uint64_t sleep_ms;
+  // GRANT: the entitlement; borrowed until the step is answered or the run freed.
+  const struct td_grant_request *grant;
+  // DONE: `TD_OK`, or why the run stopped early (detail from `td_fulfill_run_take_report`).
+  enum td_result result;
+} td_run_step;
 
 // Reads the journal: call `td_journal_sink_push(sink, line)` for every record line stored
 // (in the order they were appended) and return 0; any other value fails the run with
@@ -1667,6 +1725,121 @@ enum td_result td_client_fulfill_entitlements(const struct td_client *client,
                                               void *user_data,
                                               struct td_fulfill_report **report_out,
                                               struct td_error *error);
+
+// Starts a run from `client` (see `td_fulfill_run`): what `td_client_fulfill` does, driven by
+// your loop. `options` is copied (its settlement callback is called from
+// `td_fulfill_run_poll`); `journal` is borrowed by the run. Invalid options are
+// `TD_INVALID_INPUT` before anything is sent. Writes `*run_out` on success.
+//
+// # Safety
+// `client` and `options` are live; `journal` is live, and stays live and used by this run
+// alone until the run is freed; `run_out` writable; `error` NULL or live.
+enum td_result td_client_begin_fulfill(const struct td_client *client,
+                                       const struct td_fulfill_options *options,
+                                       struct td_journal *journal,
+                                       struct td_fulfill_run **run_out,
+                                       struct td_error *error);
+
+// Starts a run over `count` given entitlements (pushed by EventSub, or listed): what
+// `td_client_fulfill_entitlements` does, driven by your loop. The entitlements are copied;
+// `options` may be NULL. Writes `*run_out` on success.
+//
+// # Safety
+// `client` is live; `entitlements` points to `count` pointers to live entitlements (NULL
+// when `count` is 0); `options` NULL or live; `journal` as `td_client_begin_fulfill`;
+// `run_out` writable; `error` NULL or live.
+enum td_result td_client_begin_fulfill_entitlements(const struct td_client *client,
+                                                    const struct td_entitlement *const *entitlements,
+                                                    size_t count,
+                                                    const struct td_fulfill_options *options,
+                                                    struct td_journal *journal,
+                                                    struct td_fulfill_run **run_out,
+                                                    struct td_error *error);
+
+// Frees a run, finished or not; NULL is a no-op. Requests and grants it handed out must no
+// longer be read; answers arriving later are dropped by the host.
+//
+// # Safety
+// `run` is NULL or from this library, not used afterwards.
+void td_fulfill_run_free(struct td_fulfill_run *run);
+
+// Advances the run and says what it needs next (see `td_run_step_kind`). `now_ms` is the
+// wall-clock time in milliseconds since the Unix epoch (rate-limit resets are Unix times).
+// Poll until IDLE each frame, perform what it handed out, answer, and poll again next frame;
+// after DONE, polling again returns DONE again. A journal that fails stops the run (DONE
+// with `TD_JOURNAL`). Writes `*step_out` on success.
+//
+// # Safety
+// `run` is live (and its journal, see `td_client_begin_fulfill`); `step_out` writable;
+// `error` NULL or live.
+enum td_result td_fulfill_run_poll(struct td_fulfill_run *run,
+                                   uint64_t now_ms,
+                                   struct td_run_step *step_out,
+                                   struct td_error *error);
+
+// Answers the SEND `ticket` with the response: any status (4xx and 5xx too), `header_count`
+// headers (need not be NUL-terminated), the whole body; all copied. `TD_WRONG_STATE` when no
+// SEND with that ticket is out (the step stays as it was).
+//
+// # Safety
+// `run` is live; `headers` points to `header_count` headers (NULL when 0); `body` to
+// `body_len` bytes (NULL when 0); `error` NULL or live.
+enum td_result td_fulfill_run_feed_response(struct td_fulfill_run *run,
+                                            uint64_t ticket,
+                                            uint16_t status,
+                                            const struct td_header *headers,
+                                            size_t header_count,
+                                            const uint8_t *body,
+                                            size_t body_len,
+                                            struct td_error *error);
+
+// Answers the SEND `ticket` that got no whole response: `kind` (a `td_transport_error_kind`
+// other than NONE) tells whether Twitch may have seen it, `message` (may be NULL) says why.
+//
+// # Safety
+// `run` is live; `message` NULL or a C string; `error` NULL or live.
+enum td_result td_fulfill_run_feed_transport_error(struct td_fulfill_run *run,
+                                                   uint64_t ticket,
+                                                   uint32_t kind,
+                                                   const char *message,
+                                                   struct td_error *error);
+
+// Answers the SLEEP `ticket`: the time has passed.
+//
+// # Safety
+// `run` is live; `error` NULL or live.
+enum td_result td_fulfill_run_feed_slept(struct td_fulfill_run *run,
+                                         uint64_t ticket,
+                                         struct td_error *error);
+
+// Answers the GRANT `ticket` with a `td_grant_outcome`: GRANTED (the reward is in the game),
+// RETRY_LATER or FAILED (it stays CLAIMED; `reason`, may be NULL, is reported for FAILED).
+// Any other value is `TD_INVALID_INPUT` and the step stays out.
+//
+// # Safety
+// `run` is live; `reason` NULL or a C string; `error` NULL or live.
+enum td_result td_fulfill_run_feed_grant(struct td_fulfill_run *run,
+                                         uint64_t ticket,
+                                         uint32_t outcome,
+                                         const char *reason,
+                                         struct td_error *error);
+
+// Steps handed out and not yet answered (0 for NULL).
+//
+// # Safety
+// `run` is NULL or live.
+size_t td_fulfill_run_steps_out(const struct td_fulfill_run *run);
+
+// The report of a run that said DONE, as `td_client_fulfill` gives it: `TD_OK` with
+// `*report_out` (free with `td_fulfill_report_free`), or the cause of a run that stopped
+// early with its report in `td_error_fulfill_report(error)`. `TD_WRONG_STATE` before DONE
+// and once taken.
+//
+// # Safety
+// `run` is live; `report_out` writable; `error` NULL or live.
+enum td_result td_fulfill_run_take_report(struct td_fulfill_run *run,
+                                          struct td_fulfill_report **report_out,
+                                          struct td_error *error);
 
 // Sets (copies) the reason reported for a `TD_GRANT_FAILED` answer (ignored for the others);
 // a later call replaces it.

@@ -77,12 +77,12 @@ pub type td_settled_fn =
 /// thread at a time; the calls that use it only read it.
 #[derive(Debug)]
 pub struct td_fulfill_options {
-    options: FulfillOptions,
-    on_settled: Option<OnSettled>,
+    pub(crate) options: FulfillOptions,
+    pub(crate) on_settled: Option<OnSettled>,
 }
 
 #[derive(Clone, Copy, Debug)]
-struct OnSettled {
+pub(crate) struct OnSettled {
     callback: unsafe extern "C" fn(*mut c_void, *const td_settlement),
     user_data: UserData,
 }
@@ -425,7 +425,7 @@ pub unsafe extern "C" fn td_fulfill_report_quarantined_user(
 }
 
 /// Hands a settlement to a C callback.
-fn settle(on_settled: Option<OnSettled>, settlement: &Settlement) {
+pub(crate) fn settle(on_settled: Option<OnSettled>, settlement: &Settlement) {
     let Some(on_settled) = on_settled else { return };
     let (state, detail) = match &settlement.state {
         SettledState::Fulfilled => (td_settled_state::TD_SETTLED_FULFILLED, None),
@@ -477,6 +477,15 @@ fn drive(
     } else {
         core.drive_engine(engine, journal, &mut grant, on_settled)
     };
+    report_or_failure(report, out)
+}
+
+/// A finished run's report through `out`, or, for a run that stopped early, the failure that
+/// carries it.
+pub(crate) fn report_or_failure(
+    report: FulfillReport,
+    out: OutPtr<*mut td_fulfill_report>,
+) -> Outcome {
     match &report.error {
         Some(error) => Err(Failure {
             code: td_result::of(error),
@@ -587,7 +596,7 @@ pub unsafe extern "C" fn td_client_fulfill_entitlements(
 ///
 /// # Safety
 /// `list` is NULL or points to `count` pointers, each NULL or a live entitlement.
-unsafe fn entitlement_list(
+pub(crate) unsafe fn entitlement_list(
     list: *const *const td_entitlement,
     count: usize,
 ) -> Outcome<Vec<Entitlement>> {

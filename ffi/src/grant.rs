@@ -90,15 +90,15 @@ pub type td_grant_fn = Option<
     ) -> u32,
 >;
 
-/// A C grant callback as the core's `Grant`.
-pub(crate) struct CGrant {
-    pub(crate) grant:
-        unsafe extern "C" fn(*mut c_void, *const td_grant_request, *mut td_grant_reason) -> u32,
-    pub(crate) user_data: UserData,
+/// A `td_grant_request` with the texts it points into, for as long as it is borrowed.
+pub(crate) struct GrantView {
+    _texts: [CText; 5],
+    view: td_grant_request,
 }
 
-impl Grant for CGrant {
-    fn grant(&mut self, request: &GrantRequest) -> GrantOutcome {
+impl GrantView {
+    /// Boxed so the view's pointers stay put: a `CText`'s heap buffer does not move with it.
+    pub(crate) fn new(request: &GrantRequest) -> Box<GrantView> {
         let e = &request.entitlement;
         let texts = [&e.id, &e.benefit_id, &e.user_id, &e.game_id, &e.timestamp]
             .map(|text| CText::new(text.as_str()));
@@ -110,17 +110,45 @@ impl Grant for CGrant {
             timestamp: texts[4].view(),
             resumed: request.resumed,
         };
+        Box::new(GrantView {
+            _texts: texts,
+            view,
+        })
+    }
+
+    pub(crate) fn view(&self) -> &td_grant_request {
+        &self.view
+    }
+}
+
+/// The core's outcome for a `td_grant_outcome` value; `None` for any other value.
+pub(crate) fn grant_outcome(answer: u32, reason: Option<String>) -> Option<GrantOutcome> {
+    match answer {
+        1 => Some(GrantOutcome::Granted),
+        2 => Some(GrantOutcome::RetryLater),
+        3 => Some(GrantOutcome::Failed(reason.unwrap_or_default())),
+        _ => None,
+    }
+}
+
+/// A C grant callback as the core's `Grant`.
+pub(crate) struct CGrant {
+    pub(crate) grant:
+        unsafe extern "C" fn(*mut c_void, *const td_grant_request, *mut td_grant_reason) -> u32,
+    pub(crate) user_data: UserData,
+}
+
+impl Grant for CGrant {
+    fn grant(&mut self, request: &GrantRequest) -> GrantOutcome {
+        let view = GrantView::new(request);
         let mut reason = td_grant_reason::default();
         // SAFETY: a valid function (checked non-NULL); `user_data` is the caller's promise;
         // `view`, the texts it points into and `reason` outlive the call.
-        let answer = unsafe { (self.grant)(self.user_data.0, &view, &mut reason) };
-        match answer {
-            1 => GrantOutcome::Granted,
-            2 => GrantOutcome::RetryLater,
-            3 => GrantOutcome::Failed(reason.text.unwrap_or_default()),
-            other => GrantOutcome::Failed(format!(
-                "the grant callback answered {other}, not a td_grant_outcome"
-            )),
-        }
+        let answer = unsafe { (self.grant)(self.user_data.0, view.view(), &mut reason) };
+        grant_outcome(answer, reason.text).unwrap_or_else(|| {
+            GrantOutcome::Failed(format!(
+                "the grant callback answered {answer}, not a td_grant_outcome"
+            ))
+        })
     }
 }

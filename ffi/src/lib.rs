@@ -14,6 +14,7 @@
 //! | `op.rs` | the step API (`td_op`) |
 //! | `entitlements.rs`, `update.rs`, `analytics.rs`, `token.rs` | queries and results |
 //! | `fulfill.rs` | the fulfillment engine, blocking: options, settlements, the run's report |
+//! | `fulfill_run.rs` | the fulfillment engine driven by a non-blocking host (`td_fulfill_run`) |
 //! | `grant.rs`, `journal.rs` | the grant callback, and the journals (file, memory, C callbacks) |
 //! | `eventsub.rs` | EventSub webhooks: verify a message, its answer, the deduplicator |
 
@@ -28,6 +29,7 @@ pub mod entitlements;
 pub mod error;
 pub mod eventsub;
 pub mod fulfill;
+pub mod fulfill_run;
 pub mod grant;
 pub mod journal;
 pub mod op;

@@ -304,22 +304,52 @@ pub unsafe extern "C" fn td_op_feed_response(
 ) -> td_result {
     guard(error, || {
         let op = arg_mut(op, "op")?;
-        if !(100..=999).contains(&status) {
-            return Err(Failure::invalid(format!(
-                "`status` {status} is not an HTTP status (100-999)"
-            )));
-        }
-        let headers = read_headers(headers, header_count)?;
-        let body = arg_bytes(body, body_len, "body")?.to_vec();
-        let response = HttpResponse {
-            status,
-            headers,
-            body,
-        };
+        let response = response_of(status, headers, header_count, body, body_len)?;
         op.feed(Input::Response(response.clone()))?;
         op.shared.session.observe(&response);
         Ok(())
     })
+}
+
+/// A response a host feeds, copied and checked: the status, the headers, the body.
+///
+/// # Safety
+/// `headers` points to `header_count` headers (NULL when 0); `body` to `body_len` bytes (NULL
+/// when 0).
+pub(crate) unsafe fn response_of(
+    status: u16,
+    headers: *const td_header,
+    header_count: usize,
+    body: *const u8,
+    body_len: usize,
+) -> Outcome<HttpResponse> {
+    if !(100..=999).contains(&status) {
+        return Err(Failure::invalid(format!(
+            "`status` {status} is not an HTTP status (100-999)"
+        )));
+    }
+    Ok(HttpResponse {
+        status,
+        headers: read_headers(headers, header_count)?,
+        body: arg_bytes(body, body_len, "body")?.to_vec(),
+    })
+}
+
+/// A transport failure a host feeds: `kind` a `td_transport_error_kind` other than NONE.
+///
+/// # Safety
+/// `message` is NULL or a C string.
+pub(crate) unsafe fn transport_failure_of(
+    kind: u32,
+    message: *const c_char,
+) -> Outcome<TransportError> {
+    let kind = td_transport_error_kind::from_c(kind).ok_or_else(|| {
+        Failure::invalid(format!(
+            "`kind` {kind} is not a td_transport_error_kind other than TD_TRANSPORT_NONE"
+        ))
+    })?;
+    let message = arg_opt_str(message, "message")?.unwrap_or("");
+    Ok(TransportError::new(kind, message))
 }
 
 /// Answers a SEND that got no whole response: `kind` (a `td_transport_error_kind` other than
@@ -336,13 +366,8 @@ pub unsafe extern "C" fn td_op_feed_transport_error(
 ) -> td_result {
     guard(error, || {
         let op = arg_mut(op, "op")?;
-        let kind = td_transport_error_kind::from_c(kind).ok_or_else(|| {
-            Failure::invalid(format!(
-                "`kind` {kind} is not a td_transport_error_kind other than TD_TRANSPORT_NONE"
-            ))
-        })?;
-        let message = arg_opt_str(message, "message")?.unwrap_or("");
-        op.feed(Input::TransportFailed(TransportError::new(kind, message)))
+        let failure = transport_failure_of(kind, message)?;
+        op.feed(Input::TransportFailed(failure))
     })
 }
 

@@ -77,8 +77,8 @@ fn readme_code_is_the_tested_code() {
     };
     assert_eq!(
         marked("ffi/README.md"),
-        3,
-        "the three examples are marked in ffi/README.md"
+        4,
+        "the four examples are marked in ffi/README.md"
     );
     assert_eq!(
         marked("README.md"),

@@ -133,6 +133,28 @@ fn readme_examples(build: Build, how: Run) {
     assert_eq!(claimed_left(&fake), 0);
     assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
 
+    // The non-blocking fulfillment example: each reward given once, all FULFILLED; the same
+    // journal again finds nothing.
+    let fake = fake_with_claims();
+    let journal = temp_path(&format!("readme-run-{build:?}-{how:?}.jsonl"));
+    let mut env = fake_env(&fake);
+    env.push((
+        "TD_TEST_JOURNAL".into(),
+        journal.to_string_lossy().into_owned(),
+    ));
+    let out = run(&build_of(README_FULFILL_RUN, build), &[], &env, how);
+    let _ = std::fs::remove_file(&journal);
+    let got = summary(out.lines().next().unwrap_or_default());
+    assert_eq!(
+        (got["fulfilled"], got["given"], got["twice"]),
+        (720, 720, 0),
+        "{out}"
+    );
+    assert!(got["frames"] > 0, "{out}");
+    assert!(out.contains("again: fulfilled=0 given=0"), "{out}");
+    assert_eq!(claimed_left(&fake), 0);
+    assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
+
     // The fulfillment example: plain and sanitized (valgrind runs the same path in
     // `fulfill_drain`). A second run with the journal finds nothing to do.
     if how == Run::Valgrind {
@@ -229,6 +251,80 @@ fn fulfill_crash(build: Build, how: Run) {
     assert_eq!(got["duplicates"], 0);
     assert!(got["resumed"] > 0, "grants in doubt were resumed: {out}");
     assert!(got["already_fulfilled"] > 0, "{out}");
+    assert_eq!(claimed_left(&fake), 0);
+    assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
+}
+
+/// The engine driven by a non-blocking C loop (`td_fulfill_run`): every request through the
+/// loop's own HTTP (the fake saw exactly those), steps out side by side and answered in reverse
+/// order, RETRY_LATER and FAILED left CLAIMED, each reward given once, the minimum requests.
+fn fulfill_run_drain(
+    build: Build,
+    how: Run,
+    faults: Faults,
+) -> std::collections::HashMap<String, u64> {
+    let clean = faults == no_faults();
+    let fake = fake(faults);
+    let claimed = claimed_left(&fake) as u64;
+    let journal = temp_path(&format!("run-{build:?}-{how:?}-{clean}.jsonl"));
+    let path = journal.to_str().expect("a UTF-8 temporary path");
+    let out = run(
+        &build_of(FULFILL_RUN, build),
+        &["drain", path],
+        &fake_env(&fake),
+        how,
+    );
+    let _ = std::fs::remove_file(&journal);
+    let got = summary(&out);
+    let stats = fake.stats();
+    assert_eq!(got["sends"], stats.requests as u64, "{out}");
+    assert_eq!(got["requests"], got["sends"]);
+    assert_eq!(got["duplicates"], 0, "{out}");
+    assert!(got["retry_later"] > 0 && got["failed"] > 0, "{out}");
+    let left = got["retry_later"] + got["failed"];
+    assert_eq!(got["granted"] + left, claimed, "{out}");
+    assert_eq!(got["fulfilled"], got["granted"]);
+    assert_eq!(
+        claimed_left(&fake) as u64,
+        left,
+        "exactly what was not granted stays CLAIMED"
+    );
+    assert_eq!(
+        got["settled"], claimed,
+        "a settlement per entitlement: {out}"
+    );
+    assert!(got["most_out"] > 1, "steps were out side by side: {out}");
+    assert_eq!(stats.duplicate_fulfill_attempts, 0);
+    if clean {
+        // 1 token + 1 page (fewer than 1000) + ⌈granted/100⌉ updates.
+        assert!(claimed < 1000);
+        assert_eq!(got["sends"], 2 + got["granted"].div_ceil(100), "{out}");
+        assert_eq!(got["sleeps"], 0);
+    }
+    got
+}
+
+/// A non-blocking run freed with steps out (a crash), then a new run with the same file
+/// journal: only the grants in doubt come back (resumed), nothing is given twice.
+fn fulfill_run_crash(build: Build, how: Run) {
+    let fake = fake(no_faults());
+    let claimed = claimed_left(&fake) as u64;
+    let journal = temp_path(&format!("run-crash-{build:?}-{how:?}.jsonl"));
+    let path = journal.to_str().expect("a UTF-8 temporary path");
+    let out = run(
+        &build_of(FULFILL_RUN, build),
+        &["crash", "250", path],
+        &fake_env(&fake),
+        how,
+    );
+    let _ = std::fs::remove_file(&journal);
+    let got = summary(&out);
+    assert_eq!(got["granted"], claimed, "{out}");
+    assert_eq!(got["duplicates"], 0);
+    assert!(
+        got["resumed"] > 0 && got["resumed"] <= 100,
+        "one batch in doubt: {out}"
+    );
     assert_eq!(claimed_left(&fake), 0);
     assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
 }
@@ -417,6 +513,22 @@ fn c_fulfill_recovers_from_a_c_journal_that_fails() {
 }
 
 #[test]
+fn c_fulfill_run_drains_from_a_non_blocking_loop() {
+    fulfill_run_drain(Build::Plain, Run::Direct, no_faults());
+}
+
+#[test]
+fn c_fulfill_run_survives_dropped_answers_and_5xx() {
+    let got = fulfill_run_drain(Build::Plain, Run::Direct, step_faults());
+    assert!(got["sleeps"] > 0, "retries waited: {got:?}");
+}
+
+#[test]
+fn c_fulfill_run_freed_mid_run_resumes_without_granting_twice() {
+    fulfill_run_crash(Build::Plain, Run::Direct);
+}
+
+#[test]
 fn c_claims_share_a_journal_between_interleaved_instances() {
     claims_interleaved(Build::Plain, Run::Direct);
 }
@@ -520,6 +632,8 @@ fn sanitizers_report_nothing() {
     fulfill_drain(Build::Sanitized, Run::Direct);
     fulfill_outcomes(Build::Sanitized, Run::Direct);
     fulfill_crash(Build::Sanitized, Run::Direct);
+    fulfill_run_drain(Build::Sanitized, Run::Direct, step_faults());
+    fulfill_run_crash(Build::Sanitized, Run::Direct);
     claims_interleaved(Build::Sanitized, Run::Direct);
     claims_takeover(Build::Sanitized, Run::Direct);
     eventsub(Build::Sanitized, Run::Direct);
@@ -543,6 +657,8 @@ fn valgrind_reports_no_leaks() {
     // sanitizers (LeakSanitizer included) only, to keep this run short.
     fulfill_drain(Build::Shared, Run::Valgrind);
     fulfill_crash(Build::Shared, Run::Valgrind);
+    fulfill_run_drain(Build::Shared, Run::Valgrind, no_faults());
+    fulfill_run_crash(Build::Shared, Run::Valgrind);
     claims_interleaved(Build::Shared, Run::Valgrind);
     claims_takeover(Build::Shared, Run::Valgrind);
     eventsub(Build::Shared, Run::Valgrind);

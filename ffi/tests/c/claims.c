@@ -228,18 +228,6 @@ static void settled(void *user_data, const td_settlement *s) {
     r->by_state[s->state]++;
 }
 
-static td_client *make_client(td_error *err) {
-    td_client_config *config = NULL;
-    CHECK_OK(td_client_config_new(env("TWITCH_CLIENT_ID"), &config, err), err);
-    CHECK_OK(td_client_config_set_client_secret(config, env("TWITCH_CLIENT_SECRET")), NULL);
-    CHECK_OK(td_client_config_set_helix_url(config, env("TWITCH_HELIX_URL")), NULL);
-    CHECK_OK(td_client_config_set_auth_url(config, env("TWITCH_AUTH_URL")), NULL);
-    td_client *client = NULL;
-    CHECK_OK(td_client_new(config, &client, err), err);
-    td_client_config_free(config);
-    return client;
-}
-
 static int contains(const td_error *err, const char *text) {
     char message[1024];
     size_t len;
@@ -289,7 +277,7 @@ static void run_init(run *r, game *g, instance *in, td_error *err) {
     r->g = g;
     r->err = td_error_new();
     CHECK(r->err != NULL);
-    r->client = make_client(err);
+    r->client = fake_client(err);
     r->journal = shared_journal(in, err);
 }
 

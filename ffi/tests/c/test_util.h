@@ -125,6 +125,20 @@ static inline void id_list_free(id_list *list) {
     list->len = list->cap = 0;
 }
 
+/* A client for the fake Twitch (TWITCH_CLIENT_ID, _SECRET, _HELIX_URL, _AUTH_URL), with the
+ * built-in transport. */
+static inline td_client *fake_client(td_error *err) {
+    td_client_config *config = NULL;
+    CHECK_OK(td_client_config_new(env("TWITCH_CLIENT_ID"), &config, err), err);
+    CHECK_OK(td_client_config_set_client_secret(config, env("TWITCH_CLIENT_SECRET")), NULL);
+    CHECK_OK(td_client_config_set_helix_url(config, env("TWITCH_HELIX_URL")), NULL);
+    CHECK_OK(td_client_config_set_auth_url(config, env("TWITCH_AUTH_URL")), NULL);
+    td_client *client = NULL;
+    CHECK_OK(td_client_new(config, &client, err), err);
+    td_client_config_free(config);
+    return client;
+}
+
 /* CLAIMED entitlements of TWITCH_GAME_ID on the fake (its first page of up to 1000). */
 static inline size_t count_claimed(const td_client *client, td_error *err) {
     td_entitlements_query *query = td_entitlements_query_new();

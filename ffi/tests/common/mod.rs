@@ -88,7 +88,16 @@ pub const README_DRAIN: Program = c("readme_drain", &["c/readme_drain.c"]);
 pub const README_FULFILL: Program = c("readme_fulfill", &["c/readme_fulfill.c"]);
 pub const README_ENGINE: Program = c(
     "readme_engine",
-    &["c/readme_engine.c", "c/readme_engine_main.c"],
+    &[
+        "c/readme_engine.c",
+        "c/readme_engine_host.c",
+        "c/readme_engine_main.c",
+    ],
+);
+/// `readme_fulfill_run_main.c` includes `readme_fulfill_run.c`, the README's block.
+pub const README_FULFILL_RUN: Program = c(
+    "readme_fulfill_run",
+    &["c/readme_fulfill_run_main.c", "c/readme_engine_host.c"],
 );
 pub const WRAPPER: Program = Program {
     name: "wrapper",
@@ -96,6 +105,7 @@ pub const WRAPPER: Program = Program {
     cpp: true,
 };
 pub const FULFILL: Program = c("fulfill", &["c/fulfill.c"]);
+pub const FULFILL_RUN: Program = c("fulfill_run", &["c/fulfill_run.c"]);
 pub const EVENTSUB: Program = c("eventsub", &["c/eventsub.c"]);
 pub const CLAIMS: Program = c("claims", &["c/claims.c"]);
 pub const README_SHARED_JOURNAL: Program = Program {

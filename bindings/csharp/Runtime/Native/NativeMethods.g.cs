@@ -1357,6 +1357,119 @@ namespace TwitchDrops.Native
         internal static extern td_result td_client_fulfill_entitlements(td_client* client, td_entitlement** entitlements, System.UIntPtr count, td_fulfill_options* options, td_journal* journal, td_client_fulfill_entitlements_grant_delegate grant, void* user_data, td_fulfill_report** report_out, td_error* error);
 
         /// <summary>
+        ///  Starts a run from `client` (see `td_fulfill_run`): what `td_client_fulfill` does, driven by
+        ///  your loop. `options` is copied (its settlement callback is called from
+        ///  `td_fulfill_run_poll`); `journal` is borrowed by the run. Invalid options are
+        ///  `TD_INVALID_INPUT` before anything is sent. Writes `*run_out` on success.
+        ///
+        ///  # Safety
+        ///  `client` and `options` are live; `journal` is live, and stays live and used by this run
+        ///  alone until the run is freed; `run_out` writable; `error` NULL or live.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "td_client_begin_fulfill", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern td_result td_client_begin_fulfill(td_client* client, td_fulfill_options* options, td_journal* journal, td_fulfill_run** run_out, td_error* error);
+
+        /// <summary>
+        ///  Starts a run over `count` given entitlements (pushed by EventSub, or listed): what
+        ///  `td_client_fulfill_entitlements` does, driven by your loop. The entitlements are copied;
+        ///  `options` may be NULL. Writes `*run_out` on success.
+        ///
+        ///  # Safety
+        ///  `client` is live; `entitlements` points to `count` pointers to live entitlements (NULL
+        ///  when `count` is 0); `options` NULL or live; `journal` as `td_client_begin_fulfill`;
+        ///  `run_out` writable; `error` NULL or live.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "td_client_begin_fulfill_entitlements", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern td_result td_client_begin_fulfill_entitlements(td_client* client, td_entitlement** entitlements, System.UIntPtr count, td_fulfill_options* options, td_journal* journal, td_fulfill_run** run_out, td_error* error);
+
+        /// <summary>
+        ///  Frees a run, finished or not; NULL is a no-op. Requests and grants it handed out must no
+        ///  longer be read; answers arriving later are dropped by the host.
+        ///
+        ///  # Safety
+        ///  `run` is NULL or from this library, not used afterwards.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "td_fulfill_run_free", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void td_fulfill_run_free(td_fulfill_run* run);
+
+        /// <summary>
+        ///  Advances the run and says what it needs next (see `td_run_step_kind`). `now_ms` is the
+        ///  wall-clock time in milliseconds since the Unix epoch (rate-limit resets are Unix times).
+        ///  Poll until IDLE each frame, perform what it handed out, answer, and poll again next frame;
+        ///  after DONE, polling again returns DONE again. A journal that fails stops the run (DONE
+        ///  with `TD_JOURNAL`). Writes `*step_out` on success.
+        ///
+        ///  # Safety
+        ///  `run` is live (and its journal, see `td_client_begin_fulfill`); `step_out` writable;
+        ///  `error` NULL or live.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "td_fulfill_run_poll", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern td_result td_fulfill_run_poll(td_fulfill_run* run, ulong now_ms, td_run_step* step_out, td_error* error);
+
+        /// <summary>
+        ///  Answers the SEND `ticket` with the response: any status (4xx and 5xx too), `header_count`
+        ///  headers (need not be NUL-terminated), the whole body; all copied. `TD_WRONG_STATE` when no
+        ///  SEND with that ticket is out (the step stays as it was).
+        ///
+        ///  # Safety
+        ///  `run` is live; `headers` points to `header_count` headers (NULL when 0); `body` to
+        ///  `body_len` bytes (NULL when 0); `error` NULL or live.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "td_fulfill_run_feed_response", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern td_result td_fulfill_run_feed_response(td_fulfill_run* run, ulong ticket, ushort status, td_header* headers, System.UIntPtr header_count, byte* body, System.UIntPtr body_len, td_error* error);
+
+        /// <summary>
+        ///  Answers the SEND `ticket` that got no whole response: `kind` (a `td_transport_error_kind`
+        ///  other than NONE) tells whether Twitch may have seen it, `message` (may be NULL) says why.
+        ///
+        ///  # Safety
+        ///  `run` is live; `message` NULL or a C string; `error` NULL or live.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "td_fulfill_run_feed_transport_error", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern td_result td_fulfill_run_feed_transport_error(td_fulfill_run* run, ulong ticket, uint kind, byte* message, td_error* error);
+
+        /// <summary>
+        ///  Answers the SLEEP `ticket`: the time has passed.
+        ///
+        ///  # Safety
+        ///  `run` is live; `error` NULL or live.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "td_fulfill_run_feed_slept", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern td_result td_fulfill_run_feed_slept(td_fulfill_run* run, ulong ticket, td_error* error);
+
+        /// <summary>
+        ///  Answers the GRANT `ticket` with a `td_grant_outcome`: GRANTED (the reward is in the game),
+        ///  RETRY_LATER or FAILED (it stays CLAIMED; `reason`, may be NULL, is reported for FAILED).
+        ///  Any other value is `TD_INVALID_INPUT` and the step stays out.
+        ///
+        ///  # Safety
+        ///  `run` is live; `reason` NULL or a C string; `error` NULL or live.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "td_fulfill_run_feed_grant", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern td_result td_fulfill_run_feed_grant(td_fulfill_run* run, ulong ticket, uint outcome, byte* reason, td_error* error);
+
+        /// <summary>
+        ///  Steps handed out and not yet answered (0 for NULL).
+        ///
+        ///  # Safety
+        ///  `run` is NULL or live.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "td_fulfill_run_steps_out", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern System.UIntPtr td_fulfill_run_steps_out(td_fulfill_run* run);
+
+        /// <summary>
+        ///  The report of a run that said DONE, as `td_client_fulfill` gives it: `TD_OK` with
+        ///  `*report_out` (free with `td_fulfill_report_free`), or the cause of a run that stopped
+        ///  early with its report in `td_error_fulfill_report(error)`. `TD_WRONG_STATE` before DONE
+        ///  and once taken.
+        ///
+        ///  # Safety
+        ///  `run` is live; `report_out` writable; `error` NULL or live.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "td_fulfill_run_take_report", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern td_result td_fulfill_run_take_report(td_fulfill_run* run, td_fulfill_report** report_out, td_error* error);
+
+        /// <summary>
         ///  Sets (copies) the reason reported for a `TD_GRANT_FAILED` answer (ignored for the others);
         ///  a later call replaces it.
         ///
@@ -2162,6 +2275,60 @@ namespace TwitchDrops.Native
     }
 
     /// <summary>
+    ///  The answer of `td_fulfill_run_poll`. Only the fields of `kind` are meaningful.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct td_run_step
+    {
+        /// <summary>
+        ///  What is needed.
+        /// </summary>
+        public td_run_step_kind kind;
+        /// <summary>
+        ///  SEND, SLEEP, GRANT: names the step when you answer it (never reused within a run).
+        /// </summary>
+        public ulong ticket;
+        /// <summary>
+        ///  SEND: the request; borrowed until the step is answered or the run freed.
+        /// </summary>
+        public td_http_request* request;
+        /// <summary>
+        ///  SLEEP: how long.
+        /// </summary>
+        public ulong sleep_ms;
+        /// <summary>
+        ///  GRANT: the entitlement; borrowed until the step is answered or the run freed.
+        /// </summary>
+        public td_grant_request* grant;
+        /// <summary>
+        ///  DONE: `TD_OK`, or why the run stopped early (detail from `td_fulfill_run_take_report`).
+        /// </summary>
+        public td_result result;
+    }
+
+    /// <summary>
+    ///  A fulfillment run your loop drives without ever blocking: the same engine and guarantees
+    ///  as `td_client_fulfill` (journal first, each entitlement granted once, marked FULFILLED in
+    ///  batches of 100, recovery after a crash), with you performing the requests, the waits and
+    ///  the grants, each when you can. Poll it (each frame): it hands out SEND, SLEEP and GRANT
+    ///  steps, each with a ticket; several may be out at once (up to the options' requests in
+    ///  flight, and a batch's grants); answer each by its ticket in any order. IDLE means all that
+    ///  was handed out is still out. The journal's work and the settlement callback run inside
+    ///  `td_fulfill_run_poll`; a token the run needs is fetched with SEND steps.
+    ///
+    ///  Made by `td_client_begin_fulfill` or `td_client_begin_fulfill_entitlements`; free with
+    ///  `td_fulfill_run_free` at any time (an unfinished run is abandoned: what was granted and
+    ///  journaled is marked by the next run with the same journal, grants in doubt come back
+    ///  `resumed`). Keeps what it needs of its client alive; borrows its journal.
+    ///
+    ///  Thread safety: one thread at a time (it may be moved between threads).
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct td_fulfill_run
+    {
+    }
+
+    /// <summary>
     ///  One entitlement to grant: give `benefit_id` to `user_id` in your game.
     ///
     ///  Borrowed: valid only during the grant callback (copy what you keep). Every view is
@@ -2545,6 +2712,34 @@ namespace TwitchDrops.Native
         ///  Not granted here: another instance sharing the journal holds its claim.
         /// </summary>
         TD_SETTLED_HELD_ELSEWHERE = 9,
+    }
+
+    /// <summary>
+    ///  What a run needs next (`td_fulfill_run_poll`).
+    /// </summary>
+    internal enum td_run_step_kind : uint
+    {
+        /// <summary>
+        ///  Perform `request` with your HTTP stack, then answer `ticket` with
+        ///  `td_fulfill_run_feed_response` (any status) or `td_fulfill_run_feed_transport_error`.
+        /// </summary>
+        TD_RUN_SEND = 1,
+        /// <summary>
+        ///  Wait `sleep_ms` milliseconds without blocking, then `td_fulfill_run_feed_slept`.
+        /// </summary>
+        TD_RUN_SLEEP = 2,
+        /// <summary>
+        ///  Give `grant` in your game (or decide you cannot), then `td_fulfill_run_feed_grant`.
+        /// </summary>
+        TD_RUN_GRANT = 3,
+        /// <summary>
+        ///  Every step handed out is still out: poll again after answering one (next frame).
+        /// </summary>
+        TD_RUN_IDLE = 4,
+        /// <summary>
+        ///  The run is over: `result` says how; `td_fulfill_run_take_report` gives the report.
+        /// </summary>
+        TD_RUN_DONE = 5,
     }
 
     /// <summary>
