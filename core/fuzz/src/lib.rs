@@ -7,6 +7,7 @@
 //! [`MAX_STEPS`] is a hang, and the targets treat it as a crash.
 
 pub mod engine;
+pub mod hosted;
 
 use std::time::Duration;
 
