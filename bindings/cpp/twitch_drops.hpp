@@ -178,6 +178,7 @@ struct Deleter {
     void operator()(td_device_code *p) const noexcept { td_device_code_free(p); }
     void operator()(td_oauth_token *p) const noexcept { td_oauth_token_free(p); }
     void operator()(td_op *p) const noexcept { td_op_free(p); }
+    void operator()(td_fulfill_run *p) const noexcept { td_fulfill_run_free(p); }
     void operator()(td_journal *p) const noexcept { td_journal_free(p); }
     void operator()(td_fulfill_options *p) const noexcept { td_fulfill_options_free(p); }
     void operator()(td_fulfill_report *p) const noexcept { td_fulfill_report_free(p); }
@@ -775,6 +776,12 @@ private:
 
 namespace detail {
 
+/// A copy of a borrowed td_grant_request.
+inline GrantRequest grant_request(const td_grant_request *req) {
+    return GrantRequest{to_string(req->id),      to_string(req->benefit_id), to_string(req->user_id),
+                        to_string(req->game_id), to_string(req->timestamp),  req->resumed};
+}
+
 /// What the C callbacks of one fulfillment run reach through user_data.
 struct FulfillContext {
     const Grant *grant;
@@ -783,9 +790,7 @@ struct FulfillContext {
     static uint32_t grant_trampoline(void *user_data, const td_grant_request *req, td_grant_reason *reason) noexcept {
         const FulfillContext *ctx = static_cast<const FulfillContext *>(user_data);
         try {
-            GrantRequest request{to_string(req->id),      to_string(req->benefit_id), to_string(req->user_id),
-                                 to_string(req->game_id), to_string(req->timestamp),  req->resumed};
-            GrantOutcome outcome = (*ctx->grant)(request);
+            GrantOutcome outcome = (*ctx->grant)(grant_request(req));
             if (outcome.kind == TD_GRANT_FAILED) td_grant_reason_set(reason, outcome.reason.c_str());
             return static_cast<uint32_t>(outcome.kind);
         } catch (const std::exception &x) {
@@ -872,6 +877,64 @@ public:
 
 private:
     detail::Handle<td_op> op_;
+};
+
+/// The fulfillment engine driven by your loop, never blocking (td_fulfill_run): poll() until
+/// TD_RUN_IDLE, perform each step (SEND: step.request with your async HTTP; SLEEP: count
+/// step.sleep_ms; GRANT: give grant(step) in the game), answer it by step.ticket whenever it
+/// completes, and poll again; at TD_RUN_DONE, take_report(). The journal given to
+/// Client::begin_fulfill must outlive the run. One thread at a time.
+class FulfillRun {
+public:
+    td_run_step poll(uint64_t now_ms) {
+        detail::ErrorSlot e;
+        td_run_step step;
+        e.check(td_fulfill_run_poll(run_.get(), now_ms, &step, e.get()));
+        return step;
+    }
+    /// The entitlement of a TD_RUN_GRANT step, copied.
+    static GrantRequest grant(const td_run_step &step) { return detail::grant_request(step.grant); }
+    void feed_response(uint64_t ticket, uint16_t status,
+                       const std::vector<std::pair<std::string, std::string>> &headers, const std::string &body) {
+        std::vector<td_header> views;
+        for (const auto &h : headers)
+            views.push_back({td_str{h.first.data(), h.first.size()}, td_str{h.second.data(), h.second.size()}});
+        detail::ErrorSlot e;
+        e.check(td_fulfill_run_feed_response(run_.get(), ticket, status, views.data(), views.size(),
+                                             reinterpret_cast<const uint8_t *>(body.data()), body.size(), e.get()));
+    }
+    void feed_transport_error(uint64_t ticket, td_transport_error_kind kind, const std::string &message) {
+        detail::ErrorSlot e;
+        e.check(td_fulfill_run_feed_transport_error(run_.get(), ticket, static_cast<uint32_t>(kind), message.c_str(),
+                                                    e.get()));
+    }
+    void feed_slept(uint64_t ticket) {
+        detail::ErrorSlot e;
+        e.check(td_fulfill_run_feed_slept(run_.get(), ticket, e.get()));
+    }
+    void feed_grant(uint64_t ticket, const GrantOutcome &outcome) {
+        detail::ErrorSlot e;
+        e.check(td_fulfill_run_feed_grant(run_.get(), ticket, static_cast<uint32_t>(outcome.kind),
+                                          outcome.kind == TD_GRANT_FAILED ? outcome.reason.c_str() : nullptr, e.get()));
+    }
+    size_t steps_out() const noexcept { return td_fulfill_run_steps_out(run_.get()); }
+    /// The report once DONE; throws td::Error (with fulfill_report()) for a run that stopped early.
+    FulfillReport take_report() {
+        detail::ErrorSlot e;
+        td_fulfill_report *raw = nullptr;
+        e.check(td_fulfill_run_take_report(run_.get(), &raw, e.get()));
+        detail::Handle<td_fulfill_report> report(raw);
+        return FulfillReport::from(report.get());
+    }
+    td_fulfill_run *get() const noexcept { return run_.get(); }
+
+private:
+    friend class Client;
+    FulfillRun() = default;
+    // Declared before run_, so destroyed after it: the settlement callback outlives the run.
+    std::unique_ptr<std::function<void(const Settlement &)>> on_settled_;
+    std::unique_ptr<detail::FulfillContext> ctx_;
+    detail::Handle<td_fulfill_run> run_;
 };
 
 /// A Drops client. Thread-safe: share it between threads.
@@ -1012,6 +1075,21 @@ public:
                                                &detail::FulfillContext::grant_trampoline, &ctx, &raw, e.get()));
         detail::Handle<td_fulfill_report> report(raw);
         return FulfillReport::from(report.get());
+    }
+
+    /// Starts the fulfillment engine for your loop to drive (see FulfillRun): the same run as
+    /// fulfill(options, journal, grant), with the grants given when your loop answers them.
+    /// `journal` must outlive the run.
+    FulfillRun begin_fulfill(const FulfillOptions &options, Journal &journal) const {
+        FulfillRun run;
+        run.on_settled_ = std::make_unique<std::function<void(const Settlement &)>>(options.on_settled);
+        run.ctx_ = std::make_unique<detail::FulfillContext>(detail::FulfillContext{nullptr, run.on_settled_.get()});
+        auto o = detail::make_options(options, run.ctx_.get());
+        detail::ErrorSlot e;
+        td_fulfill_run *raw = nullptr;
+        e.check(td_client_begin_fulfill(get(), o.get(), journal.get(), &raw, e.get()));
+        run.run_.reset(raw);
+        return run;
     }
 
     td_client *get() const noexcept { return client_.get(); }

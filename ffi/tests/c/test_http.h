@@ -44,7 +44,7 @@ static inline int http_fail(http_result *r, td_transport_error_kind kind, const 
 }
 
 static inline int http_write_all(int fd, const void *data, size_t len) {
-    const char *p = data;
+    const char *p = (const char *)data;
     while (len > 0) {
         ssize_t n = write(fd, p, len);
         if (n <= 0) {
@@ -72,7 +72,7 @@ static inline int http_perform(const char *method, const char *url, const td_hea
         path = "/";
     }
     size_t authority_len = (size_t)(strchr(authority, '/') ? (size_t)(path - authority) : strlen(authority));
-    const char *colon = memchr(authority, ':', authority_len);
+    const char *colon = (const char *)memchr(authority, ':', authority_len);
     size_t host_len = colon ? (size_t)(colon - authority) : authority_len;
     if (host_len == 0 || host_len >= sizeof host) {
         return http_fail(r, TD_TRANSPORT_REFUSED, "bad host");
@@ -110,7 +110,7 @@ static inline int http_perform(const char *method, const char *url, const td_hea
     for (size_t i = 0; i < header_count; i++) {
         cap += headers[i].name.len + headers[i].value.len + 4;
     }
-    char *head = malloc(cap);
+    char *head = (char *)malloc(cap);
     if (head == NULL) {
         close(fd);
         return http_fail(r, TD_TRANSPORT_CONNECT, "out of memory");
@@ -131,7 +131,7 @@ static inline int http_perform(const char *method, const char *url, const td_hea
 
     /* Read until the server closes. */
     size_t raw_cap = 65536, raw_len = 0;
-    char *raw = malloc(raw_cap + 1);
+    char *raw = (char *)malloc(raw_cap + 1);
     for (;;) {
         if (raw == NULL) {
             close(fd);
@@ -139,7 +139,7 @@ static inline int http_perform(const char *method, const char *url, const td_hea
         }
         if (raw_len == raw_cap) {
             raw_cap *= 2;
-            char *bigger = realloc(raw, raw_cap + 1);
+            char *bigger = (char *)realloc(raw, raw_cap + 1);
             if (bigger == NULL) {
                 free(raw);
             }
