@@ -241,6 +241,15 @@ inline std::vector<const char *> c_strings(const std::vector<std::string> &list)
 
 inline const char *c_str_or_null(const std::optional<std::string> &s) { return s ? s->c_str() : nullptr; }
 
+/// Views of `headers` for a td_header array (valid while `headers` lives).
+inline std::vector<td_header> header_views(const std::vector<std::pair<std::string, std::string>> &headers) {
+    std::vector<td_header> views;
+    views.reserve(headers.size());
+    for (const auto &h : headers)
+        views.push_back({td_str{h.first.data(), h.first.size()}, td_str{h.second.data(), h.second.size()}});
+    return views;
+}
+
 } // namespace detail
 
 /// A reward a viewer earned, copied out of its page.
@@ -740,9 +749,7 @@ private:
 /// TD_EVENTSUB_STALE, TD_EVENTSUB_MALFORMED) with eventsub_status() the status to answer.
 inline EventSubMessage eventsub_verify(const std::vector<std::pair<std::string, std::string>> &headers,
                                        const std::string &body, const std::string &secret, uint64_t now_ms) {
-    std::vector<td_header> views;
-    for (const auto &h : headers)
-        views.push_back({td_str{h.first.data(), h.first.size()}, td_str{h.second.data(), h.second.size()}});
+    std::vector<td_header> views = detail::header_views(headers);
     detail::ErrorSlot e;
     td_eventsub_message *m = nullptr;
     e.check(td_eventsub_verify(views.data(), views.size(), reinterpret_cast<const uint8_t *>(body.data()), body.size(),
@@ -845,9 +852,7 @@ public:
     }
     void feed_response(uint16_t status, const std::vector<std::pair<std::string, std::string>> &headers,
                        const std::string &body) {
-        std::vector<td_header> views;
-        for (const auto &h : headers)
-            views.push_back({td_str{h.first.data(), h.first.size()}, td_str{h.second.data(), h.second.size()}});
+        std::vector<td_header> views = detail::header_views(headers);
         detail::ErrorSlot e;
         e.check(td_op_feed_response(op_.get(), status, views.data(), views.size(),
                                     reinterpret_cast<const uint8_t *>(body.data()), body.size(), e.get()));
@@ -896,9 +901,7 @@ public:
     static GrantRequest grant(const td_run_step &step) { return detail::grant_request(step.grant); }
     void feed_response(uint64_t ticket, uint16_t status,
                        const std::vector<std::pair<std::string, std::string>> &headers, const std::string &body) {
-        std::vector<td_header> views;
-        for (const auto &h : headers)
-            views.push_back({td_str{h.first.data(), h.first.size()}, td_str{h.second.data(), h.second.size()}});
+        std::vector<td_header> views = detail::header_views(headers);
         detail::ErrorSlot e;
         e.check(td_fulfill_run_feed_response(run_.get(), ticket, status, views.data(), views.size(),
                                              reinterpret_cast<const uint8_t *>(body.data()), body.size(), e.get()));

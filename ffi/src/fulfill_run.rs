@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::ffi::c_char;
 use std::sync::Arc;
 
-use twitch_drops::{Engine, FulfillReport, HostAnswer, HostStep, HostedRun};
+use twitch_drops::{Config, Engine, FulfillReport, HostAnswer, HostStep, HostedRun};
 
 use crate::boundary::{
     arg_mut, arg_opt_str, arg_ref, free_handle, guard, guard_value, into_handle, out_ptr, Failure,
@@ -202,19 +202,10 @@ pub unsafe extern "C" fn td_client_begin_fulfill(
     run_out: *mut *mut td_fulfill_run,
     error: *mut td_error,
 ) -> td_result {
-    guard(error, || {
-        let client = arg_ref(client, "client")?;
+    begin(client, journal, run_out, error, |config| {
         let options = arg_ref(options, "options")?;
-        arg_mut(journal, "journal")?;
-        let out = out_ptr(run_out, "run_out")?;
-        let shared = &client.inner.shared;
-        let engine = Engine::new(&shared.config, options.options.clone())?;
-        out.write(into_handle(td_fulfill_run::new(
-            HostedRun::new(engine, Arc::clone(&shared.session)),
-            journal,
-            options.on_settled,
-        )));
-        Ok(())
+        let engine = Engine::new(config, options.options.clone())?;
+        Ok((engine, options.on_settled))
     })
 }
 
@@ -236,24 +227,35 @@ pub unsafe extern "C" fn td_client_begin_fulfill_entitlements(
     run_out: *mut *mut td_fulfill_run,
     error: *mut td_error,
 ) -> td_result {
+    begin(client, journal, run_out, error, |config| {
+        let entitlements = entitlement_list(entitlements, count)?;
+        let defaults = td_fulfill_options::default();
+        let options = options.as_ref().unwrap_or(&defaults);
+        let engine =
+            Engine::for_entitlements(config, entitlements, options.options.quarantine_after);
+        Ok((engine, options.on_settled))
+    })
+}
+
+/// Starts a run of the engine `make` builds from the client's configuration.
+///
+/// # Safety
+/// As the `td_client_begin_fulfill*` functions.
+unsafe fn begin(
+    client: *const td_client,
+    journal: *mut td_journal,
+    run_out: *mut *mut td_fulfill_run,
+    error: *mut td_error,
+    make: impl FnOnce(&Config) -> Outcome<(Engine, Option<OnSettled>)>,
+) -> td_result {
     guard(error, || {
         let client = arg_ref(client, "client")?;
         arg_mut(journal, "journal")?;
         let out = out_ptr(run_out, "run_out")?;
-        let entitlements = entitlement_list(entitlements, count)?;
-        let defaults = td_fulfill_options::default();
-        let options = options.as_ref().unwrap_or(&defaults);
         let shared = &client.inner.shared;
-        let engine = Engine::for_entitlements(
-            &shared.config,
-            entitlements,
-            options.options.quarantine_after,
-        );
-        out.write(into_handle(td_fulfill_run::new(
-            HostedRun::new(engine, Arc::clone(&shared.session)),
-            journal,
-            options.on_settled,
-        )));
+        let (engine, on_settled) = make(&shared.config)?;
+        let run = HostedRun::new(engine, Arc::clone(&shared.session));
+        out.write(into_handle(td_fulfill_run::new(run, journal, on_settled)));
         Ok(())
     })
 }

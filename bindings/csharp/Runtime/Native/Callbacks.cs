@@ -109,15 +109,7 @@ namespace TwitchDrops.Native
 
         private static void SetReason(td_grant_reason* reason, string text)
         {
-            byte[] bytes;
-            try
-            {
-                bytes = Utf8.Z((text ?? "").Replace('\0', ' '), "reason");
-            }
-            catch (ArgumentException)
-            {
-                bytes = Utf8.Z("(a reason that is not valid text)", "reason");
-            }
+            var bytes = Utf8.Message(text, "(a reason that is not valid text)");
             fixed (byte* p = bytes)
             {
                 NativeMethods.td_grant_reason_set(reason, p);

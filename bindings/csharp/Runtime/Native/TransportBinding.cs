@@ -149,15 +149,7 @@ namespace TwitchDrops.Native
 
         private static void Fail(td_http_response* response, TransportErrorKind kind, string message)
         {
-            byte[] text;
-            try
-            {
-                text = Utf8.Z((message ?? "").Replace('\0', ' '), "message");
-            }
-            catch (ArgumentException)
-            {
-                text = Utf8.Z("(a message that is not valid text)", "message");
-            }
+            var text = Utf8.Message(message, "(a message that is not valid text)");
             fixed (byte* p = text)
             {
                 NativeMethods.td_http_response_fail(response, (uint)kind, p);

@@ -26,6 +26,21 @@ namespace TwitchDrops.Native
             return bytes;
         }
 
+        /// <summary>The NUL-terminated UTF-8 bytes of a message for native code, which must
+        /// not fail: NUL characters become spaces, and text that cannot be encoded becomes
+        /// <paramref name="fallback"/>.</summary>
+        internal static byte[] Message(string text, string fallback)
+        {
+            try
+            {
+                return Z((text ?? "").Replace('\0', ' '), "message");
+            }
+            catch (ArgumentException)
+            {
+                return Z(fallback, "fallback");
+            }
+        }
+
         /// <summary>A copy of a borrowed view.</summary>
         internal static string Of(td_str view)
         {
