@@ -268,8 +268,36 @@ fn misfed_answers_are_refused_and_the_step_stays_out() {
         .expect("the right answer is taken");
     let again = run.answer(ticket, HostAnswer::Slept).unwrap_err();
     assert!(again.contains("already answered"), "{again}");
-    let report = Host::default()
-        .drive(&mut run, &mut journal, None)
-        .expect("a report");
+    // Until a grant is out, answer what the run asks.
+    let transport = UreqTransport::new();
+    let mut host = Host::default();
+    let grant = loop {
+        match run.poll(&mut journal, now_ms()) {
+            HostStep::Grant(ticket, request) => break (ticket, request),
+            HostStep::Idle | HostStep::Done => panic!("a grant comes before the run ends"),
+            step => {
+                let (ticket, answer) = host.answer(step, &transport);
+                run.answer(ticket, answer).expect("a fitting answer");
+            }
+        }
+    };
+    // A response to a grant is refused, and not read either: the session's rate-limit
+    // reading stays as it was.
+    let before = client.rate_limit();
+    assert!(before.is_some(), "responses so far were read");
+    let stray = twitch_drops::HttpResponse::new(200, "{}")
+        .with_header("Ratelimit-Limit", "800")
+        .with_header("Ratelimit-Remaining", "1")
+        .with_header("Ratelimit-Reset", "4000000000");
+    let refused = run
+        .answer(grant.0, HostAnswer::Response(stray))
+        .unwrap_err();
+    assert!(refused.contains("awaits a grant outcome"), "{refused}");
+    assert_eq!(client.rate_limit(), before, "a refused response was read");
+    let (ticket, answer) = host.answer(HostStep::Grant(grant.0, grant.1), &transport);
+    run.answer(ticket, answer)
+        .expect("the grant's outcome is taken");
+    let report = host.drive(&mut run, &mut journal, None).expect("a report");
     assert!(report.is_complete(), "{report:?}");
+    assert_eq!(host.twice(), 0);
 }

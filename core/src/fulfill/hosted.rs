@@ -173,11 +173,9 @@ impl HostedRun {
                 "no step with ticket {ticket} is out (never handed out, or already answered)"
             ));
         };
-        if let HostAnswer::Response(response) = &answer {
-            self.session.observe(response);
-        }
         match (out, answer) {
             (Out::Engine(engine, Awaits::Response), HostAnswer::Response(r)) => {
+                self.session.observe(&r);
                 self.inbox.push_back((engine, EngineInput::Response(r)));
             }
             (Out::Engine(engine, Awaits::Response), HostAnswer::TransportFailed(e)) => {
@@ -188,6 +186,7 @@ impl HostedRun {
                 self.inbox.push_back((engine, EngineInput::Slept));
             }
             (Out::Token(engine, op, Awaits::Response), HostAnswer::Response(r)) => {
+                self.session.observe(&r);
                 self.tokens.push_back((engine, op, Input::Response(r)));
             }
             (Out::Token(engine, op, Awaits::Response), HostAnswer::TransportFailed(e)) => {
