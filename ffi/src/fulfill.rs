@@ -6,7 +6,8 @@
 use std::ffi::{c_char, c_void};
 
 use twitch_drops::{
-    Engine, Entitlement, EntitlementsQuery, FulfillOptions, FulfillReport, SettledState, Settlement,
+    Config, Engine, Entitlement, EntitlementsQuery, FulfillOptions, FulfillReport, SettledState,
+    Settlement,
 };
 
 use crate::boundary::{
@@ -556,8 +557,8 @@ pub unsafe extern "C" fn td_client_fulfill(
 /// that is both is recovered, never granted afresh). An entitlement pushed and later listed
 /// by a polling run is granted once, since both go through the journal.
 ///
-/// `options` may be NULL (quarantine after 1, no settlement callback); its game and user
-/// filters are not read. Results and failures as `td_client_fulfill`.
+/// `options` may be NULL (quarantine after 1, 4 requests in flight, no settlement callback);
+/// its game and user filters are not read. Results and failures as `td_client_fulfill`.
 ///
 /// # Safety
 /// `client` and `journal` are live; `entitlements` points to `count` pointers to live
@@ -580,16 +581,26 @@ pub unsafe extern "C" fn td_client_fulfill_entitlements(
         let journal = arg_mut(journal, "journal")?;
         let grant = grant_of(grant, user_data)?;
         let out = out_ptr(report_out, "report_out")?;
-        let entitlements = entitlement_list(entitlements, count)?;
         let defaults = td_fulfill_options::default();
         let options = options.as_ref().unwrap_or(&defaults);
-        let engine = Engine::for_entitlements(
+        let engine = engine_for_entitlements(
             &client.inner.shared.config,
-            entitlements,
-            options.options.quarantine_after,
-        );
+            entitlement_list(entitlements, count)?,
+            options,
+        )?;
         drive(client, engine, options.on_settled, journal, grant, out)
     })
+}
+
+/// The engine over given entitlements, with the options that apply to it (quarantine,
+/// requests in flight; not the game and user filters).
+pub(crate) fn engine_for_entitlements(
+    config: &Config,
+    entitlements: Vec<Entitlement>,
+    options: &td_fulfill_options,
+) -> Outcome<Engine> {
+    let engine = Engine::for_entitlements(config, entitlements, options.options.quarantine_after);
+    Ok(engine.with_requests_in_flight(options.options.requests_in_flight)?)
 }
 
 /// Reads an array of `count` entitlement pointers.

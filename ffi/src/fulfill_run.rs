@@ -16,7 +16,8 @@ use crate::client::td_client;
 use crate::entitlements::td_entitlement;
 use crate::error::td_error;
 use crate::fulfill::{
-    entitlement_list, report_or_failure, settle, td_fulfill_options, td_fulfill_report, OnSettled,
+    engine_for_entitlements, entitlement_list, report_or_failure, settle, td_fulfill_options,
+    td_fulfill_report, OnSettled,
 };
 use crate::grant::{grant_outcome, td_grant_request, GrantView};
 use crate::journal::td_journal;
@@ -87,6 +88,12 @@ enum View {
 /// was handed out is still out. The journal's work and the settlement callback run inside
 /// `td_fulfill_run_poll`; a token the run needs is fetched with SEND steps.
 ///
+/// A batch's grants (up to 100) are recorded in the journal together, once all are answered:
+/// answer each grant promptly (one left unanswered holds up the run, and a crash meanwhile
+/// hands the whole batch back as `resumed`). The settlement callback must not call this run's
+/// functions. A run whose poll failed on an internal error (`TD_PANIC`) is over: polls answer
+/// DONE with `TD_PANIC`.
+///
 /// Made by `td_client_begin_fulfill` or `td_client_begin_fulfill_entitlements`; free with
 /// `td_fulfill_run_free` at any time (an unfinished run is abandoned: what was granted and
 /// journaled is marked by the next run with the same journal, grants in doubt come back
@@ -102,6 +109,9 @@ pub struct td_fulfill_run {
     report: Option<FulfillReport>,
     /// DONE's result, once the run is over.
     done: Option<td_result>,
+    /// Set while the core runs a poll: still set afterwards, the poll panicked (the step it
+    /// was routing is lost), and the run is over with `TD_PANIC`.
+    polling: bool,
 }
 
 impl td_fulfill_run {
@@ -117,10 +127,14 @@ impl td_fulfill_run {
             views: HashMap::new(),
             report: None,
             done: None,
+            polling: false,
         }
     }
 
     fn poll(&mut self, now_ms: u64) -> Outcome<td_run_step> {
+        if self.polling {
+            self.done = Some(td_result::TD_PANIC);
+        }
         if let Some(result) = self.done {
             return Ok(td_run_step {
                 result,
@@ -130,7 +144,9 @@ impl td_fulfill_run {
         // SAFETY: the caller of `td_client_begin_fulfill*` promised the journal stays live and
         // is this run's alone until the run is freed.
         let journal = unsafe { arg_mut(self.journal, "journal")? };
+        self.polling = true;
         let step = self.run.poll(journal.inner.as_mut(), now_ms);
+        self.polling = false;
         for settlement in self.run.take_settlements() {
             settle(self.on_settled, &settlement);
         }
@@ -228,11 +244,10 @@ pub unsafe extern "C" fn td_client_begin_fulfill_entitlements(
     error: *mut td_error,
 ) -> td_result {
     begin(client, journal, run_out, error, |config| {
-        let entitlements = entitlement_list(entitlements, count)?;
         let defaults = td_fulfill_options::default();
         let options = options.as_ref().unwrap_or(&defaults);
-        let engine =
-            Engine::for_entitlements(config, entitlements, options.options.quarantine_after);
+        let entitlements = entitlement_list(entitlements, count)?;
+        let engine = engine_for_entitlements(config, entitlements, options)?;
         Ok((engine, options.on_settled))
     })
 }
@@ -410,6 +425,13 @@ pub unsafe extern "C" fn td_fulfill_run_take_report(
         if run.done.is_none() {
             return Err(Failure::wrong_state(
                 "the run is not done: poll it until TD_RUN_DONE",
+            ));
+        }
+        if run.done == Some(td_result::TD_PANIC) {
+            return Err(Failure::new(
+                td_result::TD_PANIC,
+                "the run stopped on an internal error; what it granted is in the journal, \
+                 for the next run to mark",
             ));
         }
         let report = run

@@ -523,6 +523,25 @@ fn c_fulfill_run_survives_dropped_answers_and_5xx() {
     assert!(got["sleeps"] > 0, "retries waited: {got:?}");
 }
 
+/// Given entitlements (as EventSub pushes them) through `td_client_begin_fulfill_entitlements`:
+/// exactly those granted once and FULFILLED, the rest left alone; requests in flight checked.
+#[test]
+fn c_fulfill_run_fulfills_given_entitlements() {
+    let fake = fake(no_faults());
+    let claimed = claimed_left(&fake) as u64;
+    let out = run(
+        &build_of(FULFILL_RUN, Build::Plain),
+        &["pushed", "50"],
+        &fake_env(&fake),
+        Run::Direct,
+    );
+    let got = summary(&out);
+    assert_eq!((got["granted"], got["fulfilled"]), (50, 50), "{out}");
+    assert_eq!((got["duplicates"], got["settled"]), (0, 50), "{out}");
+    assert_eq!(claimed_left(&fake) as u64, claimed - 50);
+    assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
+}
+
 #[test]
 fn c_fulfill_run_freed_mid_run_resumes_without_granting_twice() {
     fulfill_run_crash(Build::Plain, Run::Direct);

@@ -8,6 +8,9 @@
  *        fulfill_run crash N JOURNAL_PATH   the first run is freed after N grants with steps
  *                                           out (a crash); a second run with the same journal
  *                                           finishes, resuming only the grants in doubt
+ *        fulfill_run pushed N               N CLAIMED entitlements read (blocking), then given
+ *                                           to td_client_begin_fulfill_entitlements, as an
+ *                                           EventSub push would; bad options refused
  * env:   TWITCH_CLIENT_ID TWITCH_CLIENT_SECRET TWITCH_HELIX_URL TWITCH_AUTH_URL TWITCH_GAME_ID
  * prints one line of key=value totals. */
 #define _POSIX_C_SOURCE 200809L
@@ -213,8 +216,40 @@ int main(int argc, char **argv) {
         fulfilled = finish(run, err);
         td_fulfill_run_free(run);
         td_journal_free(journal);
+    } else if (strcmp(argv[1], "pushed") == 0) {
+        td_entitlements_query *query = td_entitlements_query_new();
+        CHECK(query != NULL);
+        CHECK_OK(td_entitlements_query_set_game_id(query, env("TWITCH_GAME_ID")), NULL);
+        CHECK_OK(td_entitlements_query_set_status(query, TD_CLAIMED), NULL);
+        CHECK_OK(td_entitlements_query_set_first(query, (uint32_t)strtoul(argv[2], NULL, 10)), NULL);
+        td_entitlements_page *page = NULL;
+        CHECK_OK(td_client_entitlements_page(client, query, &page, err), err);
+        td_entitlements_query_free(query);
+        size_t count = td_entitlements_page_count(page);
+        const td_entitlement *list[1000];
+        CHECK(count > 0 && count <= 1000);
+        for (size_t i = 0; i < count; i++) list[i] = td_entitlements_page_get(page, i);
+        td_journal *journal = td_journal_new_memory();
+        CHECK(journal != NULL);
+        td_fulfill_options *options = td_fulfill_options_new();
+        CHECK(options != NULL);
+        td_fulfill_run *run = NULL;
+        /* Requests in flight apply to given entitlements too, and are checked. */
+        CHECK_OK(td_fulfill_options_set_requests_in_flight(options, 0), NULL);
+        CHECK_RESULT(td_client_begin_fulfill_entitlements(client, list, count, options, journal, &run, err),
+                     TD_INVALID_INPUT, err);
+        CHECK(run == NULL);
+        CHECK_OK(td_fulfill_options_set_requests_in_flight(options, 2), NULL);
+        CHECK_OK(td_fulfill_options_set_on_settled(options, on_settled, &n), NULL);
+        CHECK_OK(td_client_begin_fulfill_entitlements(client, list, count, options, journal, &run, err), err);
+        td_fulfill_options_free(options);
+        td_entitlements_page_free(page); /* copied by the run */
+        CHECK(drive(run, &g, &n, 0, err));
+        fulfilled = finish(run, err);
+        td_fulfill_run_free(run);
+        td_journal_free(journal);
     } else {
-        fprintf(stderr, "usage: fulfill_run drain JOURNAL | crash N JOURNAL\n");
+        fprintf(stderr, "usage: fulfill_run drain JOURNAL | crash N JOURNAL | pushed N\n");
         return 2;
     }
     td_fulfill_run_free(NULL);

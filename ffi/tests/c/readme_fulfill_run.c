@@ -37,6 +37,7 @@ td_result drops_fulfiller_start(drops_fulfiller *f, const td_client *client, con
                                 td_journal *journal, td_error *err) {
     td_fulfill_options *options = td_fulfill_options_new();
     td_result r = td_fulfill_options_set_game_id(options, game_id);
+    f->run = NULL;
     f->count = 0;
     if (r == TD_OK) r = td_client_begin_fulfill(client, options, journal, &f->run, err);
     td_fulfill_options_free(options);
@@ -93,8 +94,9 @@ int drops_fulfiller_tick(drops_fulfiller *f, uint64_t now_ms, td_error *err) {
     }
 }
 
-/* After the last tick (or to abandon the run): the report, or why the run stopped (TD_JOURNAL,
- * TD_UNAUTHORIZED...; anything not fulfilled stays CLAIMED for the next run). */
+/* After the last tick: the report, or why the run stopped (TD_JOURNAL, TD_UNAUTHORIZED...;
+ * anything not fulfilled stays CLAIMED for the next run). Called before DONE, it abandons the
+ * run (TD_WRONG_STATE, no report): the journal keeps what was granted for the next run. */
 td_result drops_fulfiller_finish(drops_fulfiller *f, td_fulfill_report **report, td_error *err) {
     td_result r = td_fulfill_run_take_report(f->run, report, err);
     while (f->count > 0) {

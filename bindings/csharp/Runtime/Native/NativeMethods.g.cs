@@ -1345,8 +1345,8 @@ namespace TwitchDrops.Native
         ///  that is both is recovered, never granted afresh). An entitlement pushed and later listed
         ///  by a polling run is granted once, since both go through the journal.
         ///
-        ///  `options` may be NULL (quarantine after 1, no settlement callback); its game and user
-        ///  filters are not read. Results and failures as `td_client_fulfill`.
+        ///  `options` may be NULL (quarantine after 1, 4 requests in flight, no settlement callback);
+        ///  its game and user filters are not read. Results and failures as `td_client_fulfill`.
         ///
         ///  # Safety
         ///  `client` and `journal` are live; `entitlements` points to `count` pointers to live
@@ -2315,6 +2315,12 @@ namespace TwitchDrops.Native
     ///  flight, and a batch's grants); answer each by its ticket in any order. IDLE means all that
     ///  was handed out is still out. The journal's work and the settlement callback run inside
     ///  `td_fulfill_run_poll`; a token the run needs is fetched with SEND steps.
+    ///
+    ///  A batch's grants (up to 100) are recorded in the journal together, once all are answered:
+    ///  answer each grant promptly (one left unanswered holds up the run, and a crash meanwhile
+    ///  hands the whole batch back as `resumed`). The settlement callback must not call this run's
+    ///  functions. A run whose poll failed on an internal error (`TD_PANIC`) is over: polls answer
+    ///  DONE with `TD_PANIC`.
     ///
     ///  Made by `td_client_begin_fulfill` or `td_client_begin_fulfill_entitlements`; free with
     ///  `td_fulfill_run_free` at any time (an unfinished run is abandoned: what was granted and
