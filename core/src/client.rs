@@ -1,6 +1,6 @@
 //! The blocking client: a thin loop that drives the sans-IO operations with a [`Transport`]
-//! and a [`Clock`]. What its operations share (tokens, request count, rate-limit reading)
-//! is its [`Session`], which other drivers may share too.
+//! and a [`Clock`]. What its operations share (tokens, request count, the rate-limit bucket
+//! that paces them) is its [`Session`], which other drivers may share too.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -92,14 +92,9 @@ impl<T: Transport, C: Clock> Client<T, C> {
         }
     }
 
-    /// Sends one request, counting it and reading its rate-limit headers.
+    /// Sends one request (the session has counted it and paced it).
     pub(crate) fn perform(&self, request: crate::HttpRequest) -> Input {
-        self.session.count_request();
-        let result = self.transport.send(request);
-        if let Ok(response) = &result {
-            self.session.observe(response);
-        }
-        result.into()
+        self.transport.send(request).into()
     }
 
     pub(crate) fn now_ms(&self) -> u64 {

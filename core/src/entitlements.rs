@@ -1,7 +1,10 @@
 //! Drops entitlements: the data, the `GET /entitlements/drops` query with Twitch's limits,
 //! and paging (a cursor until `pagination` comes back empty).
 
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashSet;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
@@ -17,6 +20,9 @@ use crate::url::{encode_pairs, join};
 pub const MAX_IDS_PER_REQUEST: usize = 100;
 /// Largest page Twitch serves.
 pub const MAX_PAGE_SIZE: u32 = 1000;
+/// Pages one listing reads at most (a billion entitlements at 1000 a page): past this the
+/// server is taken to be looping with cursors it never repeats.
+pub const MAX_PAGES: u32 = 1_000_000;
 
 /// Where an entitlement stands: earned by the viewer, or delivered by the game.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -251,7 +257,10 @@ pub(crate) fn helix_auth(config: &Config) -> AuthScheme {
     }
 }
 
-/// Paging state: which page to ask for next, for any driver.
+/// Paging state: which page to ask for next, for any driver. The one home of the paging
+/// rules: a cursor until `pagination` comes back empty (a page with no data but a cursor is
+/// not the last), and an end with an error when the server loops — a cursor seen before in
+/// this listing (`A→B→A` as much as `A→A`), or more than [`MAX_PAGES`] pages.
 ///
 /// ```text
 /// while let Some(op) = pages.next_request(&config)? { let page = drive(op)?; pages.advance(&page)?; … }
@@ -260,15 +269,23 @@ pub(crate) fn helix_auth(config: &Config) -> AuthScheme {
 pub struct EntitlementPages {
     query: EntitlementsQuery,
     finished: bool,
+    /// Pages read so far.
+    read: u32,
+    /// Every cursor of this listing, hashed (8 bytes each; a collision would only end a
+    /// listing early with an error, never loop it).
+    seen: HashSet<u64>,
 }
 
 impl EntitlementPages {
     /// Paging over `query`, starting at its `after` cursor if it has one.
     pub fn new(query: EntitlementsQuery) -> Result<Self, Error> {
         query.validate()?;
+        let seen = query.after.iter().map(|c| cursor_hash(c)).collect();
         Ok(EntitlementPages {
             query,
             finished: false,
+            read: 0,
+            seen,
         })
     }
 
@@ -283,20 +300,29 @@ impl EntitlementPages {
         get_entitlements(config, &self.query).map(Some)
     }
 
-    /// Records a page. Fails if the cursor did not move (a server bug that would loop forever).
+    /// Records a page. Fails, and ends paging, when the server loops: its cursor was seen
+    /// before in this listing, or the listing has reached [`MAX_PAGES`] pages.
     pub fn advance(&mut self, page: &EntitlementsPage) -> Result<(), Error> {
-        match &page.cursor {
-            None => self.finished = true,
-            Some(cursor) if Some(cursor) == self.query.after.as_ref() => {
-                self.finished = true;
-                return Err(Error::decode(
-                    "entitlements page",
-                    "the pagination cursor did not advance",
-                ));
-            }
-            Some(cursor) => self.query.after = Some(cursor.clone()),
-        }
-        Ok(())
+        self.read = self.read.saturating_add(1);
+        let Some(cursor) = &page.cursor else {
+            self.finished = true;
+            return Ok(());
+        };
+        // The cursor is the server's text: named by position, never quoted.
+        let looped = if !self.seen.insert(cursor_hash(cursor)) {
+            format!(
+                "the pagination cursor of page {} was one seen earlier in this listing \
+                 (the server loops)",
+                self.read
+            )
+        } else if self.read >= MAX_PAGES {
+            format!("the listing reached {MAX_PAGES} pages without an end (the server loops)")
+        } else {
+            self.query.after = Some(cursor.clone());
+            return Ok(());
+        };
+        self.finished = true;
+        Err(Error::decode("entitlements page", looped))
     }
 
     /// Stops paging (after an error the caller will not retry).
@@ -313,4 +339,10 @@ impl EntitlementPages {
     pub fn cursor(&self) -> Option<&str> {
         self.query.after.as_deref()
     }
+}
+
+fn cursor_hash(cursor: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    cursor.hash(&mut hasher);
+    hasher.finish()
 }

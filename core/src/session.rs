@@ -1,5 +1,5 @@
 //! What a client's operations share, whoever drives them: the token store, the request
-//! count and the last rate-limit reading.
+//! count and the rate-limit bucket.
 //!
 //! [`Session::authorized`] wraps an operation so its `Step::Authorize` is answered inside it
 //! from the shared store: drivers then see only Send, Sleep and Done. When the store needs a
@@ -7,7 +7,13 @@
 //! like any other). One fetch at a time per session: another operation that needs a token
 //! meanwhile waits in short sleeps, unless the fetch looks abandoned (an operation dropped
 //! mid-fetch clears it; one left unpolled for a minute is overtaken). The blocking client, the
-//! C step API and the WASM package all drive operations this way.
+//! C step API, the WASM package and the fulfillment engine all drive operations this way.
+//!
+//! The same wrapper paces: every Helix request (one that carries `Client-Id`) takes a point
+//! from the session's [`Bucket`] as it goes out, and is held back with a `Sleep` when the
+//! bucket would be empty; every answer hands its reading back. So every operation of a
+//! session, whichever driver runs it and however many run at once, keeps to one bucket. It
+//! also counts every request it lets out.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -15,8 +21,9 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::error::Error;
+use crate::http::HttpRequest;
 use crate::http::HttpResponse;
-use crate::rate_limit::RateLimit;
+use crate::rate_limit::{Bucket, RateLimit};
 use crate::single_request::SingleRequest;
 use crate::step::{Input, Operation, Step};
 use crate::token::{AccessToken, Authorization, OAuthToken, TokenStore};
@@ -33,7 +40,7 @@ pub struct Session {
     /// Signalled when a token fetch ends, for blocking drivers waiting on it.
     fetched: Condvar,
     requests: AtomicU64,
-    rate_limit: Mutex<Option<RateLimit>>,
+    bucket: Mutex<Bucket>,
 }
 
 #[derive(Debug)]
@@ -55,7 +62,7 @@ impl Session {
             }),
             fetched: Condvar::new(),
             requests: AtomicU64::new(0),
-            rate_limit: Mutex::new(None),
+            bucket: Mutex::new(Bucket::default()),
         }
     }
 
@@ -86,26 +93,29 @@ impl Session {
         }
     }
 
-    /// Counts a request sent on behalf of this session.
-    pub fn count_request(&self) {
-        self.requests.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Keeps the rate-limit reading of a response that has one.
-    pub fn observe(&self, response: &HttpResponse) {
-        if let Some(limit) = RateLimit::from_response(response) {
-            *lock(&self.rate_limit) = Some(limit);
-        }
-    }
-
     /// Requests sent so far (every attempt counts).
     pub fn requests_sent(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
     }
 
-    /// The bucket as the last response described it.
+    /// The bucket as the newest response described it.
     pub fn rate_limit(&self) -> Option<RateLimit> {
-        *lock(&self.rate_limit)
+        lock(&self.bucket).last()
+    }
+
+    /// Lets `request` out: counts it and, for Helix, takes a point from the bucket. Returns
+    /// the bucket's number for it (Helix only) and how long to hold it back first.
+    fn let_out(&self, request: &HttpRequest, now_ms: u64) -> (Option<u64>, Duration) {
+        if request.header("client-id").is_none() {
+            return (None, Duration::ZERO);
+        }
+        let (number, wait) = lock(&self.bucket).reserve(now_ms);
+        (Some(number), wait)
+    }
+
+    /// The answer to a paced request came back (`response` when there was one).
+    fn answered(&self, number: u64, response: Option<&HttpResponse>, now_ms: u64) {
+        lock(&self.bucket).answered(number, response, now_ms);
     }
 
     fn lock(&self) -> MutexGuard<'_, TokenState> {
@@ -161,6 +171,10 @@ pub struct Authorized<O> {
     op: O,
     tokens: Arc<Session>,
     stage: Stage,
+    /// A Helix request held back for the bucket, and its number: sent when the wait is over.
+    held: Option<(HttpRequest, u64)>,
+    /// The bucket's number of the Helix request out, until its answer comes.
+    out: Option<u64>,
 }
 
 impl<O> std::fmt::Debug for Authorized<O> {
@@ -195,7 +209,27 @@ impl<O: Operation> Authorized<O> {
             op,
             tokens,
             stage: Stage::Op,
+            held: None,
+            out: None,
         }
+    }
+
+    /// Lets a request out, or holds it back while the bucket refills.
+    fn send(&mut self, request: HttpRequest, now_ms: u64) -> Step<O::Output> {
+        let (number, wait) = self.tokens.let_out(&request, now_ms);
+        match number {
+            Some(number) if !wait.is_zero() => {
+                self.held = Some((request, number));
+                Step::Sleep(wait)
+            }
+            _ => self.release(request, number),
+        }
+    }
+
+    fn release(&mut self, request: HttpRequest, number: Option<u64>) -> Step<O::Output> {
+        self.tokens.requests.fetch_add(1, Ordering::Relaxed);
+        self.out = number;
+        Step::Send(request)
     }
 
     fn authorize(&mut self, rejected: Option<u64>, now_ms: u64) -> Flow<O::Output> {
@@ -225,6 +259,30 @@ impl<O: Operation> Operation for Authorized<O> {
     type Output = O::Output;
 
     fn resume(&mut self, input: Input, now_ms: u64) -> Step<O::Output> {
+        if let Some(number) = self.out.take() {
+            let response = match &input {
+                Input::Response(response) => Some(response),
+                _ => None,
+            };
+            self.tokens.answered(number, response, now_ms);
+        }
+        if let Some((request, number)) = self.held.take() {
+            if matches!(input, Input::Slept) {
+                return self.release(request, Some(number));
+            }
+            // Not the answer to the wait: the request never went out.
+            self.tokens.answered(number, None, now_ms);
+        }
+        match self.step(input, now_ms) {
+            Step::Send(request) => self.send(request, now_ms),
+            other => other,
+        }
+    }
+}
+
+impl<O: Operation> Authorized<O> {
+    /// The operation's next step, its token requests answered from the session.
+    fn step(&mut self, input: Input, now_ms: u64) -> Step<O::Output> {
         let mut input = input;
         loop {
             let flow = match std::mem::replace(&mut self.stage, Stage::Op) {
@@ -264,6 +322,11 @@ impl<O> Drop for Authorized<O> {
     fn drop(&mut self) {
         if let Stage::Fetch(id, _) = self.stage {
             self.tokens.abandon(id);
+        }
+        // A request out or held back is no longer waited for.
+        let number = self.out.take().or(self.held.take().map(|(_, n)| n));
+        if let Some(number) = number {
+            lock(&self.tokens.bucket).answered(number, None, 0);
         }
     }
 }

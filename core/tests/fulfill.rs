@@ -331,7 +331,6 @@ fn run_until_crash(
                 }
             }
             EngineStep::Sleep(_) => EngineInput::Slept,
-            EngineStep::Authorize { rejected } => EngineInput::Token(client.authorize(rejected)),
             EngineStep::LoadJournal => EngineInput::JournalLoaded(journal.load()),
             EngineStep::Claim(records) => EngineInput::Claimed(journal.claim(&records)),
             EngineStep::AppendJournal(records) => EngineInput::Appended(journal.append(&records)),
@@ -634,13 +633,9 @@ fn claimed_of(fake: &FakeTwitch, entitlements: &[Entitlement]) -> Vec<String> {
 #[test]
 fn pipelined_retries_of_update_failed_wait_out_their_pause() {
     use twitch_drops::fulfill::Ticket;
-    use twitch_drops::{Authorization, HttpResponse, TokenStore};
+    use twitch_drops::HttpResponse;
 
     let config = Config::new("cid", Credentials::AccessToken("token-1".into()));
-    let token = match TokenStore::new(&config).authorize(None, 0) {
-        Authorization::Ready(token) => token,
-        other => panic!("a static token is ready: {other:?}"),
-    };
     let entitlement = Entitlement {
         id: "e1".into(),
         benefit_id: "b1".into(),
@@ -670,7 +665,6 @@ fn pipelined_retries_of_update_failed_wait_out_their_pause() {
                 EngineInput::Granted(requests.iter().map(|_| GrantOutcome::Granted).collect())
             }
             EngineStep::AppendJournal(_) => EngineInput::Appended(Ok(())),
-            EngineStep::Authorize { .. } => EngineInput::Token(Ok(token.clone())),
             EngineStep::Sleep(_) => {
                 assert_eq!(pause.take(), Some(ticket), "only the pause sleeps here");
                 EngineInput::Slept

@@ -212,11 +212,6 @@ fn a_fulfillment_run_prints_and_journals_no_secret() {
                 Err(e) => EngineInput::TransportFailed(e),
             },
             EngineStep::Sleep(_) => EngineInput::Slept,
-            EngineStep::Authorize { rejected } => {
-                let token = client.authorize(rejected);
-                assert_debug_hidden("authorize result", &token);
-                EngineInput::Token(token)
-            }
             EngineStep::LoadJournal => EngineInput::JournalLoaded(journal.load()),
             EngineStep::Claim(records) => {
                 assert_debug_hidden("journal records", &records);
@@ -732,7 +727,6 @@ fn run_sans_io(
     mut engine: Engine,
     journal: Vec<JournalRecord>,
 ) -> (Vec<GrantRequest>, FulfillReport) {
-    let token = static_token(FETCHED);
     let mut grants = Vec::new();
     let mut input = EngineInput::Start;
     for _ in 0..1000 {
@@ -753,7 +747,6 @@ fn run_sans_io(
                 EngineInput::Response(HttpResponse::new(200, body))
             }
             EngineStep::Sleep(_) => EngineInput::Slept,
-            EngineStep::Authorize { .. } => EngineInput::Token(Ok(token.clone())),
             EngineStep::LoadJournal => EngineInput::JournalLoaded(Ok(journal.clone())),
             EngineStep::Claim(_) => EngineInput::Claimed(Ok(Vec::new())),
             EngineStep::AppendJournal(_) => EngineInput::Appended(Ok(())),

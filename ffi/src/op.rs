@@ -112,6 +112,8 @@ enum State {
 /// game thread and fed from an HTTP completion thread, with your own synchronization).
 pub struct td_op {
     op: Box<dyn Operation<Output = OpValue> + Send>,
+    /// Held, never read: an operation keeps its client's state alive.
+    #[allow(dead_code)]
     shared: Arc<Shared>,
     state: State,
     code: td_result,
@@ -152,7 +154,6 @@ impl td_op {
         };
         match self.op.resume(input, now_ms) {
             Step::Send(request) => {
-                self.shared.session.count_request();
                 let view = RequestView::new(request);
                 let step = td_step {
                     kind: td_step_kind::TD_STEP_SEND,
@@ -305,8 +306,7 @@ pub unsafe extern "C" fn td_op_feed_response(
     guard(error, || {
         let op = arg_mut(op, "op")?;
         let response = response_of(status, headers, header_count, body, body_len)?;
-        op.feed(Input::Response(response.clone()))?;
-        op.shared.session.observe(&response);
+        op.feed(Input::Response(response))?;
         Ok(())
     })
 }

@@ -90,22 +90,17 @@ impl Driver {
         }
     }
 
-    /// Sends one request, counted and its rate-limit reading kept by the session.
+    /// Sends one request (the session has counted it and paced it).
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
-        self.session.count_request();
-        let result = self.transport.send(request).await;
-        if let Ok(response) = &result {
-            self.session.observe(response);
-        }
-        result
+        self.transport.send(request).await
     }
 
     /// Runs a fulfillment engine to its end, as the blocking `Client::fulfill` does: its
-    /// requests side by side through `fetch` and the session (tokens are the session's
-    /// `authorize` operation), up to the engine's requests in flight, while journal and
+    /// requests side by side through `fetch` and the session (tokens, pacing), up to the engine's requests in flight, while journal and
     /// grants go through `hooks` one call at a time; each settlement is handed to
     /// `onSettled` between hook calls.
-    pub(crate) async fn fulfill(&self, mut engine: Engine, hooks: &mut Hooks) -> FulfillReport {
+    pub(crate) async fn fulfill(&self, engine: Engine, hooks: &mut Hooks) -> FulfillReport {
+        let mut engine = engine.with_session(Arc::clone(&self.session));
         let mut flights: FuturesUnordered<LocalBoxFuture<'_, (Ticket, EngineInput)>> =
             FuturesUnordered::new();
         // The hooks are lent to the studio's call while it runs and come back with its answer.
@@ -123,11 +118,9 @@ impl Driver {
                 match step {
                     // Nothing is out now, so the hooks are back and every settlement handed on.
                     EngineStep::Done(report) => return report,
-                    EngineStep::Send(_) | EngineStep::Sleep(_) | EngineStep::Authorize { .. } => {
-                        flights.push(Box::pin(
-                            async move { (ticket, self.answer_http(step).await) },
-                        ))
-                    }
+                    EngineStep::Send(_) | EngineStep::Sleep(_) => flights.push(Box::pin(
+                        async move { (ticket, self.answer_http(step).await) },
+                    )),
                     step => match idle_hooks.take() {
                         Some(hooks) => studio = Some(Box::pin(answer_studio(hooks, ticket, step))),
                         None => unreachable!("the engine has one studio step out at a time"),
@@ -158,7 +151,7 @@ impl Driver {
         }
     }
 
-    /// Performs an HTTP-side step of the engine: a request, a wait, a token.
+    /// Performs an HTTP-side step of the engine: a request, a wait.
     async fn answer_http(&self, step: EngineStep) -> EngineInput {
         match step {
             EngineStep::Send(request) => match self.send(request).await {
@@ -168,9 +161,6 @@ impl Driver {
             EngineStep::Sleep(duration) => {
                 sleep(duration).await;
                 EngineInput::Slept
-            }
-            EngineStep::Authorize { rejected } => {
-                EngineInput::Token(self.drive(self.session.authorize(rejected)).await)
             }
             _ => unreachable!("only HTTP-side steps come here"),
         }

@@ -213,7 +213,6 @@ pub fn run(data: &[u8], pipelined: bool) {
                 now_ms = slept(now_ms, duration);
                 EngineInput::Slept
             }
-            EngineStep::Authorize { .. } => EngineInput::Token(authorization(u)),
             EngineStep::LoadJournal => {
                 if rare(u, 30) {
                     EngineInput::JournalLoaded(Err(JournalError("disk on fire".into())))

@@ -6,7 +6,7 @@
 //! a time, for transports that must stay on the calling thread.
 
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::{mpsc, Mutex, PoisonError};
+use std::sync::{mpsc, Arc, Mutex, PoisonError};
 
 use crate::client::Client;
 use crate::clock::Clock;
@@ -36,15 +36,17 @@ impl<T: Transport + Sync, C: Clock + Sync> Client<T, C> {
 
     /// Runs an engine to its end with its requests side by side (on scoped worker threads,
     /// as many as it allows in flight), handing each settled entitlement to `on_settled`.
-    /// Journal, grant and `on_settled` run on this thread.
+    /// Journal, grant and `on_settled` run on this thread. The engine's requests are this
+    /// client's: its tokens, its rate-limit bucket, its request count.
     pub fn drive_engine_pipelined(
         &self,
-        mut engine: Engine,
+        engine: Engine,
         journal: &mut dyn Journal,
         grant: &mut dyn Grant,
         on_settled: &mut dyn FnMut(&Settlement),
     ) -> FulfillReport {
         type Answer = (Ticket, std::thread::Result<EngineInput>);
+        let mut engine = engine.with_session(Arc::clone(self.session()));
         let (jobs, job_queue) = mpsc::channel::<(Ticket, EngineStep)>();
         let job_queue = Mutex::new(job_queue);
         std::thread::scope(|scope| {
@@ -78,9 +80,7 @@ impl<T: Transport + Sync, C: Clock + Sync> Client<T, C> {
                 for (ticket, step) in steps {
                     match step {
                         EngineStep::Done(report) => break 'run report,
-                        EngineStep::Send(_)
-                        | EngineStep::Sleep(_)
-                        | EngineStep::Authorize { .. } => jobs
+                        EngineStep::Send(_) | EngineStep::Sleep(_) => jobs
                             .send((ticket, step))
                             .expect("the workers outlive the queue"),
                         step => studio = Some((ticket, step)),
@@ -117,14 +117,16 @@ impl<T: Transport + Sync, C: Clock + Sync> Client<T, C> {
 
 impl<T: Transport, C: Clock> Client<T, C> {
     /// Runs an engine to its end one step at a time, on this thread (any transport),
-    /// handing each settled entitlement to `on_settled`.
+    /// handing each settled entitlement to `on_settled`. The engine's requests are this
+    /// client's: its tokens, its rate-limit bucket, its request count.
     pub fn drive_engine(
         &self,
-        mut engine: Engine,
+        engine: Engine,
         journal: &mut dyn Journal,
         grant: &mut dyn Grant,
         on_settled: &mut dyn FnMut(&Settlement),
     ) -> FulfillReport {
+        let mut engine = engine.with_session(Arc::clone(self.session()));
         let mut input = EngineInput::Start;
         loop {
             let step = engine.resume(input, self.now_ms());
@@ -133,15 +135,13 @@ impl<T: Transport, C: Clock> Client<T, C> {
             }
             input = match step {
                 EngineStep::Done(report) => return report,
-                EngineStep::Send(_) | EngineStep::Sleep(_) | EngineStep::Authorize { .. } => {
-                    self.answer_http(step)
-                }
+                EngineStep::Send(_) | EngineStep::Sleep(_) => self.answer_http(step),
                 step => Self::answer_studio(step, journal, grant),
             };
         }
     }
 
-    /// Performs an HTTP-side step: a request, a wait, a token.
+    /// Performs an HTTP-side step: a request, a wait.
     fn answer_http(&self, step: EngineStep) -> EngineInput {
         match step {
             EngineStep::Send(request) => match self.perform(request) {
@@ -153,7 +153,6 @@ impl<T: Transport, C: Clock> Client<T, C> {
                 self.sleep(duration);
                 EngineInput::Slept
             }
-            EngineStep::Authorize { rejected } => EngineInput::Token(self.authorize(rejected)),
             _ => unreachable!("only HTTP-side steps come here"),
         }
     }

@@ -1,8 +1,8 @@
 //! The fulfillment engine: every CLAIMED entitlement granted once and marked FULFILLED, as a
 //! sans-IO state machine.
 //!
-//! The engine asks its driver for HTTP (`Send`, `Sleep`, `Authorize`, as every operation
-//! does), for journal work (`LoadJournal`, `Claim`, `AppendJournal`) and for grants (`Grant`), and
+//! The engine asks its driver for HTTP (`Send`, `Sleep`; tokens are its session's, fetched
+//! with ordinary requests), for journal work (`LoadJournal`, `Claim`, `AppendJournal`) and for grants (`Grant`), and
 //! is fed the answers. The blocking [`crate::Client::fulfill`], a C host and an async
 //! JavaScript driver run this same machine.
 //!
@@ -25,8 +25,11 @@
 //!   pages are granted once).
 //! - A viewer whose updates keep failing is quarantined: their other entitlements are not
 //!   granted in this run and never block the rest.
-//! - Pacing: when the rate-limit bucket is nearly empty (counting the requests still out),
-//!   wait for its reset before the next request, so a long drain does not run into 429s.
+//! - Pacing: every request goes through the session ([`Session::authorized`]), whose bucket
+//!   holds a request back just until a point has come back (counting the requests still
+//!   out), so a long drain runs at the rate limit's bound and does not run into 429s.
+//! - Bounds: a pass ends at a cursor seen before in it (the server loops), and passes are
+//!   limited; a run that ends so reports the cursor fault as its error.
 //! - Pipelining: driven through [`Engine::advance`], the engine keeps several requests out at
 //!   once (the next page while this one is granted, PATCHes side by side, up to
 //!   [`FulfillOptions::requests_in_flight`]) while the studio's steps (journal, grants) run
@@ -37,28 +40,29 @@
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::Config;
 use crate::entitlements::{
-    get_entitlements, Entitlement, EntitlementsPage, EntitlementsQuery, FulfillmentStatus,
-    MAX_IDS_PER_REQUEST, MAX_PAGE_SIZE,
+    get_entitlements, Entitlement, EntitlementPages, EntitlementsPage, EntitlementsQuery,
+    FulfillmentStatus, MAX_IDS_PER_REQUEST, MAX_PAGE_SIZE,
 };
 use crate::error::Error;
 use crate::fulfill::grant::{GrantOutcome, GrantRequest};
 use crate::fulfill::journal::{JournalError, JournalRecord, Recovery};
 use crate::fulfill::report::{FulfillReport, SettledState, Settlement};
 use crate::http::{HttpRequest, HttpResponse};
-use crate::rate_limit::RateLimit;
 use crate::retry::{Backoff, RetryPolicy};
+use crate::session::{Authorized, Session};
 use crate::single_request::SingleRequest;
 use crate::step::{Input, Operation, Step};
-use crate::token::AccessToken;
 use crate::transport::TransportError;
 use crate::update::{update_entitlements, UpdateEntitlements, UpdateReport, UpdateStatus};
 
-/// Points kept in the bucket: below this the engine waits for the reset.
-const PACING_RESERVE: u32 = 2;
+/// Passes over the list a run makes at most: a pass repeats only when the one before found
+/// something new, which a list that settles stops doing within a few passes.
+const MAX_PASSES: u32 = 64;
 /// Requests out at once, by default, for drivers that run steps side by side.
 pub const DEFAULT_REQUESTS_IN_FLIGHT: usize = 4;
 /// The most requests [`FulfillOptions::requests_in_flight`] allows out at once.
@@ -75,8 +79,6 @@ pub enum EngineStep {
     Send(HttpRequest),
     /// Wait; answer [`EngineInput::Slept`].
     Sleep(Duration),
-    /// Supply a token (see [`crate::TokenStore::authorize`]); answer [`EngineInput::Token`].
-    Authorize { rejected: Option<u64> },
     /// Read the journal; answer [`EngineInput::JournalLoaded`].
     LoadJournal,
     /// Record these `Granting` records durably, taking each entitlement for this run (see
@@ -97,7 +99,6 @@ pub enum EngineInput {
     Response(HttpResponse),
     TransportFailed(TransportError),
     Slept,
-    Token(Result<AccessToken, Error>),
     JournalLoaded(Result<Vec<JournalRecord>, JournalError>),
     Appended(Result<(), JournalError>),
     /// The ids of the claim another instance holds (not taken: not to be granted here).
@@ -112,7 +113,6 @@ impl EngineInput {
             EngineInput::Response(_) => "Response",
             EngineInput::TransportFailed(_) => "TransportFailed",
             EngineInput::Slept => "Slept",
-            EngineInput::Token(_) => "Token",
             EngineInput::JournalLoaded(_) => "JournalLoaded",
             EngineInput::Appended(_) => "Appended",
             EngineInput::Claimed(_) => "Claimed",
@@ -127,7 +127,6 @@ impl EngineInput {
             EngineInput::Response(r) => Ok(Input::Response(r)),
             EngineInput::TransportFailed(e) => Ok(Input::TransportFailed(e)),
             EngineInput::Slept => Ok(Input::Slept),
-            EngineInput::Token(t) => Ok(Input::Token(t)),
             other => Err(other),
         }
     }
@@ -163,43 +162,41 @@ impl FulfillOptions {
     }
 }
 
-/// Where listing stands: the next page of the current pass, and what the pass has seen.
+/// Where listing stands.
 #[derive(Debug)]
 enum Listing {
-    Next {
-        cursor: Option<String>,
-        pages: u32,
+    /// Between passes: the next starts from the top of the list once it is quiet.
+    PassOver,
+    /// Inside a pass: `pages` knows the next cursor; `read` pages so far, `fresh` whether
+    /// any held an entitlement not taken up before.
+    Paging {
+        pages: EntitlementPages,
+        read: u32,
         fresh: bool,
     },
     Finished,
 }
+
+/// A request the engine makes, driven through the session (tokens and pacing).
+type Read = Authorized<SingleRequest<EntitlementsPage>>;
 
 /// Twitch-side work in flight: one request (with its retries, waits and tokens) each.
 #[derive(Debug)]
 enum Flight {
     /// Re-reading entitlements an interrupted run left open.
     Checking {
-        op: SingleRequest<EntitlementsPage>,
+        op: Read,
         batch: Vec<(Entitlement, bool)>,
     },
     /// One page of the CLAIMED list.
-    Listing(SingleRequest<EntitlementsPage>),
+    Listing(Read),
     /// One PATCH of up to 100 granted entitlements.
     Marking {
-        op: Box<UpdateEntitlements>,
+        op: Box<Authorized<UpdateEntitlements>>,
         granted: Vec<Entitlement>,
     },
     /// Waiting before marking the pooled `UPDATE_FAILED` ids again (they wait here).
     Pausing(Vec<Entitlement>),
-}
-
-#[derive(Debug)]
-struct InFlight {
-    flight: Flight,
-    /// Held back by pacing: sent when the pacing sleep is answered.
-    paced: Option<HttpRequest>,
-    /// A request of it is out and unanswered.
-    sending: bool,
 }
 
 /// The studio side (journal and grants), one step at a time, in this order per batch:
@@ -217,6 +214,8 @@ enum Studio {
 #[derive(Debug)]
 pub struct Engine {
     config: Config,
+    /// Tokens, pacing and the request count: the driving client's, or the engine's own.
+    session: Arc<Session>,
     query: EntitlementsQuery,
     quarantine_after: u32,
     requests_in_flight: usize,
@@ -234,9 +233,10 @@ pub struct Engine {
     /// `Settled` records waiting to be appended.
     to_record: Vec<JournalRecord>,
     listing: Listing,
-    rate: Option<RateLimit>,
-    /// With requests in flight side by side: no request before this instant (a pacing wait).
-    paced_until_ms: u64,
+    /// Passes over the list started so far.
+    passes: u32,
+    /// Why the last pass ended early (a cursor seen before): the run's error if it ends so.
+    cursor_fault: Option<Error>,
     /// The client's settings with `UPDATE_FAILED` rounds left to the engine's pool.
     update_config: Config,
     /// Granted entitlements Twitch answered `UPDATE_FAILED`, to mark again.
@@ -247,7 +247,7 @@ pub struct Engine {
     /// Entitlements pushed by EventSub, taken up once the journal is read (those it left
     /// open go through recovery instead: never granted afresh).
     pushed: Vec<Entitlement>,
-    flights: BTreeMap<Ticket, InFlight>,
+    flights: BTreeMap<Ticket, Flight>,
     studio: Option<(Ticket, Studio)>,
     next_ticket: u64,
     /// Driven through [`Engine::resume`]: one step out at a time.
@@ -271,6 +271,7 @@ impl Engine {
         check_requests_in_flight(options.requests_in_flight)?;
         Ok(Engine {
             config: config.clone(),
+            session: Arc::new(Session::new(config)),
             query,
             quarantine_after: options.quarantine_after.max(1),
             requests_in_flight: options.requests_in_flight,
@@ -283,13 +284,9 @@ impl Engine {
             work: VecDeque::new(),
             to_mark: Vec::new(),
             to_record: Vec::new(),
-            listing: Listing::Next {
-                cursor: None,
-                pages: 0,
-                fresh: false,
-            },
-            rate: None,
-            paced_until_ms: 0,
+            listing: Listing::PassOver,
+            passes: 0,
+            cursor_fault: None,
             update_config: config.clone().with_retry_policy(RetryPolicy {
                 update_failed_retries: 0,
                 ..config.retry_policy().clone()
@@ -329,6 +326,14 @@ impl Engine {
             .filter(|e| e.fulfillment_status == FulfillmentStatus::Claimed)
             .collect();
         engine
+    }
+
+    /// Runs the engine's requests in `session`: its tokens, its rate-limit bucket (shared with
+    /// the session's other calls) and its request count. Without it the engine has a session
+    /// of its own. Set it before the run starts.
+    pub fn with_session(mut self, session: Arc<Session>) -> Engine {
+        self.session = session;
+        self
     }
 
     /// Requests allowed in flight at once (1..=16) when driven through [`Engine::advance`]
@@ -377,7 +382,7 @@ impl Engine {
 
     /// Advances the engine with steps side by side: `None` to start, then the answer to any
     /// step that is out, with its ticket, in any order. Returns the steps that may start
-    /// now (perhaps none, while others are out). HTTP steps (`Send`, `Sleep`, `Authorize`)
+    /// now (perhaps none, while others are out). HTTP steps (`Send`, `Sleep`)
     /// of different tickets may run at once, up to [`FulfillOptions::requests_in_flight`];
     /// the studio's steps (journal and grants) come one at a time. `Done` comes alone, once
     /// nothing is out.
@@ -403,11 +408,6 @@ impl Engine {
             None => return vec![self.abort("a start", "an answer")],
             Some((_, EngineInput::Start)) => return vec![self.abort("Start", "an answer")],
             Some((ticket, input)) => {
-                if let EngineInput::Response(response) = &input {
-                    if let Some(limit) = RateLimit::from_response(response) {
-                        self.observe(limit);
-                    }
-                }
                 if let Some(flight) = self.flights.remove(&ticket) {
                     match self.on_flight(ticket, flight, input, now_ms) {
                         Ok(Some(step)) => {
@@ -441,62 +441,28 @@ impl Engine {
         steps
     }
 
-    /// Keeps the rate-limit reading. Side by side, answers may come out of order: within one
-    /// reset the lowest `remaining` is the newest, and a reading of an earlier reset is old.
-    fn observe(&mut self, limit: RateLimit) {
-        let older = self.rate.is_some_and(|kept| {
-            !self.sequential
-                && (limit.reset_at_secs < kept.reset_at_secs
-                    || (limit.reset_at_secs == kept.reset_at_secs
-                        && limit.remaining > kept.remaining))
-        });
-        if !older {
-            self.rate = Some(limit);
-        }
-    }
-
     /// Feeds a flight the answer to its step; `Some` step when it goes on.
     fn on_flight(
         &mut self,
         ticket: Ticket,
-        mut flight: InFlight,
+        flight: Flight,
         input: EngineInput,
         now_ms: u64,
     ) -> Result<Option<EngineStep>, Misfed> {
-        if let Some(request) = flight.paced.take() {
-            return match input {
-                EngineInput::Slept => {
-                    flight.sending = true;
-                    self.flights.insert(ticket, flight);
-                    Ok(Some(EngineStep::Send(request)))
-                }
-                other => {
-                    self.flights.insert(ticket, flight);
-                    Err(Misfed {
-                        got: other.name(),
-                        expected: "Slept",
-                    })
-                }
-            };
-        }
-        flight.sending = false;
-        let input = match (&flight.flight, input) {
-            (Flight::Pausing(_), EngineInput::Slept) => {
-                let Flight::Pausing(batch) = flight.flight else {
-                    unreachable!("matched just above")
-                };
+        let input = match (flight, input) {
+            (Flight::Pausing(batch), EngineInput::Slept) => {
                 self.to_mark.extend(batch);
                 return Ok(None);
             }
-            (Flight::Pausing(_), other) => {
-                self.flights.insert(ticket, flight);
+            (Flight::Pausing(batch), other) => {
+                self.flights.insert(ticket, Flight::Pausing(batch));
                 return Err(Misfed {
                     got: other.name(),
                     expected: "Slept",
                 });
             }
-            (_, input) => match input.into_http() {
-                Ok(input) => input,
+            (flight, input) => match input.into_http() {
+                Ok(input) => (flight, input),
                 Err(other) => {
                     self.flights.insert(ticket, flight);
                     return Err(Misfed {
@@ -506,27 +472,31 @@ impl Engine {
                 }
             },
         };
-        match flight.flight {
-            Flight::Checking { mut op, batch } => {
+        Ok(match input {
+            (Flight::Checking { mut op, batch }, input) => {
                 let step = op.resume(input, now_ms);
-                self.flights
-                    .insert(ticket, InFlight::new(Flight::Checking { op, batch }));
-                Ok(self.relay_flight(ticket, step, now_ms))
+                self.flights.insert(ticket, Flight::Checking { op, batch });
+                self.relay_flight(ticket, step)
             }
-            Flight::Listing(mut op) => {
+            (Flight::Listing(mut op), input) => {
                 let step = op.resume(input, now_ms);
-                self.flights
-                    .insert(ticket, InFlight::new(Flight::Listing(op)));
-                Ok(self.relay_flight(ticket, step, now_ms))
+                self.flights.insert(ticket, Flight::Listing(op));
+                self.relay_flight(ticket, step)
             }
-            Flight::Marking { mut op, granted } => {
+            (Flight::Marking { mut op, granted }, input) => {
                 let step = op.resume(input, now_ms);
-                self.flights
-                    .insert(ticket, InFlight::new(Flight::Marking { op, granted }));
-                Ok(self.relay_flight(ticket, step, now_ms))
+                self.flights.insert(ticket, Flight::Marking { op, granted });
+                self.relay_flight(ticket, step)
             }
-            Flight::Pausing(_) => unreachable!("answered above"),
-        }
+            (Flight::Pausing(batch), _) => {
+                // Every answer to a pause was taken or turned away above.
+                self.flights.insert(ticket, Flight::Pausing(batch));
+                return Err(Misfed {
+                    got: "an HTTP answer",
+                    expected: "Slept",
+                });
+            }
+        })
     }
 
     /// Relays a flight's next step, or hands its result to its handler (ending the flight).
@@ -534,18 +504,21 @@ impl Engine {
         &mut self,
         ticket: Ticket,
         step: Step<T>,
-        now_ms: u64,
     ) -> Option<EngineStep> {
-        match step {
-            Step::Send(request) => Some(self.pace(ticket, request, now_ms)),
-            Step::Sleep(duration) => Some(EngineStep::Sleep(duration)),
-            Step::Authorize { rejected } => Some(EngineStep::Authorize { rejected }),
-            Step::Done(result) => {
-                let flight = self.flights.remove(&ticket).expect("in flight").flight;
-                T::land(self, flight, result);
-                None
-            }
+        let result = match step {
+            Step::Send(request) => return Some(EngineStep::Send(request)),
+            Step::Sleep(duration) => return Some(EngineStep::Sleep(duration)),
+            Step::Done(result) => result,
+            // The session answers every token request inside the operation.
+            Step::Authorize { .. } => Err(Error::Unauthorized {
+                status: 401,
+                message: "internal: a request of the run asked its driver for a token".into(),
+            }),
+        };
+        if let Some(flight) = self.flights.remove(&ticket) {
+            T::land(self, flight, result);
         }
+        None
     }
 
     /// Feeds the studio the answer to its step; `Some` when the batch goes on to a next step.
@@ -671,7 +644,7 @@ impl Engine {
         let reading_out = self
             .flights
             .values()
-            .any(|f| matches!(f.flight, Flight::Listing(_) | Flight::Checking { .. }));
+            .any(|f| matches!(f, Flight::Listing(_) | Flight::Checking { .. }));
         if flights_free && !reading_out {
             if let Some(batch) = self.checks.pop_front() {
                 let query = EntitlementsQuery {
@@ -680,7 +653,10 @@ impl Engine {
                     ..Default::default()
                 };
                 return match get_entitlements(&self.config, &query) {
-                    Ok(op) => self.launch(op, |op| Flight::Checking { op, batch }, now_ms),
+                    Ok(op) => {
+                        let op = self.session.authorized(op);
+                        self.launch(op, |op| Flight::Checking { op, batch }, now_ms)
+                    }
                     Err(e) => {
                         self.stop(e);
                         Next::Again
@@ -718,10 +694,7 @@ impl Engine {
                     Studio::Intent(_) | Studio::Granting(_) | Studio::Recording(_)
                 ))
             );
-        let pass_ends = matches!(
-            self.listing,
-            Listing::Finished | Listing::Next { cursor: None, .. }
-        );
+        let pass_ends = matches!(self.listing, Listing::Finished | Listing::PassOver);
         if flights_free && granted_all && pass_ends && !self.to_mark.is_empty() {
             // Partial batches wait for more grants until the pass ends, so updates stay
             // at ⌈granted/100⌉; a list that has not moved under the cursor skips less.
@@ -731,47 +704,79 @@ impl Engine {
         let marking = self
             .flights
             .values()
-            .any(|f| matches!(f.flight, Flight::Marking { .. } | Flight::Pausing(_)));
+            .any(|f| matches!(f, Flight::Marking { .. } | Flight::Pausing(_)));
         // Quiet: nothing granted waits to be marked and nothing is out to Twitch.
         let quiet = granted_all && self.to_mark.is_empty() && !marking;
-        match &mut self.listing {
-            Listing::Next { cursor, .. } if flights_free && !reading_out => {
-                let next_page = match cursor {
-                    // A new pass starts from a quiet list, so it reads only what is left.
-                    None => quiet,
-                    // The next page while this one is granted, keeping about a page in hand
-                    // (never less than a PATCH's worth, so a partial batch does not stall it).
-                    Some(_) => {
-                        let in_hand: usize =
-                            self.work.iter().map(Vec::len).sum::<usize>() + self.to_mark.len();
-                        let page = self.query.first.unwrap_or(MAX_PAGE_SIZE) as usize;
-                        in_hand < page.max(MAX_IDS_PER_REQUEST)
-                    }
-                };
-                if !next_page {
-                    return Next::Idle;
-                }
-                let mut query = self.query.clone();
-                query.after = cursor.take();
-                match get_entitlements(&self.config, &query) {
-                    Ok(op) => self.launch(op, Flight::Listing, now_ms),
-                    Err(e) => {
-                        self.stop(e);
-                        Next::Again
-                    }
-                }
-            }
+        let page = self.query.first.unwrap_or(MAX_PAGE_SIZE) as usize;
+        let in_hand = || self.work.iter().map(Vec::len).sum::<usize>() + self.to_mark.len();
+        let next_page = flights_free
+            && !reading_out
+            && match self.listing {
+                // A new pass starts from a quiet list, so it reads only what is left.
+                Listing::PassOver => quiet,
+                // The next page while this one is granted, keeping about a page in hand
+                // (never less than a PATCH's worth, so a partial batch does not stall it).
+                Listing::Paging { .. } => in_hand() < page.max(MAX_IDS_PER_REQUEST),
+                Listing::Finished => false,
+            };
+        if next_page {
+            return self.read_next_page(now_ms);
+        }
+        match &self.listing {
             Listing::Finished if quiet && !self.remark.is_empty() && flights_free => {
                 // The last retries: wait a little before asking again (the batch waits in the
                 // flight, so no PATCH takes it before the wait is over).
                 let batch = take_batch(&mut self.remark);
                 let ticket = self.ticket();
-                self.flights
-                    .insert(ticket, InFlight::new(Flight::Pausing(batch)));
+                self.flights.insert(ticket, Flight::Pausing(batch));
                 let delay = self.backoff.next_delay(self.config.retry_policy(), now_ms);
                 Next::Step(ticket, EngineStep::Sleep(delay))
             }
             _ => Next::Idle,
+        }
+    }
+
+    /// Asks for the next page of the list: of the pass under way, or of a new pass from the
+    /// top (at most [`MAX_PASSES`]).
+    fn read_next_page(&mut self, now_ms: u64) -> Next {
+        let (pages, read, fresh) = match std::mem::replace(&mut self.listing, Listing::Finished) {
+            Listing::Paging { pages, read, fresh } => (pages, read, fresh),
+            _ if self.passes >= MAX_PASSES => {
+                self.stop(Error::decode(
+                    "entitlements list",
+                    format!(
+                        "every one of {MAX_PASSES} passes over the CLAIMED list found \
+                         entitlements the one before had not: the list never settled"
+                    ),
+                ));
+                return Next::Again;
+            }
+            _ => match EntitlementPages::new(self.query.clone()) {
+                Ok(pages) => {
+                    self.passes += 1;
+                    (pages, 0, false)
+                }
+                Err(e) => {
+                    self.stop(e);
+                    return Next::Again;
+                }
+            },
+        };
+        let request = pages.next_request(&self.config);
+        self.listing = Listing::Paging { pages, read, fresh };
+        match request {
+            Ok(Some(op)) => {
+                let op = self.session.authorized(op);
+                self.launch(op, Flight::Listing, now_ms)
+            }
+            Ok(None) => {
+                self.listing = Listing::Finished;
+                Next::Again
+            }
+            Err(e) => {
+                self.stop(e);
+                Next::Again
+            }
         }
     }
 
@@ -784,8 +789,8 @@ impl Engine {
     ) -> Next {
         let step = op.resume(Input::Start, now_ms);
         let ticket = self.ticket();
-        self.flights.insert(ticket, InFlight::new(flight(op)));
-        match self.relay_flight(ticket, step, now_ms) {
+        self.flights.insert(ticket, flight(op));
+        match self.relay_flight(ticket, step) {
             Some(step) => Next::Step(ticket, step),
             None => Next::Again,
         }
@@ -823,33 +828,37 @@ impl Engine {
     fn on_page(&mut self, page: EntitlementsPage) {
         let fresh: Vec<Entitlement> = page
             .entitlements
-            .into_iter()
+            .iter()
             .filter(|e| e.fulfillment_status == FulfillmentStatus::Claimed)
             .filter(|e| self.take_up(e))
+            .cloned()
             .collect();
-        let (pages, any_fresh) = match &self.listing {
-            Listing::Next {
-                pages, fresh: f, ..
-            } => (pages + 1, *f || !fresh.is_empty()),
-            Listing::Finished => (1, !fresh.is_empty()),
-        };
-        self.listing = match page.cursor {
-            Some(cursor) => Listing::Next {
-                cursor: Some(cursor),
-                pages,
-                fresh: any_fresh,
-            },
-            // A whole pass found nothing new: nothing is left.
-            None if !any_fresh => Listing::Finished,
-            // One page from the start, no cursor: that page was everything still CLAIMED.
-            None if pages == 1 => Listing::Finished,
-            // Marking moved the list under the cursor: pass over it again from the start.
-            None => Listing::Next {
-                cursor: None,
-                pages: 0,
-                fresh: false,
-            },
-        };
+        if let Listing::Paging {
+            mut pages,
+            read,
+            fresh: any_fresh,
+        } = std::mem::replace(&mut self.listing, Listing::Finished)
+        {
+            let (read, any_fresh) = (read + 1, any_fresh || !fresh.is_empty());
+            // The pass ends at its last page, or at a cursor seen before in it (the server
+            // loops: what lies past that point cannot be reached this way).
+            let fault = pages.advance(&page).err();
+            self.listing = if !pages.is_finished() {
+                Listing::Paging {
+                    pages,
+                    read,
+                    fresh: any_fresh,
+                }
+            } else if !any_fresh || (read == 1 && fault.is_none()) {
+                // A whole pass found nothing new, or one page from the top, with no cursor,
+                // was everything still CLAIMED: nothing is left.
+                Listing::Finished
+            } else {
+                // Marking moved the list under the cursor: pass over it again from the top.
+                Listing::PassOver
+            };
+            self.cursor_fault = fault;
+        }
         self.queue_grants(fresh, false);
     }
 
@@ -970,7 +979,10 @@ impl Engine {
         }
         let ids: Vec<&str> = granted.iter().map(|e| e.id.as_str()).collect();
         match update_entitlements(&self.update_config, &ids, FulfillmentStatus::Fulfilled) {
-            Ok(op) => self.launch(Box::new(op), |op| Flight::Marking { op, granted }, now_ms),
+            Ok(op) => {
+                let op = Box::new(self.session.authorized(op));
+                self.launch(op, |op| Flight::Marking { op, granted }, now_ms)
+            }
             Err(e) => {
                 // Granted and journaled: the next run marks them.
                 for entitlement in &granted {
@@ -1039,33 +1051,6 @@ impl Engine {
         if let Some(cause) = stop {
             self.stop(cause);
         }
-    }
-
-    /// Sends a flight's request, or holds it back while the rate-limit bucket is nearly
-    /// empty (counting the requests still out) and waits for its reset.
-    fn pace(&mut self, ticket: Ticket, request: HttpRequest, now_ms: u64) -> EngineStep {
-        let out = self.flights.values().filter(|f| f.sending).count() as u32;
-        let mut wait = Duration::ZERO;
-        if let Some(limit) = self.rate {
-            if limit.remaining <= PACING_RESERVE + out {
-                wait = limit.until_reset(now_ms);
-            }
-        }
-        if !self.sequential {
-            // Side by side, the first to wait holds back the others until the same reset.
-            wait = wait.max(Duration::from_millis(
-                self.paced_until_ms.saturating_sub(now_ms),
-            ));
-        }
-        let flight = self.flights.get_mut(&ticket).expect("in flight");
-        if wait.is_zero() {
-            flight.sending = true;
-            return EngineStep::Send(request);
-        }
-        self.rate = None;
-        self.paced_until_ms = now_ms.saturating_add(wait.as_millis() as u64);
-        flight.paced = Some(request);
-        EngineStep::Sleep(wait)
     }
 
     /// Marks an entitlement as taken up in this run; false if it already was.
@@ -1138,7 +1123,7 @@ impl Engine {
         for entitlement in &granted {
             self.settle(entitlement, SettledState::Unmarked);
         }
-        if let Some(cause) = self.stopping.take() {
+        if let Some(cause) = self.stopping.take().or(self.cursor_fault.take()) {
             self.report.error = Some(cause);
         }
         self.finished = true;
@@ -1156,7 +1141,7 @@ impl Engine {
     /// Steps still out are abandoned: what they held is counted as it stands.
     fn abort(&mut self, got: &str, expected: &str) -> (Ticket, EngineStep) {
         for (_, flight) in std::mem::take(&mut self.flights) {
-            if let Flight::Marking { granted, .. } | Flight::Pausing(granted) = flight.flight {
+            if let Flight::Marking { granted, .. } | Flight::Pausing(granted) = flight {
                 self.to_mark.extend(granted);
             }
         }
@@ -1186,16 +1171,6 @@ enum Next {
     Idle,
 }
 
-impl InFlight {
-    fn new(flight: Flight) -> InFlight {
-        InFlight {
-            flight,
-            paced: None,
-            sending: false,
-        }
-    }
-}
-
 /// The result of a flight's operation, handed to the engine when the flight lands.
 trait FlightResult: Sized {
     fn land(engine: &mut Engine, flight: Flight, result: Result<Self, Error>);
@@ -1207,16 +1182,17 @@ impl FlightResult for EntitlementsPage {
             (Flight::Checking { batch, .. }, Ok(page)) => engine.on_checked(page, batch),
             (Flight::Listing(_), Ok(page)) => engine.on_page(page),
             (_, Err(e)) => engine.stop(e),
-            (_, Ok(_)) => unreachable!("only listing and checking flights read pages"),
+            // Only listing and checking flights read pages.
+            (_, Ok(_)) => {}
         }
     }
 }
 
 impl FlightResult for UpdateReport {
     fn land(engine: &mut Engine, flight: Flight, result: Result<Self, Error>) {
-        match flight {
-            Flight::Marking { granted, .. } => engine.on_marked(result, granted),
-            _ => unreachable!("only marking flights update"),
+        // Only marking flights update.
+        if let Flight::Marking { granted, .. } = flight {
+            engine.on_marked(result, granted);
         }
     }
 }

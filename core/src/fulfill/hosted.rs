@@ -7,21 +7,19 @@
 //! engine's requests in flight, a batch's grants). [`HostedRun::answer`] takes the answer to
 //! a ticket. `Idle` means everything handed out is still out: answer something, then poll
 //! again. The journal's steps (load, claim, append) run inside `poll`, on the journal given
-//! to it; a token the engine needs is fetched with ordinary `Send` steps, shared with the
-//! session's other calls. Every rule stays the engine's: this only routes its steps.
+//! to it; a token the engine needs is its session's, fetched with ordinary `Send` steps.
+//! Every rule stays the engine's: this only routes its steps.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::error::Error;
 use crate::fulfill::engine::{Engine, EngineInput, EngineStep, Ticket};
 use crate::fulfill::grant::{GrantOutcome, GrantRequest};
 use crate::fulfill::journal::Journal;
 use crate::fulfill::report::{FulfillReport, Settlement};
 use crate::http::{HttpRequest, HttpResponse};
-use crate::session::{AskToken, Authorized, Session};
-use crate::step::{Input, Operation, Step};
+use crate::session::Session;
 use crate::transport::TransportError;
 
 /// What the host does next.
@@ -64,8 +62,6 @@ impl HostAnswer {
 enum Out {
     /// An engine's request or wait.
     Engine(Ticket, Awaits),
-    /// A token fetch's request or wait, on behalf of an engine's `Authorize`.
-    Token(Ticket, Box<Authorized<AskToken>>, Awaits),
     /// One entitlement of an engine's grant batch.
     Grant { batch: Ticket, index: usize },
 }
@@ -94,7 +90,6 @@ struct Batch {
 /// A fulfillment run driven by a non-blocking host (see the module's documentation).
 pub struct HostedRun {
     engine: Engine,
-    session: Arc<Session>,
     started: bool,
     next_ticket: u64,
     /// Steps for the host, handed out one per poll.
@@ -103,8 +98,6 @@ pub struct HostedRun {
     pending: VecDeque<(Ticket, EngineStep)>,
     /// Answers for the engine, fed at the next poll.
     inbox: VecDeque<(Ticket, EngineInput)>,
-    /// Token fetches to resume at the next poll.
-    tokens: VecDeque<(Ticket, Box<Authorized<AskToken>>, Input)>,
     out: HashMap<u64, Out>,
     batches: HashMap<Ticket, Batch>,
     report: Option<FulfillReport>,
@@ -121,17 +114,16 @@ impl std::fmt::Debug for HostedRun {
 }
 
 impl HostedRun {
-    /// A run of `engine` whose tokens come from `session` (shared with its other calls).
+    /// A run of `engine` in `session`: its tokens, its rate-limit bucket, its request count
+    /// (shared with the session's other calls).
     pub fn new(engine: Engine, session: Arc<Session>) -> HostedRun {
         HostedRun {
-            engine,
-            session,
+            engine: engine.with_session(session),
             started: false,
             next_ticket: 1,
             ready: VecDeque::new(),
             pending: VecDeque::new(),
             inbox: VecDeque::new(),
-            tokens: VecDeque::new(),
             out: HashMap::new(),
             batches: HashMap::new(),
             report: None,
@@ -146,9 +138,7 @@ impl HostedRun {
             if let Some(step) = self.ready.pop_front() {
                 return step;
             }
-            if let Some((ticket, op, input)) = self.tokens.pop_front() {
-                self.resume_token(ticket, op, input, now_ms);
-            } else if let Some((ticket, step)) = self.pending.pop_front() {
+            if let Some((ticket, step)) = self.pending.pop_front() {
                 self.route(ticket, step, journal);
             } else if let Some(answer) = self.inbox.pop_front() {
                 let steps = self.engine.advance(Some(answer), now_ms);
@@ -175,7 +165,6 @@ impl HostedRun {
         };
         match (out, answer) {
             (Out::Engine(engine, Awaits::Response), HostAnswer::Response(r)) => {
-                self.session.observe(&r);
                 self.inbox.push_back((engine, EngineInput::Response(r)));
             }
             (Out::Engine(engine, Awaits::Response), HostAnswer::TransportFailed(e)) => {
@@ -185,23 +174,12 @@ impl HostedRun {
             (Out::Engine(engine, Awaits::Slept), HostAnswer::Slept) => {
                 self.inbox.push_back((engine, EngineInput::Slept));
             }
-            (Out::Token(engine, op, Awaits::Response), HostAnswer::Response(r)) => {
-                self.session.observe(&r);
-                self.tokens.push_back((engine, op, Input::Response(r)));
-            }
-            (Out::Token(engine, op, Awaits::Response), HostAnswer::TransportFailed(e)) => {
-                self.tokens
-                    .push_back((engine, op, Input::TransportFailed(e)));
-            }
-            (Out::Token(engine, op, Awaits::Slept), HostAnswer::Slept) => {
-                self.tokens.push_back((engine, op, Input::Slept));
-            }
             (Out::Grant { batch, index }, HostAnswer::Granted(outcome)) => {
                 self.granted(batch, index, outcome);
             }
             (out, answer) => {
                 let expected = match &out {
-                    Out::Engine(_, awaits) | Out::Token(_, _, awaits) => awaits.name(),
+                    Out::Engine(_, awaits) => awaits.name(),
                     Out::Grant { .. } => "a grant outcome",
                 };
                 let got = answer.name();
@@ -254,7 +232,7 @@ impl HostedRun {
         ticket
     }
 
-    /// Hands an engine step to the host, or answers it here (journal, tokens).
+    /// Hands an engine step to the host, or answers it here (the journal).
     fn route(&mut self, ticket: Ticket, step: EngineStep, journal: &mut dyn Journal) {
         let input = match step {
             EngineStep::Send(request) => {
@@ -263,11 +241,6 @@ impl HostedRun {
             }
             EngineStep::Sleep(duration) => {
                 self.sleep(Out::Engine(ticket, Awaits::Slept), duration);
-                return;
-            }
-            EngineStep::Authorize { rejected } => {
-                let op = Box::new(self.session.authorize(rejected));
-                self.tokens.push_back((ticket, op, Input::Start));
                 return;
             }
             EngineStep::Grant(requests) => {
@@ -307,31 +280,7 @@ impl HostedRun {
         self.inbox.push_back((ticket, input));
     }
 
-    /// Goes on with a token fetch: its requests and waits go to the host, its token to the
-    /// engine.
-    fn resume_token(
-        &mut self,
-        ticket: Ticket,
-        mut op: Box<Authorized<AskToken>>,
-        input: Input,
-        now_ms: u64,
-    ) {
-        match op.resume(input, now_ms) {
-            Step::Send(request) => self.send(Out::Token(ticket, op, Awaits::Response), request),
-            Step::Sleep(duration) => self.sleep(Out::Token(ticket, op, Awaits::Slept), duration),
-            Step::Done(token) => self.inbox.push_back((ticket, EngineInput::Token(token))),
-            Step::Authorize { .. } => self.inbox.push_back((
-                ticket,
-                EngineInput::Token(Err(Error::Unauthorized {
-                    status: 401,
-                    message: "internal: a token fetch asked for a token".into(),
-                })),
-            )),
-        }
-    }
-
     fn send(&mut self, out: Out, request: HttpRequest) {
-        self.session.count_request();
         let host = self.ticket();
         self.out.insert(host, out);
         self.ready.push_back(HostStep::Send(host, request));
