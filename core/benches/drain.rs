@@ -3,7 +3,9 @@
 //! For N = 1 000, 20 000 and 200 000 CLAIMED entitlements it prints the requests used
 //! (and the minimum, ⌈N/1000⌉ + ⌈N/100⌉), the wall time, the fake's own busy time (the
 //! floor), and the client's peak heap (allocations made on the client's thread only, so
-//! the fake's store does not count). Then a drain of 20 000 under a 600/minute bucket, and
+//! the fake's store does not count). Then drains under a bucket against the bucket's bound
+//! (Twitch's own 800/minute with 100 000 entitlements; a small burst with the client's clock
+//! 90 s ahead of and behind the server's), and
 //! the two ways to drain a positional cursor safely compared by requests: passes over the
 //! CLAIMED list until one finds nothing new (the engine), or reading it all before updating.
 //!
@@ -12,14 +14,27 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use fake_twitch::{FakeConfig, FakeTwitch, Seed};
 use twitch_drops::fulfill::DEFAULT_REQUESTS_IN_FLIGHT;
 use twitch_drops::{
-    Client, Config, Credentials, FulfillOptions, GrantOutcome, GrantRequest, MemoryJournal,
+    Client, Clock, Config, Credentials, FulfillOptions, GrantOutcome, GrantRequest, MemoryJournal,
     SystemClock, UreqTransport,
 };
+
+/// The system clock moved by a fixed offset: a client whose clock is off the server's.
+struct SkewedClock(i64);
+
+impl Clock for SkewedClock {
+    fn now_ms(&self) -> u64 {
+        SystemClock.now_ms().saturating_add_signed(self.0)
+    }
+
+    fn sleep(&self, duration: Duration) {
+        SystemClock.sleep(duration)
+    }
+}
 
 /// Counts live heap bytes allocated by threads that opted in, and their peak.
 struct Counting;
@@ -88,14 +103,19 @@ fn fake(entitlements: usize, bucket: Option<(u32, u32)>, latency_ms: u64) -> Fak
     FakeTwitch::start(config).expect("the fake starts")
 }
 
-fn client(fake: &FakeTwitch) -> Client<UreqTransport, SystemClock> {
+fn client(fake: &FakeTwitch) -> Client<UreqTransport, SkewedClock> {
+    skewed_client(fake, 0)
+}
+
+fn skewed_client(fake: &FakeTwitch, clock_offset_ms: i64) -> Client<UreqTransport, SkewedClock> {
     let sdk = Config::new(
         fake.client_id(),
         Credentials::ClientSecret(fake.client_secret().into()),
     )
     .with_helix_url(fake.helix_url())
     .with_auth_url(fake.auth_url());
-    Client::with_transport(sdk, UreqTransport::new(), SystemClock).expect("the client")
+    Client::with_transport(sdk, UreqTransport::new(), SkewedClock(clock_offset_ms))
+        .expect("the client")
 }
 
 fn drain(
@@ -104,11 +124,21 @@ fn drain(
     latency_ms: u64,
     requests_in_flight: usize,
 ) -> Run {
+    drain_skewed(entitlements, bucket, latency_ms, requests_in_flight, 0)
+}
+
+fn drain_skewed(
+    entitlements: usize,
+    bucket: Option<(u32, u32)>,
+    latency_ms: u64,
+    requests_in_flight: usize,
+    clock_offset_ms: i64,
+) -> Run {
     let fake = fake(entitlements, bucket, latency_ms);
     MEASURED.with(|m| m.set(true));
     LIVE.store(0, Ordering::Relaxed);
     PEAK.store(0, Ordering::Relaxed);
-    let client = client(&fake);
+    let client = skewed_client(&fake, clock_offset_ms);
     let started = Instant::now();
     let mut granted = 0u64;
     let options = FulfillOptions {
@@ -184,6 +214,14 @@ fn strategies() -> (u64, u64, u64) {
     )
 }
 
+/// `TD_BENCH_BUCKETS=5000` keeps only the bucket runs of that size (they take real time).
+fn bucket_runs_wanted(n: usize) -> bool {
+    match std::env::var("TD_BENCH_BUCKETS") {
+        Ok(only) => only.split(',').any(|v| v.trim() == n.to_string()),
+        Err(_) => true,
+    }
+}
+
 fn main() {
     let sizes: Vec<usize> = std::env::args()
         .skip(1)
@@ -213,19 +251,44 @@ fn main() {
         );
     }
     println!();
-    println!("| 20 000 under a bucket | requests | seconds | bucket bound | 429s |");
-    println!("|---|---:|---:|---:|---:|");
-    for (per_minute, burst) in [(600u32, 600u32), (600, 60)] {
-        let run = drain(
-            20_000,
+    println!("| under a bucket | requests | seconds | the bucket's bound | ratio | 429s |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    let buckets: [(usize, u32, u32, i64); 7] = [
+        (20_000, 600, 600, 0),
+        (20_000, 600, 60, 0),
+        (100_000, 800, 800, 0),
+        (5_000, 600, 20, 0),
+        (5_000, 600, 20, 90_000),
+        (5_000, 600, 20, -90_000),
+        (100_000, 800, 800, -90_000),
+    ];
+    for (n, per_minute, burst, offset_ms) in buckets {
+        if !bucket_runs_wanted(n) {
+            continue;
+        }
+        let run = drain_skewed(
+            n,
             Some((per_minute, burst)),
             0,
             DEFAULT_REQUESTS_IN_FLIGHT,
+            offset_ms,
         );
-        let over = (run.requests as f64 - burst as f64).max(0.0);
-        let bound = over * 60.0 / per_minute as f64;
+        // Helix requests spend points; the token request does not. The bound: the burst at
+        // once, the rest as points come back.
+        let helix = run.requests - 1;
+        let bound = (helix as f64 - burst as f64).max(0.0) * 60.0 / per_minute as f64;
+        let clock = match offset_ms {
+            0 => String::new(),
+            ms => format!(", client clock {:+} s", ms / 1000),
+        };
+        // Within the burst there is no bound to compare with.
+        let ratio = if bound > 0.0 {
+            format!("{:.3}", run.seconds / bound)
+        } else {
+            "–".to_string()
+        };
         println!(
-            "| {per_minute}/min, burst {burst} | {} | {:.2} | {:.2} | {} |",
+            "| {n}, {per_minute}/min, burst {burst}{clock} | {} | {:.2} | {:.2} | {ratio} | {} |",
             run.requests, run.seconds, bound, run.rate_limited
         );
     }
