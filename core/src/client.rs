@@ -97,6 +97,10 @@ impl<T: Transport, C: Clock> Client<T, C> {
         self.transport.send(request).into()
     }
 
+    pub(crate) fn transport(&self) -> &T {
+        &self.transport
+    }
+
     pub(crate) fn now_ms(&self) -> u64 {
         self.clock.now_ms()
     }

@@ -2,8 +2,10 @@
 //! outcome for each.
 //!
 //! The rules that keep it exact:
-//! - ids Twitch answers `UPDATE_FAILED` are sent again in later rounds (bounded, with
-//!   backoff) and reported `UpdateFailed` if they never succeed;
+//! - ids Twitch answers `UPDATE_FAILED` are pooled ([`UpdateFailedPool`]) and sent again in
+//!   later rounds of up to 100 (each id at most `RetryPolicy::update_failed_retries` more
+//!   times, after a backoff) and reported `UpdateFailed` if they never succeed; the
+//!   fulfillment engine pools them the same way across its batches;
 //! - a PATCH whose answer was lost or unreadable (or a 5xx, which may follow a partial
 //!   apply) is *ambiguous*: its ids are re-read (`GET ?id=…`) and only those not yet in the
 //!   target status are sent again, so nothing is updated twice by blind replay;
@@ -19,12 +21,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::entitlements::{
-    helix_auth, parse_entitlements_page, EntitlementsQuery, FulfillmentStatus, MAX_IDS_PER_REQUEST,
+    helix_auth, parse_entitlements_page, Entitlement, EntitlementsQuery, FulfillmentStatus,
+    MAX_IDS_PER_REQUEST,
 };
 use crate::error::Error;
 use crate::exchange::{Answer, Call, Exchange, Replay};
 use crate::http::Method;
-use crate::retry::Backoff;
+use crate::retry::{Backoff, RetryPolicy};
 use crate::step::{Input, Operation, Step};
 use crate::url::join;
 
@@ -170,6 +173,92 @@ impl Batch {
 /// Ambiguous answers in a row after which a batch is split in halves.
 const SPLIT_AFTER: u32 = 2;
 
+/// Something with an entitlement id: what an [`UpdateFailedPool`] holds.
+pub(crate) trait HasId {
+    fn id(&self) -> &str;
+}
+
+impl HasId for String {
+    fn id(&self) -> &str {
+        self
+    }
+}
+
+impl HasId for Entitlement {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// Ids Twitch answered `UPDATE_FAILED` (transient: try again later), pooled to be sent again
+/// in batches of up to 100, each id at most `RetryPolicy::update_failed_retries` more times,
+/// the last rounds after a backoff. The one home of that rule: an update of any number of
+/// ids pools its own, and the fulfillment engine pools those of all its PATCHes.
+#[derive(Debug)]
+pub(crate) struct UpdateFailedPool<T> {
+    waiting: Vec<T>,
+    /// `UPDATE_FAILED` answers so far, by id, while it is in the pool.
+    rounds: HashMap<String, u32>,
+    retries: u32,
+    backoff: Backoff,
+}
+
+impl<T: HasId> UpdateFailedPool<T> {
+    pub(crate) fn new(policy: &RetryPolicy) -> Self {
+        UpdateFailedPool {
+            waiting: Vec::new(),
+            rounds: HashMap::new(),
+            retries: policy.update_failed_retries,
+            backoff: Backoff::default(),
+        }
+    }
+
+    /// An `UPDATE_FAILED` answer: the item waits for another round, or is given back when it
+    /// has had all its rounds (it stays `UpdateFailed`).
+    pub(crate) fn failed(&mut self, item: T) -> Result<(), T> {
+        let rounds = self.rounds.entry(item.id().to_owned()).or_default();
+        *rounds += 1;
+        if *rounds > self.retries {
+            self.rounds.remove(item.id());
+            return Err(item);
+        }
+        self.waiting.push(item);
+        Ok(())
+    }
+
+    /// `id` got a final answer: its rounds are forgotten.
+    pub(crate) fn settled(&mut self, id: &str) {
+        self.rounds.remove(id);
+    }
+
+    /// Items waiting for another round.
+    pub(crate) fn len(&self) -> usize {
+        self.waiting.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.waiting.is_empty()
+    }
+
+    /// Up to one PATCH's worth, from the front.
+    pub(crate) fn take_batch(&mut self) -> Vec<T> {
+        let take = self.waiting.len().min(MAX_IDS_PER_REQUEST);
+        self.waiting.drain(..take).collect()
+    }
+
+    /// How long to wait before a round of the last, partial batches (full batches may go at
+    /// once: time passes while others are sent).
+    pub(crate) fn pause(&mut self, policy: &RetryPolicy, now_ms: u64) -> std::time::Duration {
+        self.backoff.next_delay(policy, now_ms)
+    }
+
+    /// Everything still waiting: given up on (the run or the update is over).
+    pub(crate) fn drain(&mut self) -> Vec<T> {
+        self.rounds.clear();
+        std::mem::take(&mut self.waiting)
+    }
+}
+
 #[derive(Debug)]
 enum Stage {
     Idle,
@@ -189,9 +278,9 @@ pub struct UpdateEntitlements {
     results: HashMap<String, UpdateStatus>,
     unconfirmed: HashSet<String>,
     queue: VecDeque<Batch>,
-    failed_this_round: Vec<String>,
-    rounds: u32,
-    backoff: Backoff,
+    /// `None`: `UPDATE_FAILED` ids are reported as such at once, for a caller that pools
+    /// them across updates ([`UpdateEntitlements::without_rounds`]).
+    pool: Option<UpdateFailedPool<String>>,
     stage: Stage,
 }
 
@@ -227,11 +316,19 @@ pub fn update_entitlements<S: AsRef<str>>(
         results: HashMap::new(),
         unconfirmed: HashSet::new(),
         queue,
-        failed_this_round: Vec::new(),
-        rounds: 0,
-        backoff: Backoff::default(),
+        pool: Some(UpdateFailedPool::new(config.retry_policy())),
         stage: Stage::Idle,
     })
+}
+
+impl UpdateEntitlements {
+    /// Reports `UPDATE_FAILED` ids as such at once instead of sending them again: for a
+    /// caller that pools them across many updates in an [`UpdateFailedPool`] of its own (the
+    /// fulfillment engine).
+    pub(crate) fn without_rounds(mut self) -> Self {
+        self.pool = None;
+        self
+    }
 }
 
 impl Operation for UpdateEntitlements {
@@ -269,13 +366,11 @@ impl Operation for UpdateEntitlements {
                 self.on_reread(batch, exchange, call, now_ms)
             }
             Stage::PauseBeforeRound => {
-                self.rounds += 1;
-                let retry = std::mem::take(&mut self.failed_this_round);
-                self.queue.extend(
-                    retry
-                        .chunks(MAX_IDS_PER_REQUEST)
-                        .map(|c| Batch::new(c.to_vec(), 0)),
-                );
+                if let Some(pool) = &mut self.pool {
+                    while !pool.is_empty() {
+                        self.queue.push_back(Batch::new(pool.take_batch(), 0));
+                    }
+                }
                 self.next_batch(now_ms)
             }
         }
@@ -301,14 +396,9 @@ impl UpdateEntitlements {
             let call = exchange.resume(Input::Start, now_ms);
             return self.on_patch(batch, exchange, call, now_ms);
         }
-        if !self.failed_this_round.is_empty() {
-            if self.rounds < self.config.retry_policy().update_failed_retries {
-                self.stage = Stage::PauseBeforeRound;
-                return Step::Sleep(self.backoff.next_delay(self.config.retry_policy(), now_ms));
-            }
-            for id in std::mem::take(&mut self.failed_this_round) {
-                self.results.insert(id, UpdateStatus::UpdateFailed);
-            }
+        if let Some(pool) = self.pool.as_mut().filter(|pool| !pool.is_empty()) {
+            self.stage = Stage::PauseBeforeRound;
+            return Step::Sleep(pool.pause(self.config.retry_policy(), now_ms));
         }
         self.stage = Stage::Done;
         let unconfirmed = self.in_order(&self.unconfirmed);
@@ -334,8 +424,11 @@ impl UpdateEntitlements {
                     let mut unknown = Vec::new();
                     for id in batch.ids {
                         match answered.get(&id).copied().flatten() {
-                            Some(UpdateStatus::UpdateFailed) => self.failed_this_round.push(id),
+                            Some(UpdateStatus::UpdateFailed) => self.update_failed(id),
                             Some(status) => {
+                                if let Some(pool) = &mut self.pool {
+                                    pool.settled(&id);
+                                }
                                 self.results.insert(id, status);
                             }
                             None => unknown.push(id),
@@ -355,6 +448,17 @@ impl UpdateEntitlements {
             },
             Call::Answer(Answer::Ambiguous(cause)) => self.ambiguous(batch, cause, now_ms),
             Call::Answer(Answer::Failed(cause)) => self.stop(batch, cause),
+        }
+    }
+
+    /// An `UPDATE_FAILED` answer: another round later, or that outcome for good.
+    fn update_failed(&mut self, id: String) {
+        let given_back = match &mut self.pool {
+            Some(pool) => pool.failed(id).err(),
+            None => Some(id),
+        };
+        if let Some(id) = given_back {
+            self.results.insert(id, UpdateStatus::UpdateFailed);
         }
     }
 
@@ -433,7 +537,12 @@ impl UpdateEntitlements {
     /// A definite failure: report what is known. With no outcome yet, the cause alone.
     fn stop(&mut self, batch: Batch, cause: Error) -> Step<UpdateReport> {
         self.stage = Stage::Done;
-        for id in std::mem::take(&mut self.failed_this_round) {
+        for id in self
+            .pool
+            .as_mut()
+            .map(|pool| pool.drain())
+            .unwrap_or_default()
+        {
             self.results.insert(id, UpdateStatus::UpdateFailed);
         }
         let mut unconfirmed = std::mem::take(&mut self.unconfirmed);

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use fake_twitch::{FakeConfig, FakeTwitch, Faults, Seed, CLAIMED, FULFILLED};
-use twitch_drops::fulfill::{EngineInput, EngineStep, Recovery};
+use twitch_drops::fulfill::{EngineInput, EngineStep, Recovery, StudioStep, TwitchStep};
 use twitch_drops::{
     Client, Config, Credentials, Engine, Entitlement, FileJournal, FulfillOptions,
     FulfillmentStatus, GrantOutcome, GrantRequest, Journal, ManualClock, MemoryJournal,
@@ -323,18 +323,24 @@ fn run_until_crash(
             return true;
         }
         input = match step {
-            EngineStep::Send(request) => {
+            EngineStep::Twitch(TwitchStep::Send(request)) => {
                 use twitch_drops::Transport;
                 match UreqTransport::new().send(request) {
                     Ok(r) => EngineInput::Response(r),
                     Err(e) => EngineInput::TransportFailed(e),
                 }
             }
-            EngineStep::Sleep(_) => EngineInput::Slept,
-            EngineStep::LoadJournal => EngineInput::JournalLoaded(journal.load()),
-            EngineStep::Claim(records) => EngineInput::Claimed(journal.claim(&records)),
-            EngineStep::AppendJournal(records) => EngineInput::Appended(journal.append(&records)),
-            EngineStep::Grant(requests) => {
+            EngineStep::Twitch(TwitchStep::Sleep(_)) => EngineInput::Slept,
+            EngineStep::Studio(StudioStep::LoadJournal) => {
+                EngineInput::JournalLoaded(journal.load())
+            }
+            EngineStep::Studio(StudioStep::Claim(records)) => {
+                EngineInput::Claimed(journal.claim(&records))
+            }
+            EngineStep::Studio(StudioStep::AppendJournal(records)) => {
+                EngineInput::Appended(journal.append(&records))
+            }
+            EngineStep::Studio(StudioStep::Grant(requests)) => {
                 grants_done += 1;
                 EngineInput::Granted(requests.iter().map(|r| ledger.grant(r)).collect())
             }
@@ -347,7 +353,7 @@ fn run_until_crash(
 }
 
 fn is_patch(step: &EngineStep) -> bool {
-    matches!(step, EngineStep::Send(r) if r.method == twitch_drops::Method::Patch)
+    matches!(step, EngineStep::Twitch(TwitchStep::Send(r)) if r.method == twitch_drops::Method::Patch)
 }
 
 #[test]
@@ -357,7 +363,9 @@ fn crashes_at_every_point_of_a_batch_lose_nothing_and_grant_nothing_twice() {
     let points: Vec<(&str, CrashAt)> = vec![
         (
             "after the grant, before its answer is journaled",
-            Box::new(|s, g| g == 2 && matches!(s, EngineStep::AppendJournal(_))),
+            Box::new(|s, g| {
+                g == 2 && matches!(s, EngineStep::Studio(StudioStep::AppendJournal(_)))
+            }),
         ),
         (
             "after the answers are journaled, before the PATCH",
@@ -372,7 +380,7 @@ fn crashes_at_every_point_of_a_batch_lose_nothing_and_grant_nothing_twice() {
                         patched.set(true);
                         return false;
                     }
-                    patched.get() && matches!(s, EngineStep::AppendJournal(_))
+                    patched.get() && matches!(s, EngineStep::Studio(StudioStep::AppendJournal(_)))
                 }
             }),
         ),
@@ -491,7 +499,7 @@ fn a_driver_feeding_the_wrong_input_gets_an_error_not_a_panic() {
     let mut engine = Engine::new(&config(&fake), FulfillOptions::game(GAME)).expect("engine");
     assert!(matches!(
         engine.resume(EngineInput::Start, 0),
-        EngineStep::LoadJournal
+        EngineStep::Studio(StudioStep::LoadJournal)
     ));
     match engine.resume(EngineInput::Granted(vec![]), 0) {
         EngineStep::Done(report) => {
@@ -659,17 +667,17 @@ fn pipelined_retries_of_update_failed_wait_out_their_pause() {
             .unwrap_or(0);
         let (ticket, step) = out.remove(next);
         let input = match step {
-            EngineStep::LoadJournal => EngineInput::JournalLoaded(Ok(vec![])),
-            EngineStep::Claim(_) => EngineInput::Claimed(Ok(vec![])),
-            EngineStep::Grant(requests) => {
+            EngineStep::Studio(StudioStep::LoadJournal) => EngineInput::JournalLoaded(Ok(vec![])),
+            EngineStep::Studio(StudioStep::Claim(_)) => EngineInput::Claimed(Ok(vec![])),
+            EngineStep::Studio(StudioStep::Grant(requests)) => {
                 EngineInput::Granted(requests.iter().map(|_| GrantOutcome::Granted).collect())
             }
-            EngineStep::AppendJournal(_) => EngineInput::Appended(Ok(())),
-            EngineStep::Sleep(_) => {
+            EngineStep::Studio(StudioStep::AppendJournal(_)) => EngineInput::Appended(Ok(())),
+            EngineStep::Twitch(TwitchStep::Sleep(_)) => {
                 assert_eq!(pause.take(), Some(ticket), "only the pause sleeps here");
                 EngineInput::Slept
             }
-            EngineStep::Send(request) => {
+            EngineStep::Twitch(TwitchStep::Send(request)) => {
                 assert!(
                     pause.is_none(),
                     "a PATCH went out during the pause: {request:?}"
@@ -693,7 +701,7 @@ fn pipelined_retries_of_update_failed_wait_out_their_pause() {
                     assert_eq!((patches, pauses), (3, 2));
                     return;
                 }
-                EngineStep::Sleep(_) => {
+                EngineStep::Twitch(TwitchStep::Sleep(_)) => {
                     assert!(pause.is_none());
                     pause = Some(ticket);
                     pauses += 1;

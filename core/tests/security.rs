@@ -22,7 +22,7 @@ use common::*;
 use mockito::{Matcher, Server};
 use serde_json::json;
 use twitch_drops::eventsub::{self, EventSubError};
-use twitch_drops::fulfill::{EngineInput, EngineStep, JournalRecord};
+use twitch_drops::fulfill::{EngineInput, EngineStep, JournalRecord, StudioStep, TwitchStep};
 use twitch_drops::{
     analytics, device, Authorization, Client, Config, Credentials, DeviceCode, DropGrantCondition,
     Engine, EntitlementsQuery, Error, FileJournal, FulfillOptions, FulfillReport, GrantOutcome,
@@ -204,24 +204,26 @@ fn a_fulfillment_run_prints_and_journals_no_secret() {
             );
         }
         input = match step {
-            EngineStep::Send(request) => match transport.send(request) {
+            EngineStep::Twitch(TwitchStep::Send(request)) => match transport.send(request) {
                 Ok(response) => {
                     assert_debug_hidden("HttpResponse", &response);
                     EngineInput::Response(response)
                 }
                 Err(e) => EngineInput::TransportFailed(e),
             },
-            EngineStep::Sleep(_) => EngineInput::Slept,
-            EngineStep::LoadJournal => EngineInput::JournalLoaded(journal.load()),
-            EngineStep::Claim(records) => {
+            EngineStep::Twitch(TwitchStep::Sleep(_)) => EngineInput::Slept,
+            EngineStep::Studio(StudioStep::LoadJournal) => {
+                EngineInput::JournalLoaded(journal.load())
+            }
+            EngineStep::Studio(StudioStep::Claim(records)) => {
                 assert_debug_hidden("journal records", &records);
                 EngineInput::Claimed(journal.claim(&records))
             }
-            EngineStep::AppendJournal(records) => {
+            EngineStep::Studio(StudioStep::AppendJournal(records)) => {
                 assert_debug_hidden("journal records", &records);
                 EngineInput::Appended(journal.append(&records))
             }
-            EngineStep::Grant(requests) => {
+            EngineStep::Studio(StudioStep::Grant(requests)) => {
                 assert_debug_hidden("grant requests", &requests);
                 EngineInput::Granted(vec![GrantOutcome::Granted; requests.len()])
             }
@@ -731,7 +733,7 @@ fn run_sans_io(
     let mut input = EngineInput::Start;
     for _ in 0..1000 {
         input = match engine.resume(input, NOW_MS) {
-            EngineStep::Send(request) => {
+            EngineStep::Twitch(TwitchStep::Send(request)) => {
                 let body = if request.method == Method::Patch {
                     let ids = patch_ids(request.body.as_deref().unwrap());
                     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
@@ -746,11 +748,13 @@ fn run_sans_io(
                 };
                 EngineInput::Response(HttpResponse::new(200, body))
             }
-            EngineStep::Sleep(_) => EngineInput::Slept,
-            EngineStep::LoadJournal => EngineInput::JournalLoaded(Ok(journal.clone())),
-            EngineStep::Claim(_) => EngineInput::Claimed(Ok(Vec::new())),
-            EngineStep::AppendJournal(_) => EngineInput::Appended(Ok(())),
-            EngineStep::Grant(requests) => {
+            EngineStep::Twitch(TwitchStep::Sleep(_)) => EngineInput::Slept,
+            EngineStep::Studio(StudioStep::LoadJournal) => {
+                EngineInput::JournalLoaded(Ok(journal.clone()))
+            }
+            EngineStep::Studio(StudioStep::Claim(_)) => EngineInput::Claimed(Ok(Vec::new())),
+            EngineStep::Studio(StudioStep::AppendJournal(_)) => EngineInput::Appended(Ok(())),
+            EngineStep::Studio(StudioStep::Grant(requests)) => {
                 let outcomes = vec![GrantOutcome::Granted; requests.len()];
                 grants.extend(requests);
                 EngineInput::Granted(outcomes)
@@ -820,7 +824,7 @@ fn a_pushed_run_whose_journal_cannot_be_read_reports_what_it_did_not_reach() {
     let mut engine = Engine::for_entitlements(&config, vec![pushed("e1"), pushed("e1")], 1);
     assert!(matches!(
         engine.resume(EngineInput::Start, NOW_MS),
-        EngineStep::LoadJournal
+        EngineStep::Studio(StudioStep::LoadJournal)
     ));
     let failed = Err(twitch_drops::fulfill::JournalError("unreadable".into()));
     let EngineStep::Done(report) = engine.resume(EngineInput::JournalLoaded(failed), NOW_MS) else {

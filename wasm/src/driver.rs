@@ -6,13 +6,14 @@
 //! fulfillment engine runs on the same loop, several of its requests at once, its grants
 //! and journal on JS promises one at a time.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::{select, Either, LocalBoxFuture};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use js_sys::Promise;
-use twitch_drops::fulfill::{EngineInput, EngineStep, Ticket};
+use twitch_drops::fulfill::{EngineInput, EngineStep, StudioStep, Ticket, TwitchStep};
 use twitch_drops::{
     Config, Engine, Error, FulfillReport, HttpRequest, HttpResponse, Input, OAuthToken, Operation,
     RateLimit, Session, Step, TransportError,
@@ -106,6 +107,8 @@ impl Driver {
         // The hooks are lent to the studio's call while it runs and come back with its answer.
         let mut idle_hooks = Some(hooks);
         let mut studio: Option<LocalBoxFuture<'_, (&mut Hooks, Ticket, EngineInput)>> = None;
+        // The engine gives one studio step at a time; one more waits here for the hooks.
+        let mut queued: VecDeque<(Ticket, StudioStep)> = VecDeque::new();
         let mut settled = Vec::new();
         let mut answer = None;
         loop {
@@ -118,13 +121,20 @@ impl Driver {
                 match step {
                     // Nothing is out now, so the hooks are back and every settlement handed on.
                     EngineStep::Done(report) => return report,
-                    EngineStep::Send(_) | EngineStep::Sleep(_) => flights.push(Box::pin(
-                        async move { (ticket, self.answer_http(step).await) },
-                    )),
-                    step => match idle_hooks.take() {
-                        Some(hooks) => studio = Some(Box::pin(answer_studio(hooks, ticket, step))),
-                        None => unreachable!("the engine has one studio step out at a time"),
-                    },
+                    EngineStep::Twitch(step) => {
+                        flights.push(Box::pin(
+                            async move { (ticket, self.answer_twitch(step).await) },
+                        ))
+                    }
+                    EngineStep::Studio(step) => queued.push_back((ticket, step)),
+                }
+            }
+            if let Some(hooks) = idle_hooks.take() {
+                match queued.pop_front() {
+                    Some((ticket, step)) => {
+                        studio = Some(Box::pin(answer_studio(hooks, ticket, step)))
+                    }
+                    None => idle_hooks = Some(hooks),
                 }
             }
             // Whichever answer comes first: a response frees a request to send, while a
@@ -151,18 +161,17 @@ impl Driver {
         }
     }
 
-    /// Performs an HTTP-side step of the engine: a request, a wait.
-    async fn answer_http(&self, step: EngineStep) -> EngineInput {
+    /// Performs a step of the engine on Twitch's side: a request, a wait.
+    async fn answer_twitch(&self, step: TwitchStep) -> EngineInput {
         match step {
-            EngineStep::Send(request) => match self.send(request).await {
+            TwitchStep::Send(request) => match self.send(request).await {
                 Ok(response) => EngineInput::Response(response),
                 Err(e) => EngineInput::TransportFailed(e),
             },
-            EngineStep::Sleep(duration) => {
+            TwitchStep::Sleep(duration) => {
                 sleep(duration).await;
                 EngineInput::Slept
             }
-            _ => unreachable!("only HTTP-side steps come here"),
         }
     }
 
@@ -187,18 +196,18 @@ impl Driver {
     }
 }
 
-/// Performs a studio-side step of the engine (journal or grants), handing the hooks back.
+/// Performs a step of the engine on the studio's side (journal or grants), handing the
+/// hooks back.
 async fn answer_studio(
     hooks: &mut Hooks,
     ticket: Ticket,
-    step: EngineStep,
+    step: StudioStep,
 ) -> (&mut Hooks, Ticket, EngineInput) {
     let input = match step {
-        EngineStep::LoadJournal => EngineInput::JournalLoaded(hooks.load().await),
-        EngineStep::Claim(records) => EngineInput::Claimed(hooks.claim(&records).await),
-        EngineStep::AppendJournal(records) => EngineInput::Appended(hooks.append(&records).await),
-        EngineStep::Grant(requests) => EngineInput::Granted(hooks.grant(&requests).await),
-        _ => unreachable!("only studio-side steps come here"),
+        StudioStep::LoadJournal => EngineInput::JournalLoaded(hooks.load().await),
+        StudioStep::Claim(records) => EngineInput::Claimed(hooks.claim(&records).await),
+        StudioStep::AppendJournal(records) => EngineInput::Appended(hooks.append(&records).await),
+        StudioStep::Grant(requests) => EngineInput::Granted(hooks.grant(&requests).await),
     };
     (hooks, ticket, input)
 }

@@ -19,7 +19,7 @@ use std::collections::HashSet;
 
 use arbitrary::Unstructured;
 use twitch_drops::fulfill::{
-    EngineInput, EngineStep, JournalError, JournalRecord, Recovery, Ticket,
+    EngineInput, EngineStep, JournalError, JournalRecord, Recovery, StudioStep, Ticket, TwitchStep,
 };
 use twitch_drops::{
     Config, Credentials, Engine, Entitlement, EntitlementsQuery, Error, FulfillOptions,
@@ -183,10 +183,10 @@ pub fn run(data: &[u8], pipelined: bool) {
             let input = match step {
                 // A journal error where the grant's answer was due is a misfeed too, not a
                 // journal failure that would leave the batch uncounted.
-                EngineStep::Grant(_) if rare(u, 2) => {
+                EngineStep::Studio(StudioStep::Grant(_)) if rare(u, 2) => {
                     EngineInput::Appended(Err(JournalError("wrong answer".into())))
                 }
-                EngineStep::Grant(_) => EngineInput::Appended(Ok(())),
+                EngineStep::Studio(StudioStep::Grant(_)) => EngineInput::Appended(Ok(())),
                 _ => EngineInput::Granted(Vec::new()),
             };
             answered = Some((ticket, input));
@@ -194,7 +194,7 @@ pub fn run(data: &[u8], pipelined: bool) {
         }
         last_answered = ticket;
         let input = match step {
-            EngineStep::Send(request) => {
+            EngineStep::Twitch(TwitchStep::Send(request)) => {
                 if request.method == Method::Patch {
                     for id in patch_ids(&request) {
                         assert!(
@@ -209,11 +209,11 @@ pub fn run(data: &[u8], pipelined: bool) {
                     other => unreachable!("answer gives responses or failures: {other:?}"),
                 }
             }
-            EngineStep::Sleep(duration) => {
+            EngineStep::Twitch(TwitchStep::Sleep(duration)) => {
                 now_ms = slept(now_ms, duration);
                 EngineInput::Slept
             }
-            EngineStep::LoadJournal => {
+            EngineStep::Studio(StudioStep::LoadJournal) => {
                 if rare(u, 30) {
                     EngineInput::JournalLoaded(Err(JournalError("disk on fire".into())))
                 } else {
@@ -225,7 +225,7 @@ pub fn run(data: &[u8], pipelined: bool) {
                     EngineInput::JournalLoaded(Ok(records))
                 }
             }
-            EngineStep::Claim(records) => {
+            EngineStep::Studio(StudioStep::Claim(records)) => {
                 if rare(u, 40) {
                     EngineInput::Claimed(Err(JournalError("disk full".into())))
                 } else {
@@ -245,7 +245,7 @@ pub fn run(data: &[u8], pipelined: bool) {
                     EngineInput::Claimed(Ok(held_here))
                 }
             }
-            EngineStep::AppendJournal(records) => {
+            EngineStep::Studio(StudioStep::AppendJournal(records)) => {
                 if rare(u, 40) {
                     EngineInput::Appended(Err(JournalError("disk full".into())))
                 } else {
@@ -263,7 +263,7 @@ pub fn run(data: &[u8], pipelined: bool) {
                     EngineInput::Appended(Ok(()))
                 }
             }
-            EngineStep::Grant(requests) => {
+            EngineStep::Studio(StudioStep::Grant(requests)) => {
                 assert!(!requests.is_empty() && requests.len() <= 100);
                 for request in &requests {
                     let id = &request.entitlement.id;
@@ -303,9 +303,9 @@ pub fn run(data: &[u8], pipelined: bool) {
 fn is_studio(step: &EngineStep) -> bool {
     matches!(
         step,
-        EngineStep::LoadJournal
-            | EngineStep::Claim(_)
-            | EngineStep::AppendJournal(_)
-            | EngineStep::Grant(_)
+        EngineStep::Studio(StudioStep::LoadJournal)
+            | EngineStep::Studio(StudioStep::Claim(_))
+            | EngineStep::Studio(StudioStep::AppendJournal(_))
+            | EngineStep::Studio(StudioStep::Grant(_))
     )
 }

@@ -5,17 +5,19 @@
 //! threads while this thread journals and grants. [`Client::drive_engine`] takes one step at
 //! a time, for transports that must stay on the calling thread.
 
+use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{mpsc, Arc, Mutex, PoisonError};
 
 use crate::client::Client;
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::fulfill::engine::{Engine, EngineInput, EngineStep, FulfillOptions, Ticket};
+use crate::fulfill::engine::{
+    Engine, EngineInput, EngineStep, FulfillOptions, StudioStep, Ticket, TwitchStep,
+};
 use crate::fulfill::grant::Grant;
 use crate::fulfill::journal::Journal;
 use crate::fulfill::report::{FulfillReport, Settlement};
-use crate::step::Input;
 use crate::transport::Transport;
 
 impl<T: Transport + Sync, C: Clock + Sync> Client<T, C> {
@@ -47,7 +49,7 @@ impl<T: Transport + Sync, C: Clock + Sync> Client<T, C> {
     ) -> FulfillReport {
         type Answer = (Ticket, std::thread::Result<EngineInput>);
         let mut engine = engine.with_session(Arc::clone(self.session()));
-        let (jobs, job_queue) = mpsc::channel::<(Ticket, EngineStep)>();
+        let (jobs, job_queue) = mpsc::channel::<(Ticket, TwitchStep)>();
         let job_queue = Mutex::new(job_queue);
         std::thread::scope(|scope| {
             // Owned here, so the queue closes (and the workers end) when this returns.
@@ -63,14 +65,14 @@ impl<T: Transport + Sync, C: Clock + Sync> Client<T, C> {
                         .recv();
                     // The queue closes when the run ends (or unwinds): the worker goes.
                     let Ok((ticket, step)) = job else { return };
-                    let input = panic::catch_unwind(AssertUnwindSafe(|| self.answer_http(step)));
+                    let input = panic::catch_unwind(AssertUnwindSafe(|| self.answer_twitch(step)));
                     if answers.send((ticket, input)).is_err() {
                         return;
                     }
                 }));
             }
             drop(answers);
-            let mut studio = None;
+            let mut studio = VecDeque::new();
             let mut answer = None;
             let report = 'run: loop {
                 let steps = engine.advance(answer.take(), self.now_ms());
@@ -80,17 +82,17 @@ impl<T: Transport + Sync, C: Clock + Sync> Client<T, C> {
                 for (ticket, step) in steps {
                     match step {
                         EngineStep::Done(report) => break 'run report,
-                        EngineStep::Send(_) | EngineStep::Sleep(_) => jobs
+                        EngineStep::Twitch(step) => jobs
                             .send((ticket, step))
                             .expect("the workers outlive the queue"),
-                        step => studio = Some((ticket, step)),
+                        EngineStep::Studio(step) => studio.push_back((ticket, step)),
                     }
                 }
                 // Answers from Twitch first (they free requests to send), then the studio's
                 // step, else wait for Twitch.
                 let (ticket, input) = match answered.try_recv() {
                     Ok(answer) => answer,
-                    Err(_) => match studio.take() {
+                    Err(_) => match studio.pop_front() {
                         Some((ticket, step)) => {
                             (ticket, Ok(Self::answer_studio(step, journal, grant)))
                         }
@@ -135,40 +137,37 @@ impl<T: Transport, C: Clock> Client<T, C> {
             }
             input = match step {
                 EngineStep::Done(report) => return report,
-                EngineStep::Send(_) | EngineStep::Sleep(_) => self.answer_http(step),
-                step => Self::answer_studio(step, journal, grant),
+                EngineStep::Twitch(step) => self.answer_twitch(step),
+                EngineStep::Studio(step) => Self::answer_studio(step, journal, grant),
             };
         }
     }
 
-    /// Performs an HTTP-side step: a request, a wait.
-    fn answer_http(&self, step: EngineStep) -> EngineInput {
+    /// Performs a step on Twitch's side: a request, a wait.
+    fn answer_twitch(&self, step: TwitchStep) -> EngineInput {
         match step {
-            EngineStep::Send(request) => match self.perform(request) {
-                Input::Response(r) => EngineInput::Response(r),
-                Input::TransportFailed(e) => EngineInput::TransportFailed(e),
-                _ => unreachable!("perform answers with a response or a failure"),
+            TwitchStep::Send(request) => match self.transport().send(request) {
+                Ok(response) => EngineInput::Response(response),
+                Err(e) => EngineInput::TransportFailed(e),
             },
-            EngineStep::Sleep(duration) => {
+            TwitchStep::Sleep(duration) => {
                 self.sleep(duration);
                 EngineInput::Slept
             }
-            _ => unreachable!("only HTTP-side steps come here"),
         }
     }
 
-    /// Performs a studio-side step: the journal or the grant function.
+    /// Performs a step on the studio's side: the journal or the grant function.
     fn answer_studio(
-        step: EngineStep,
+        step: StudioStep,
         journal: &mut dyn Journal,
         grant: &mut dyn Grant,
     ) -> EngineInput {
         match step {
-            EngineStep::LoadJournal => EngineInput::JournalLoaded(journal.load()),
-            EngineStep::Claim(records) => EngineInput::Claimed(journal.claim(&records)),
-            EngineStep::AppendJournal(records) => EngineInput::Appended(journal.append(&records)),
-            EngineStep::Grant(requests) => EngineInput::Granted(grant.grant_batch(&requests)),
-            _ => unreachable!("only studio-side steps come here"),
+            StudioStep::LoadJournal => EngineInput::JournalLoaded(journal.load()),
+            StudioStep::Claim(records) => EngineInput::Claimed(journal.claim(&records)),
+            StudioStep::AppendJournal(records) => EngineInput::Appended(journal.append(&records)),
+            StudioStep::Grant(requests) => EngineInput::Granted(grant.grant_batch(&requests)),
         }
     }
 }

@@ -14,7 +14,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::fulfill::engine::{Engine, EngineInput, EngineStep, Ticket};
+use crate::fulfill::engine::{Engine, EngineInput, EngineStep, StudioStep, Ticket, TwitchStep};
 use crate::fulfill::grant::{GrantOutcome, GrantRequest};
 use crate::fulfill::journal::Journal;
 use crate::fulfill::report::{FulfillReport, Settlement};
@@ -235,15 +235,15 @@ impl HostedRun {
     /// Hands an engine step to the host, or answers it here (the journal).
     fn route(&mut self, ticket: Ticket, step: EngineStep, journal: &mut dyn Journal) {
         let input = match step {
-            EngineStep::Send(request) => {
+            EngineStep::Twitch(TwitchStep::Send(request)) => {
                 self.send(Out::Engine(ticket, Awaits::Response), request);
                 return;
             }
-            EngineStep::Sleep(duration) => {
+            EngineStep::Twitch(TwitchStep::Sleep(duration)) => {
                 self.sleep(Out::Engine(ticket, Awaits::Slept), duration);
                 return;
             }
-            EngineStep::Grant(requests) => {
+            EngineStep::Studio(StudioStep::Grant(requests)) => {
                 if requests.is_empty() {
                     EngineInput::Granted(Vec::new())
                 } else {
@@ -268,9 +268,15 @@ impl HostedRun {
                     return;
                 }
             }
-            EngineStep::LoadJournal => EngineInput::JournalLoaded(journal.load()),
-            EngineStep::Claim(records) => EngineInput::Claimed(journal.claim(&records)),
-            EngineStep::AppendJournal(records) => EngineInput::Appended(journal.append(&records)),
+            EngineStep::Studio(StudioStep::LoadJournal) => {
+                EngineInput::JournalLoaded(journal.load())
+            }
+            EngineStep::Studio(StudioStep::Claim(records)) => {
+                EngineInput::Claimed(journal.claim(&records))
+            }
+            EngineStep::Studio(StudioStep::AppendJournal(records)) => {
+                EngineInput::Appended(journal.append(&records))
+            }
             EngineStep::Done(report) => {
                 self.report = Some(report);
                 self.done = true;
