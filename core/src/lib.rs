@@ -32,8 +32,10 @@ pub mod entitlements;
 mod error;
 pub mod eventsub;
 mod exchange;
+pub mod file_name;
 pub mod fulfill;
 mod http;
+pub mod ids;
 mod rate_limit;
 mod retry;
 mod secret;
@@ -59,6 +61,7 @@ pub use entitlements::{
 };
 pub use error::{Error, ErrorKind};
 pub use eventsub::{Deduplicator, DropGrantCondition, EventSubError};
+pub use file_name::safe_file_name;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use fulfill::ClaimSettings;
 #[cfg(feature = "postgres")]
@@ -70,6 +73,7 @@ pub use fulfill::{
     HostAnswer, HostStep, HostedRun, Journal, MemoryJournal, SettledState, Settlement,
 };
 pub use http::{HttpRequest, HttpResponse, Method};
+pub use ids::{check_id, IdProblem, InvalidId, MAX_ID_BYTES};
 pub use rate_limit::RateLimit;
 pub use retry::RetryPolicy;
 pub use secret::Secret;

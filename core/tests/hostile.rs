@@ -1,0 +1,419 @@
+//! Issue 16: a hostile server or hostile data gets nowhere. Loopback servers answer what a
+//! compromised or buggy Twitch could, and the real `drops` binary and the library are
+//! checked: no file outside the folder the user gave, no server string in a line-based
+//! format it could forge, no journal poisoned by one record.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use mockito::{Matcher, Server, ServerGuard};
+use serde_json::json;
+use twitch_drops::entitlements::parse_entitlements_page;
+use twitch_drops::fulfill::JournalRecord;
+use twitch_drops::{Error, FileJournal, Journal, SqliteJournal, MAX_ID_BYTES};
+
+const GAME: &str = "509658";
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("drops-hostile-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// The `drops` binary against `server` with an access token (no token request needed).
+fn drops(server: &ServerGuard, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_drops"))
+        .args(args)
+        .env_clear()
+        .env("TWITCH_CLIENT_ID", "cid")
+        .env("TWITCH_ACCESS_TOKEN", "user-token-abcdef")
+        .env("TWITCH_HELIX_URL", format!("{}/helix", server.url()))
+        .env("TWITCH_AUTH_URL", format!("{}/oauth2", server.url()))
+        .output()
+        .expect("drops runs")
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_under(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
+// Item 1: file names from reports.
+
+#[test]
+fn report_downloads_stay_inside_the_folder_whatever_the_names() {
+    let root = scratch("download");
+    let dir = root.join("a").join("b").join("reports");
+    std::fs::create_dir_all(&dir).unwrap();
+    let absolute = root.join("absolute-target");
+    let mut server = Server::new();
+    let csv = server
+        .mock("GET", "/report.csv")
+        .with_body("chosen,by,the,server\n")
+        .expect_at_least(1)
+        .create();
+    let url = format!("{}/report.csv", server.url());
+    let long = "L".repeat(MAX_ID_BYTES);
+    let names = [
+        ("../../X", "overview_v2"),
+        (absolute.to_str().unwrap(), "overview_v2"),
+        ("CON", ""),
+        ("NUL.txt", "x"),
+        ("..\\..\\win", "overview_v2"),
+        (long.as_str(), "overview_v2"),
+        (GAME, "../../../../escape"),
+    ];
+    let data: Vec<_> = names
+        .iter()
+        .map(|(game, kind)| json!({"game_id": game, "URL": url, "type": kind}))
+        .collect();
+    let _page = server
+        .mock("GET", "/helix/analytics/games")
+        .match_query(Matcher::Any)
+        .with_body(json!({"data": data, "pagination": {}}).to_string())
+        .create();
+
+    let out = drops(&server, &["analytics", "--download", dir.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    csv.assert();
+
+    // Nothing outside `dir`; every file directly inside it, with a short safe name.
+    let everything = files_under(&root);
+    let saved = files_under(&dir);
+    assert_eq!(
+        everything, saved,
+        "files outside the folder: {everything:?}"
+    );
+    assert_eq!(saved.len(), names.len(), "{saved:?}\n{stderr}");
+    for path in &saved {
+        assert_eq!(path.parent(), Some(dir.as_path()));
+        let name = path.file_name().unwrap().to_str().unwrap();
+        assert!(
+            name.len() <= twitch_drops::file_name::MAX_FILE_NAME_BYTES,
+            "{name}"
+        );
+        assert!(
+            name.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)),
+            "{name}"
+        );
+        assert!(!name.starts_with('.'), "{name}");
+        let device = name.split('.').next().unwrap().to_ascii_uppercase();
+        assert!(
+            !["CON", "NUL", "PRN", "AUX"].contains(&device.as_str()),
+            "{name}"
+        );
+    }
+    assert!(!absolute.with_extension("csv").exists());
+
+    // A NUL (or any control character) in a game id refuses the page: nothing is saved.
+    let _nul = server
+        .mock("GET", "/helix/analytics/games")
+        .match_query(Matcher::Any)
+        .with_body(json!({"data": [{"game_id": "a\u{0}b", "URL": url, "type": "t"}]}).to_string())
+        .create();
+    let out = drops(&server, &["analytics", "--download", dir.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("`game_id`"), "{stderr}");
+    assert_eq!(files_under(&root).len(), names.len());
+    assert!(!root.join("a").join("X-overview_v2.csv").exists());
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn a_report_whose_names_leave_nothing_is_refused_and_a_link_is_not_followed() {
+    let root = scratch("refused");
+    let dir = root.join("reports");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut server = Server::new();
+    let _csv = server
+        .mock("GET", "/report.csv")
+        .with_body("new\n")
+        .create();
+    let url = format!("{}/report.csv", server.url());
+
+    // A link where the report will be saved points out of the folder: it is replaced.
+    let outside = root.join("outside.csv");
+    std::fs::write(&outside, "precious\n").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&outside, dir.join("7-t.csv")).unwrap();
+    let page = server
+        .mock("GET", "/helix/analytics/games")
+        .match_query(Matcher::Any)
+        .with_body(json!({"data": [{"game_id": "7", "URL": url, "type": "t"}]}).to_string())
+        .create();
+    let out = drops(&server, &["analytics", "--download", dir.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "precious\n");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("7-t.csv")).unwrap(),
+        "new\n"
+    );
+    page.remove();
+
+    let _page = server
+        .mock("GET", "/helix/analytics/games")
+        .match_query(Matcher::Any)
+        .with_body(json!({"data": [{"game_id": "../..", "URL": url, "type": "/"}]}).to_string())
+        .create();
+    let out = drops(&server, &["analytics", "--download", dir.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("no usable file name"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+// Item 3: ids validated where they enter; the grant log refuses what it cannot hold.
+
+fn entitlement_json(id: &str, user: &str, benefit: &str) -> serde_json::Value {
+    json!({
+        "id": id, "benefit_id": benefit, "timestamp": "2026-01-01T00:00:00Z",
+        "user_id": user, "game_id": GAME, "fulfillment_status": "CLAIMED",
+        "last_updated": "2026-01-01T00:00:00Z",
+    })
+}
+
+#[test]
+fn ids_with_control_characters_or_overlong_are_refused_naming_the_field() {
+    let cases = [
+        (entitlement_json("e1\nforged 1 2", "u", "b"), "`id`"),
+        (entitlement_json("e1", "u\r", "b"), "`user_id`"),
+        (entitlement_json("e1", "u", "b\u{0}"), "`benefit_id`"),
+        (
+            entitlement_json("e1", "u", &"b".repeat(MAX_ID_BYTES + 1)),
+            "`benefit_id`",
+        ),
+        (entitlement_json(&"9".repeat(1 << 20), "u", "b"), "`id`"),
+    ];
+    for (bad, field) in cases {
+        let body = json!({"data": [entitlement_json("ok", "u", "b"), bad], "pagination": {}});
+        let error = parse_entitlements_page(body.to_string().as_bytes()).unwrap_err();
+        let Error::Decode { context, detail } = &error else {
+            panic!("{error:?}")
+        };
+        assert_eq!(*context, "entitlements page");
+        assert!(detail.contains(field), "{detail}");
+        assert!(detail.contains("entitlement 1"), "{detail}");
+        assert!(
+            error.to_string().len() < 300,
+            "the id is not echoed: {error}"
+        );
+    }
+    let mut game = entitlement_json("e1", "u", "b");
+    game["game_id"] = json!("1\u{2028}2");
+    let body = json!({"data": [game]});
+    let error = parse_entitlements_page(body.to_string().as_bytes()).unwrap_err();
+    assert!(error.to_string().contains("`game_id`"), "{error}");
+}
+
+#[test]
+fn eventsub_grants_and_analytics_reports_are_checked_too() {
+    let body = json!({"data": [{"game_id": "1\n2", "URL": "https://x/r", "type": "t"}]});
+    let error =
+        twitch_drops::analytics::parse_analytics_page(body.to_string().as_bytes()).unwrap_err();
+    assert!(error.to_string().contains("`game_id`"), "{error}");
+
+    let grant = json!({
+        "subscription": {"id": "s", "type": "drop.entitlement.grant", "version": "1",
+                         "status": "enabled", "condition": {}, "created_at": "2026-01-01T00:00:00Z",
+                         "transport": {"method": "webhook", "callback": "https://x/cb"}, "cost": 0},
+        "events": [{"id": "ev", "data": {"user_id": "u", "entitlement_id": "e\n1",
+                                          "benefit_id": "b"}}]
+    });
+    let error = eventsub_message(&grant.to_string())
+        .map(|_| ())
+        .unwrap_err();
+    assert!(error.contains("`entitlement_id`"), "{error}");
+}
+
+/// Verifies a correctly signed notification carrying `body`.
+fn eventsub_message(body: &str) -> Result<twitch_drops::eventsub::Message, String> {
+    use twitch_drops::eventsub::*;
+    let secret = twitch_drops::Secret::new("s3cre7-s3cre7");
+    let (id, at) = ("m1", "2026-01-01T00:00:00Z");
+    let headers = vec![
+        (HEADER_MESSAGE_ID, id.to_string()),
+        (HEADER_MESSAGE_TIMESTAMP, at.to_string()),
+        (
+            HEADER_MESSAGE_SIGNATURE,
+            signature(&secret, id, at, body.as_bytes()),
+        ),
+        (HEADER_MESSAGE_TYPE, "notification".to_string()),
+    ];
+    let now = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+    verify(&headers, body.as_bytes(), &secret, now).map_err(|e| e.to_string())
+}
+
+/// A server with one page of `entitlements` for [`GAME`], and a PATCH answering SUCCESS for
+/// `fulfilled`.
+fn fulfill_server(entitlements: Vec<serde_json::Value>, fulfilled: &[&str]) -> ServerGuard {
+    let mut server = Server::new();
+    server
+        .mock("GET", "/helix/entitlements/drops")
+        .match_query(Matcher::Any)
+        .with_body(json!({"data": entitlements, "pagination": {}}).to_string())
+        .create();
+    server
+        .mock("PATCH", "/helix/entitlements/drops")
+        .with_body(json!({"data": [{"status": "SUCCESS", "ids": fulfilled}]}).to_string())
+        .create();
+    server
+}
+
+#[test]
+fn a_server_cannot_forge_grant_log_lines() {
+    let dir = scratch("grant-log");
+    let log = dir.join("grants");
+    let forged = entitlement_json("e1 u1 b1\ne666 attacker gold", "u1", "b1");
+    let server = fulfill_server(vec![entitlement_json("e0", "u0", "b0"), forged], &["e0"]);
+    let out = drops(
+        &server,
+        &[
+            "fulfill",
+            "--game",
+            GAME,
+            "--grant-log",
+            log.to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("`id`") && stderr.contains("control character"),
+        "{stderr}"
+    );
+    let written = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        !written.contains("attacker"),
+        "forged line written: {written:?}"
+    );
+
+    // A space passes the id rule but would shift the log's columns: that grant is refused.
+    let spaced = entitlement_json("e2", "u2 extra", "b2");
+    let server = fulfill_server(vec![entitlement_json("e0", "u0", "b0"), spaced], &["e0"]);
+    let out = drops(
+        &server,
+        &[
+            "fulfill",
+            "--game",
+            GAME,
+            "--grant-log",
+            log.to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let written = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(written, "e0 u0 b0\n", "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// Item 4: journals refuse a record they cannot use, naming the journal and the record.
+
+fn granting(id: &str) -> JournalRecord {
+    JournalRecord::Granting {
+        id: id.into(),
+        user_id: "u".into(),
+        benefit_id: "b".into(),
+        game_id: GAME.into(),
+    }
+}
+
+#[test]
+fn a_poisoned_file_journal_is_refused_naming_the_journal_and_the_line() {
+    let dir = scratch("journal");
+    let path = dir.join("journal.jsonl");
+    let good = serde_json::to_string(&granting("e0")).unwrap();
+    let huge = serde_json::to_string(&granting(&"9".repeat(8 << 20))).unwrap();
+    std::fs::write(&path, format!("{good}\n{huge}\n{good}\n")).unwrap();
+    let error = FileJournal::new(&path).load().unwrap_err().to_string();
+    assert!(error.contains(path.to_str().unwrap()), "{error}");
+    assert!(error.contains("line 2"), "{error}");
+    assert!(!error.contains("Twitch"), "{error}");
+    assert!(
+        error.len() < 500,
+        "the record is not echoed: {} bytes",
+        error.len()
+    );
+
+    // Short enough to read, but not an id this library writes.
+    let bad = serde_json::to_string(&granting("e1\r\nx")).unwrap();
+    std::fs::write(&path, format!("{good}\n{bad}\n{good}\n")).unwrap();
+    let error = FileJournal::new(&path).load().unwrap_err().to_string();
+    assert!(
+        error.contains("line 2") && error.contains("`id`"),
+        "{error}"
+    );
+    assert!(error.contains("granting"), "{error}");
+    // The file is left as it was, for the operator to look at.
+    assert!(std::fs::read_to_string(&path).unwrap().contains(&bad));
+
+    let mut fresh = FileJournal::new(dir.join("fresh.jsonl"));
+    let error = fresh
+        .append(&[granting(&"1".repeat(MAX_ID_BYTES + 1))])
+        .unwrap_err();
+    assert!(error.to_string().contains("`id`"), "{error}");
+    assert!(!dir.join("fresh.jsonl").exists() || fresh.load().unwrap().is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_shared_journal_refuses_records_it_cannot_use() {
+    let dir = scratch("sqlite");
+    let path = dir.join("journal.db");
+    let mut journal = SqliteJournal::open(&path).unwrap();
+    let error = journal
+        .claim(&[granting("ok"), granting("e\n1")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(path.to_str().unwrap()) && error.contains("`id`"),
+        "{error}"
+    );
+    assert!(!error.contains("Twitch"), "{error}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_cli_blames_the_journal_not_twitch() {
+    let dir = scratch("cli-journal");
+    let path = dir.join("journal.jsonl");
+    let huge = serde_json::to_string(&granting(&"9".repeat(1 << 20))).unwrap();
+    std::fs::write(&path, format!("{huge}\n{{}}\n")).unwrap();
+    let server = fulfill_server(vec![entitlement_json("e0", "u0", "b0")], &["e0"]);
+    let journal = format!("file:{}", path.display());
+    let log = dir.join("grants");
+    let out = drops(
+        &server,
+        &[
+            "fulfill",
+            "--game",
+            GAME,
+            "--journal",
+            &journal,
+            "--grant-log",
+            log.to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains(path.to_str().unwrap()), "{stderr}");
+    assert!(!stderr.contains("could not reach Twitch"), "{stderr}");
+    assert!(stderr.len() < 2000, "{} bytes of stderr", stderr.len());
+    let _ = std::fs::remove_dir_all(&dir);
+}
