@@ -15,7 +15,7 @@ use crate::http::{HttpResponse, Method};
 use crate::ids::{check_id, InvalidId};
 use crate::single_request::SingleRequest;
 use crate::step::{Input, Operation, Step};
-use crate::url::{check_secure_url, encode_pairs, join, without_query};
+use crate::url::{check_secure_url, encode_pairs, for_messages, join};
 
 /// Largest analytics page.
 pub const MAX_ANALYTICS_PAGE: u32 = 100;
@@ -324,7 +324,7 @@ impl DownloadReport {
                 error: String::new(),
                 message: format!(
                     "refused to follow a redirect: {}",
-                    problem.describe(without_query(&location))
+                    problem.describe(&for_messages(&location))
                 ),
             }));
         }

@@ -153,7 +153,7 @@ impl EventSubError {
     fn malformed(context: &'static str, detail: impl fmt::Display) -> Self {
         EventSubError::Malformed {
             context,
-            detail: detail.to_string(),
+            detail: crate::redact::scrub(&detail.to_string()),
         }
     }
 }

@@ -37,6 +37,7 @@ pub mod fulfill;
 mod http;
 pub mod ids;
 mod rate_limit;
+mod redact;
 mod retry;
 mod secret;
 mod session;
@@ -75,6 +76,7 @@ pub use fulfill::{
 pub use http::{HttpRequest, HttpResponse, Method};
 pub use ids::{check_id, IdProblem, InvalidId, MAX_ID_BYTES};
 pub use rate_limit::RateLimit;
+pub use redact::{scrub, MIN_SCRUBBED_BYTES, REDACTED};
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use session::{AskToken, Authorized, InstallToken, Session};

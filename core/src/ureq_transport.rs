@@ -9,7 +9,7 @@ use ureq::http;
 
 use crate::http::{HttpRequest, HttpResponse};
 use crate::transport::{Transport, TransportError, TransportErrorKind};
-use crate::url::check_secure_url;
+use crate::url::{check_secure_url, for_messages};
 
 /// Settings of the default transport.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -116,10 +116,16 @@ impl Transport for UreqTransport {
         for (name, value) in &request.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
-        match request.body {
+        let result = match request.body {
             Some(body) => self.run(builder, body),
             None => self.run(builder, ()),
-        }
+        };
+        // ureq's messages may quote the URL: show it as messages show URLs (no userinfo, no
+        // query), on top of the scrubbing every `TransportError` gets.
+        result.map_err(|e| {
+            let message = e.message.replace(&request.url, &for_messages(&request.url));
+            TransportError::new(e.kind, message)
+        })
     }
 }
 

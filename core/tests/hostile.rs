@@ -417,3 +417,254 @@ fn the_cli_blames_the_journal_not_twitch() {
     assert!(stderr.len() < 2000, "{} bytes of stderr", stderr.len());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// Item 2: a server that echoes every secret it was sent gets none of them into any message.
+
+const CLIENT_SECRET: &str = "client-secret-0123456789abcdef";
+const ACCESS_TOKEN: &str = "access-token-0123456789abcdef";
+const REFRESH_TOKEN: &str = "refresh-token-0123456789abcdef";
+const DEVICE_CODE: &str = "device-code-0123456789abcdef";
+const EVENTSUB_SECRET: &str = "eventsub-secret-0123456789";
+const ALL_SECRETS: [&str; 5] = [
+    CLIENT_SECRET,
+    ACCESS_TOKEN,
+    REFRESH_TOKEN,
+    DEVICE_CODE,
+    EVENTSUB_SECRET,
+];
+
+/// A loopback HTTP server: `answer(method and path, whole request as text)` gives the status
+/// and body of each answer. Runs until the test process ends.
+fn echo_server(answer: fn(&str, &str) -> (u16, String)) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            let head_end = loop {
+                let Ok(n) = stream.read(&mut buf) else {
+                    break None;
+                };
+                if n == 0 {
+                    break None;
+                }
+                request.extend_from_slice(&buf[..n]);
+                if let Some(at) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break Some(at + 4);
+                }
+            };
+            let Some(head_end) = head_end else { continue };
+            let head = String::from_utf8_lossy(&request[..head_end]).to_string();
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    let (name, value) = l.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            while request.len() < head_end + length {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let text = String::from_utf8_lossy(&request).to_string();
+            let line = head.lines().next().unwrap_or("").to_string();
+            let (status, body) = answer(&line, &text);
+            let _ = stream.write_all(
+                format!(
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+        }
+    });
+    url
+}
+
+/// Twitch's error body, with the whole request (headers and body) as its message.
+fn echoed(status: u16, request: &str) -> (u16, String) {
+    let body = json!({"error": "Bad Request", "status": status, "message": request});
+    (status, body.to_string())
+}
+
+/// Helix 401s; the token endpoint echoes; the device endpoint hands out [`DEVICE_CODE`].
+fn echo_everything(line: &str, request: &str) -> (u16, String) {
+    if line.contains("/oauth2/device") {
+        let body = json!({"device_code": DEVICE_CODE, "user_code": "ABCD",
+                          "verification_uri": "https://x/activate", "expires_in": 1800,
+                          "interval": 1});
+        return (200, body.to_string());
+    }
+    if line.contains("/oauth2/") {
+        return echoed(400, request);
+    }
+    if line.contains("/eventsub/") {
+        return echoed(400, request);
+    }
+    if request.contains(&format!("Bearer {ACCESS_TOKEN}")) && line.contains("fulfillment_status") {
+        // Asked for CLAIMED ones: echo in a 2xx the parser cannot read (a `Decode` error).
+        return (200, json!({"data": request}).to_string());
+    }
+    if request.contains(&format!("Bearer {ACCESS_TOKEN}")) && line.contains("user_id") {
+        return (401, json!({"message": request}).to_string());
+    }
+    echoed(400, request)
+}
+
+/// No secret in `text`, in any spelling a server might echo.
+fn assert_clean(what: &str, text: &str) {
+    for secret in ALL_SECRETS {
+        let form: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        assert!(
+            !text.contains(secret) && !text.contains(&form),
+            "{what} shows {secret}: {text}"
+        );
+    }
+}
+
+fn assert_error_clean(what: &str, error: &Error) {
+    assert_clean(what, &error.to_string());
+    assert_clean(what, &format!("{error:?}"));
+    assert_clean(what, error.twitch_message().unwrap_or(""));
+    assert!(
+        format!("{error:?}").contains(twitch_drops::REDACTED),
+        "{what}: the server's echo did not come back, so nothing was tested: {error:?}"
+    );
+}
+
+#[test]
+fn echoed_secrets_never_reach_a_rust_error() {
+    use twitch_drops::{Client, Config, Credentials, EntitlementsQuery, ManualClock, Secret};
+    use twitch_drops::{DropGrantCondition, UreqTransport};
+    let base = echo_server(echo_everything);
+    let clock = std::sync::Arc::new(ManualClock::new(1_700_000_000_000));
+    let client = |credentials: Credentials| {
+        let config = Config::new("cid", credentials)
+            .with_helix_url(format!("{base}/helix"))
+            .with_auth_url(format!("{base}/oauth2"));
+        Client::with_transport(config, UreqTransport::new(), std::sync::Arc::clone(&clock)).unwrap()
+    };
+    let query = EntitlementsQuery::new().game(GAME);
+
+    // The client secret, in the client-credentials form the token endpoint echoes.
+    let app = client(Credentials::ClientSecret(CLIENT_SECRET.into()));
+    let error = app.entitlements_page(&query).unwrap_err();
+    assert_error_clean("client credentials", &error);
+
+    // The access token, echoed in a 400, in a 2xx that cannot be read, in a 401 (which
+    // then makes the refresh, with the refresh token and client secret, be echoed too).
+    let user = client(Credentials::UserToken {
+        access_token: ACCESS_TOKEN.into(),
+        refresh_token: Some(REFRESH_TOKEN.into()),
+        client_secret: Some(CLIENT_SECRET.into()),
+    });
+    let error = user.entitlements_page(&query).unwrap_err();
+    assert_error_clean("bearer token in a 400", &error);
+    let claimed = query
+        .clone()
+        .status(twitch_drops::FulfillmentStatus::Claimed);
+    let error = user.entitlements_page(&claimed).unwrap_err();
+    assert!(matches!(error, Error::Decode { .. }), "{error:?}");
+    assert_error_clean("bearer token in a 2xx", &error);
+    let error = user
+        .entitlements_page(&query.clone().user("1"))
+        .unwrap_err();
+    assert_error_clean("refresh token", &error);
+
+    // The device code, echoed by the poll.
+    let device = client(Credentials::None);
+    let code = device.start_device_flow(&["analytics:read:games"]).unwrap();
+    let error = device.finish_device_flow(&code).unwrap_err();
+    assert_error_clean("device code", &error);
+
+    // The EventSub secret, echoed by the subscription endpoint.
+    let secret = Secret::new(EVENTSUB_SECRET);
+    let condition = DropGrantCondition::new("org-1");
+    let request = twitch_drops::eventsub::subscription_request(
+        app.config(),
+        &condition,
+        "https://game.example/eventsub",
+        &secret,
+    )
+    .unwrap();
+    let error = app.run(request).unwrap_err();
+    assert_error_clean("eventsub secret", &error);
+}
+
+#[test]
+fn urls_in_messages_lose_their_password_and_query() {
+    use twitch_drops::{Client, Config, Credentials};
+    let config = Config::new("cid", Credentials::ClientSecret(CLIENT_SECRET.into()))
+        .with_helix_url("http://studio:hunter2-password@api.example.com/helix?token=qs-secret");
+    let error = Client::new(config).map(|_| ()).unwrap_err();
+    let shown = format!("{error} {error:?}");
+    assert!(shown.contains("api.example.com"), "{shown}");
+    assert!(
+        !shown.contains("hunter2") && !shown.contains("qs-secret"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn echoed_secrets_never_reach_the_cli_output() {
+    let base = echo_server(echo_everything);
+    let run = |env: &[(&str, &str)], args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_drops"))
+            .args(args)
+            .env_clear()
+            .env("TWITCH_CLIENT_ID", "cid")
+            .env("TWITCH_HELIX_URL", format!("{base}/helix"))
+            .env("TWITCH_AUTH_URL", format!("{base}/oauth2"))
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.status.success(), "{text}");
+        assert!(
+            text.contains(twitch_drops::REDACTED),
+            "no echo came back: {text}"
+        );
+        text
+    };
+    let text = run(
+        &[("TWITCH_CLIENT_SECRET", CLIENT_SECRET)],
+        &["entitlements", "--game", GAME],
+    );
+    assert_clean("drops with a client secret", &text);
+    let text = run(
+        &[("TWITCH_ACCESS_TOKEN", ACCESS_TOKEN)],
+        &["entitlements", "--game", GAME],
+    );
+    assert_clean("drops with an access token", &text);
+    let text = run(
+        &[("TWITCH_CLIENT_SECRET", CLIENT_SECRET)],
+        &["fulfill", "--game", GAME, "--grant-log", "/dev/null"],
+    );
+    assert_clean("drops fulfill", &text);
+
+    let out = Command::new(env!("CARGO_BIN_EXE_drops"))
+        .args(["entitlements", "--game", GAME])
+        .env_clear()
+        .env("TWITCH_CLIENT_ID", "cid")
+        .env("TWITCH_CLIENT_SECRET", CLIENT_SECRET)
+        .env(
+            "TWITCH_HELIX_URL",
+            "http://u:hunter2-password@api.example.com/helix",
+        )
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("api.example.com"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}
