@@ -668,3 +668,82 @@ fn echoed_secrets_never_reach_the_cli_output() {
     assert!(stderr.contains("api.example.com"), "{stderr}");
     assert!(!stderr.contains("hunter2"), "{stderr}");
 }
+
+// Item 5: plain http only to loopback, checked on the addresses actually connected to.
+
+/// This machine's address on its default route, if it has one (no packet is sent).
+fn non_loopback_address() -> Option<std::net::IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("192.0.2.1:9").ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+#[test]
+fn localhost_is_trusted_only_when_it_resolves_to_loopback() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use twitch_drops::UreqTransport;
+    use twitch_drops::{HttpRequest, Method, Transport, TransportErrorKind, UreqOptions};
+
+    // A listener on every interface counts the connections it gets.
+    let listener = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&connections);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            counted.fetch_add(1, Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    let elsewhere = non_loopback_address().unwrap_or([192, 0, 2, 1].into());
+    let options = UreqOptions {
+        connect_timeout: std::time::Duration::from_millis(300),
+        ..UreqOptions::default()
+    };
+
+    // The hosts file maps `localhost` elsewhere: refused before connecting.
+    let hijacked = UreqTransport::with_loopback_resolver(options.clone(), move |host, port| {
+        assert_eq!(host, "localhost");
+        Ok(vec![std::net::SocketAddr::new(elsewhere, port)])
+    });
+    let request = HttpRequest::new(Method::Get, format!("http://localhost:{port}/helix/x"))
+        .with_header("Authorization", format!("Bearer {ACCESS_TOKEN}"));
+    let error = hijacked.send(request.clone()).unwrap_err();
+    assert_eq!(error.kind, TransportErrorKind::Refused, "{error}");
+    assert!(error.message.contains("not loopback"), "{error}");
+    assert!(error.message.contains(&elsewhere.to_string()), "{error}");
+    // One loopback address among others is not enough either.
+    let mixed = UreqTransport::with_loopback_resolver(options.clone(), move |_, port| {
+        Ok(vec![
+            std::net::SocketAddr::new([127, 0, 0, 1].into(), port),
+            std::net::SocketAddr::new(elsewhere, port),
+        ])
+    });
+    let error = mixed.send(request.clone()).unwrap_err();
+    assert_eq!(error.kind, TransportErrorKind::Refused, "{error}");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        0,
+        "a connection was made"
+    );
+
+    // `localhost` that does resolve to loopback works, and so does https's own resolver.
+    let server = echo_server(|_, _| (200, "{}".into()));
+    let server_port: u16 = server.rsplit(':').next().unwrap().parse().unwrap();
+    let honest = UreqTransport::with_loopback_resolver(options, move |_, _| {
+        Ok(vec![std::net::SocketAddr::new(
+            [127, 0, 0, 1].into(),
+            server_port,
+        )])
+    });
+    let response = honest
+        .send(HttpRequest::new(
+            Method::Get,
+            format!("http://localhost:{server_port}/x"),
+        ))
+        .unwrap();
+    assert_eq!(response.status, 200);
+}
