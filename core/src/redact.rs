@@ -39,15 +39,22 @@ pub fn scrub(text: &str) -> String {
         live.iter().filter_map(Weak::upgrade).collect()
     };
     let mut text = text.to_string();
-    for secret in &secrets {
-        for spelling in spellings(secret) {
-            if text.contains(spelling.as_str()) {
-                text = text.replace(spelling.as_str(), REDACTED);
-            }
+    let spellings: Vec<String> = secrets.iter().flat_map(|s| spellings(s)).collect();
+    for spelling in &spellings {
+        if text.contains(spelling.as_str()) {
+            text = text.replace(spelling.as_str(), REDACTED);
         }
+    }
+    // A replacement can make a new occurrence with its neighbours (a secret that overlaps
+    // `<redacted>`); rather than loop, withhold the whole text then.
+    if spellings.iter().any(|s| text.contains(s.as_str())) {
+        return WITHHELD.to_string();
     }
     text
 }
+
+/// What [`scrub`] returns when cutting did not leave the text free of secrets.
+pub const WITHHELD: &str = "<text withheld: it held a secret>";
 
 /// The ways a server may echo `secret`: as sent, form-encoded (`+` for space), percent-
 /// encoded, JSON-escaped.
@@ -80,7 +87,9 @@ mod tests {
         assert_eq!(scrubbed.matches(REDACTED).count(), 4, "{scrubbed}");
         let short = Secret::new("short");
         assert_eq!(scrub("short"), "short");
-        drop((secret, short));
+        let overlapping = Secret::new("ted>ted>");
+        assert_eq!(scrub("ted>ted>ted>"), WITHHELD);
+        drop((secret, short, overlapping));
         assert_eq!(scrub("s3cr+t/with space\"q"), "s3cr+t/with space\"q");
     }
 }
