@@ -99,3 +99,42 @@ test('a base URL with a password never shows it', () => {
   assert.match(text, /api\.example\.test/);
   assert.ok(!text.includes('hunter2'), text);
 });
+
+test('in Node a Helix redirect is not followed: the token never reaches another host', async () => {
+  const { createServer } = await import('node:http');
+  const listen = (handler) =>
+    new Promise((resolve) => {
+      const server = createServer(handler);
+      server.listen(0, '127.0.0.1', () => resolve(server));
+    });
+  const elsewhere = [];
+  const other = await listen((req, res) => {
+    elsewhere.push(req.headers);
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end('{"data":[],"pagination":{}}');
+  });
+  const target = `http://127.0.0.1:${other.address().port}/helix/entitlements/drops`;
+  const helix = await listen((req, res) => {
+    res.writeHead(307, { Location: target });
+    res.end();
+  });
+  try {
+    const client = new DropsClient({
+      clientId: 'c',
+      accessToken: ACCESS_TOKEN,
+      helixUrl: `http://127.0.0.1:${helix.address().port}/helix`,
+    });
+    let thrown;
+    try {
+      await client.entitlementsPage({ gameId: '509658' });
+    } catch (error) {
+      thrown = error;
+    }
+    assert.ok(thrown instanceof DropsError, `a redirect is an error here, got ${thrown}`);
+    assert.equal(elsewhere.length, 0, 'the other host received a request');
+    assert.ok(!everything(thrown).includes(ACCESS_TOKEN));
+  } finally {
+    helix.close();
+    other.close();
+  }
+});
