@@ -1895,9 +1895,10 @@ enum td_result td_journal_new_callbacks(const struct td_journal_callbacks *callb
                                         struct td_error *error);
 
 // Hands one stored record line to the engine (surrounding whitespace and a trailing newline
-// are ignored; a blank line is skipped). A line that is not a journal record is
-// `TD_INVALID_INPUT` and fails the whole load (`TD_JOURNAL`): a lost record could mean a
-// grant given twice, so the run does not start on a journal it cannot read.
+// are ignored; a blank line is skipped). A line that is not a journal record, or whose ids
+// this library would never write (over 256 bytes, control characters), is
+// `TD_INVALID_INPUT` and fails the whole load (`TD_JOURNAL`, naming the line): a lost record
+// could mean a grant given twice, so the run does not start on a journal it cannot read.
 //
 // # Safety
 // `sink` is the pointer the load callback received, during the callback; `json_line` is a

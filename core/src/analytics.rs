@@ -10,10 +10,12 @@ use crate::config::Config;
 use crate::entitlements::{helix_auth, non_empty, Pagination};
 use crate::error::Error;
 use crate::exchange::{Answer, AuthScheme, Call, Exchange, Replay};
+use crate::file_name::safe_file_name;
 use crate::http::{HttpResponse, Method};
+use crate::ids::{check_id, InvalidId};
 use crate::single_request::SingleRequest;
 use crate::step::{Input, Operation, Step};
-use crate::url::{check_secure_url, encode_pairs, join, without_query};
+use crate::url::{check_secure_url, encode_pairs, for_messages, join};
 
 /// Largest analytics page.
 pub const MAX_ANALYTICS_PAGE: u32 = 100;
@@ -169,6 +171,20 @@ pub struct AnalyticsReport {
     pub date_range: DateRange,
 }
 
+impl AnalyticsReport {
+    /// Checks `game_id` and `type` with [`check_id`] (they name files and lines).
+    pub fn validate(&self) -> Result<(), InvalidId> {
+        check_id("game_id", &self.game_id)?;
+        check_id("type", &self.report_type)
+    }
+
+    /// A file name for the CSV, `<game_id>-<type>.csv` reduced by [`safe_file_name`] to one
+    /// safe path component; `None` when the server's strings leave nothing usable.
+    pub fn file_name(&self) -> Option<String> {
+        safe_file_name(&format!("{}-{}", self.game_id, self.report_type), "csv")
+    }
+}
+
 /// A page of reports.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AnalyticsPage {
@@ -187,6 +203,11 @@ struct AnalyticsBody {
 pub fn parse_analytics_page(body: &[u8]) -> Result<AnalyticsPage, Error> {
     let page: AnalyticsBody =
         serde_json::from_slice(body).map_err(|e| Error::decode("analytics page", e))?;
+    for (index, report) in page.data.iter().enumerate() {
+        report
+            .validate()
+            .map_err(|e| Error::decode("analytics page", format!("report {index}: {e}")))?;
+    }
     Ok(AnalyticsPage {
         reports: page.data,
         cursor: page.pagination.next(),
@@ -303,7 +324,7 @@ impl DownloadReport {
                 error: String::new(),
                 message: format!(
                     "refused to follow a redirect: {}",
-                    problem.describe(without_query(&location))
+                    problem.describe(&for_messages(&location))
                 ),
             }));
         }

@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::exchange::{AuthScheme, Exchange, Replay};
 use crate::http::{HttpResponse, Method};
+use crate::ids::{check_id, InvalidId};
 use crate::single_request::SingleRequest;
 use crate::url::{encode_pairs, join};
 
@@ -79,6 +80,19 @@ pub struct Entitlement {
     /// When its status last changed (RFC 3339).
     #[serde(default)]
     pub last_updated: String,
+}
+
+impl Entitlement {
+    /// Checks every string field with [`check_id`]: bounded, no control characters. Applied
+    /// to every entitlement read from Twitch, before anything else sees it.
+    pub fn validate(&self) -> Result<(), InvalidId> {
+        check_id("id", &self.id)?;
+        check_id("user_id", &self.user_id)?;
+        check_id("game_id", &self.game_id)?;
+        check_id("benefit_id", &self.benefit_id)?;
+        check_id("timestamp", &self.timestamp)?;
+        check_id("last_updated", &self.last_updated)
+    }
 }
 
 /// Filters for `GET /entitlements/drops`. Build with the methods; checked before sending.
@@ -219,10 +233,16 @@ struct PageBody {
     pagination: Pagination,
 }
 
-/// Reads a `GET /entitlements/drops` body.
+/// Reads a `GET /entitlements/drops` body. An entitlement whose ids fail [`check_id`]
+/// refuses the whole page with a `Decode` error naming its position and field.
 pub fn parse_entitlements_page(body: &[u8]) -> Result<EntitlementsPage, Error> {
     let page: PageBody =
         serde_json::from_slice(body).map_err(|e| Error::decode("entitlements page", e))?;
+    for (index, entitlement) in page.data.iter().enumerate() {
+        entitlement
+            .validate()
+            .map_err(|e| Error::decode("entitlements page", format!("entitlement {index}: {e}")))?;
+    }
     Ok(EntitlementsPage {
         entitlements: page.data,
         cursor: page.pagination.next(),

@@ -1,13 +1,15 @@
 //! The one error type of the library, with variants a caller can act on.
 //!
 //! Messages say what was wrong and what to do. None holds a token or secret: Twitch's
-//! messages are copied, request bodies and credentials never are.
+//! messages are copied after [`scrub`] has cut every secret the process holds out of them,
+//! request bodies and credentials never are.
 
 use std::fmt;
 
 use serde::Deserialize;
 
 use crate::http::HttpResponse;
+use crate::redact::scrub;
 use crate::transport::TransportError;
 use crate::update::UpdateReport;
 
@@ -80,10 +82,11 @@ impl Error {
         }
     }
 
+    /// A `Decode` error; `detail` may quote the server's data, so it is scrubbed.
     pub(crate) fn decode(context: &'static str, detail: impl fmt::Display) -> Self {
         Error::Decode {
             context,
-            detail: detail.to_string(),
+            detail: scrub(&detail.to_string()),
         }
     }
 
@@ -148,9 +151,14 @@ pub(crate) struct TwitchErrorBody {
 }
 
 impl TwitchErrorBody {
+    /// The body's `error` and `message`, scrubbed of every secret the process holds (a
+    /// server may echo the request that carried them).
     pub(crate) fn read(response: &HttpResponse) -> Self {
         match serde_json::from_slice::<TwitchErrorBody>(&response.body) {
-            Ok(body) => body,
+            Ok(body) => TwitchErrorBody {
+                error: scrub(&body.error),
+                message: scrub(&body.message),
+            },
             Err(_) if response.body.is_empty() => TwitchErrorBody::default(),
             Err(_) => {
                 let kind = response.header("content-type").unwrap_or("unknown type");

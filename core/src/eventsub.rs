@@ -153,7 +153,7 @@ impl EventSubError {
     fn malformed(context: &'static str, detail: impl fmt::Display) -> Self {
         EventSubError::Malformed {
             context,
-            detail: detail.to_string(),
+            detail: crate::redact::scrub(&detail.to_string()),
         }
     }
 }
@@ -255,6 +255,19 @@ pub struct EntitlementGrant {
 }
 
 impl EntitlementGrant {
+    /// Checks the ids the fulfillment path uses with [`check_id`](crate::check_id).
+    pub fn validate(&self) -> Result<(), crate::InvalidId> {
+        use crate::check_id;
+        check_id("event_id", &self.event_id)?;
+        check_id("entitlement_id", &self.entitlement_id)?;
+        check_id("user_id", &self.user_id)?;
+        check_id("benefit_id", &self.benefit_id)?;
+        check_id("category_id", &self.category_id)?;
+        check_id("organization_id", &self.organization_id)?;
+        check_id("campaign_id", &self.campaign_id)?;
+        check_id("created_at", &self.created_at)
+    }
+
     /// The entitlement this grant created, `CLAIMED` as Helix lists it.
     pub fn entitlement(&self) -> Entitlement {
         Entitlement {
@@ -465,7 +478,14 @@ impl NotificationBody {
             (None, None) => return Err(EventSubError::malformed(CONTEXT, "no `events` field")),
         }
         .map_err(|e| EventSubError::malformed(CONTEXT, e))?;
-        Ok(events.into_iter().map(GrantEvent::into_grant).collect())
+        let grants: Vec<EntitlementGrant> =
+            events.into_iter().map(GrantEvent::into_grant).collect();
+        for (index, grant) in grants.iter().enumerate() {
+            grant
+                .validate()
+                .map_err(|e| EventSubError::malformed(CONTEXT, format!("event {index}: {e}")))?;
+        }
+        Ok(grants)
     }
 }
 

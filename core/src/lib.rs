@@ -32,9 +32,12 @@ pub mod entitlements;
 mod error;
 pub mod eventsub;
 mod exchange;
+pub mod file_name;
 pub mod fulfill;
 mod http;
+pub mod ids;
 mod rate_limit;
+mod redact;
 mod retry;
 mod secret;
 mod session;
@@ -59,6 +62,7 @@ pub use entitlements::{
 };
 pub use error::{Error, ErrorKind};
 pub use eventsub::{Deduplicator, DropGrantCondition, EventSubError};
+pub use file_name::safe_file_name;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use fulfill::ClaimSettings;
 #[cfg(feature = "postgres")]
@@ -70,7 +74,9 @@ pub use fulfill::{
     HostAnswer, HostStep, HostedRun, Journal, MemoryJournal, SettledState, Settlement,
 };
 pub use http::{HttpRequest, HttpResponse, Method};
+pub use ids::{check_id, IdProblem, InvalidId, MAX_ID_BYTES};
 pub use rate_limit::RateLimit;
+pub use redact::{scrub, MIN_SCRUBBED_BYTES, REDACTED};
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use session::{AskToken, Authorized, InstallToken, Session};

@@ -1,16 +1,20 @@
 //! A string that must never be printed: client secrets, access and refresh tokens, device codes.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// A credential. `Debug` and `Display` print `<redacted>`; read it with [`Secret::expose`]
-/// only where it goes on the wire.
+/// only where it goes on the wire. While any copy lives, text from servers is scrubbed of
+/// it before it reaches an error (see [`scrub`](crate::scrub)).
 #[derive(Clone, PartialEq, Eq, Default)]
-pub struct Secret(String);
+pub struct Secret(Arc<str>);
 
 impl Secret {
     /// Wraps a credential.
     pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
+        let value: Arc<str> = Arc::from(value.into());
+        crate::redact::register(&value);
+        Secret(value)
     }
 
     /// The credential itself, for building a request.
@@ -32,7 +36,7 @@ impl From<&str> for Secret {
 
 impl From<String> for Secret {
     fn from(value: String) -> Self {
-        Secret(value)
+        Secret::new(value)
     }
 }
 

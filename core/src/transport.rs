@@ -49,11 +49,12 @@ pub enum TransportErrorKind {
 }
 
 impl TransportError {
-    /// A transport error of `kind` with a human message.
+    /// A transport error of `kind` with a human message, scrubbed of every secret the
+    /// process holds (it may quote a server or a user's transport).
     pub fn new(kind: TransportErrorKind, message: impl Into<String>) -> Self {
         TransportError {
             kind,
-            message: message.into(),
+            message: crate::redact::scrub(&message.into()),
         }
     }
 

@@ -1,15 +1,23 @@
-//! The default transport for native targets, over `ureq` 3: one agent reused across calls
+//! The default transport for native targets, over `ureq` 3: agents reused across calls
 //! (keep-alive), timeouts by default, a cap on response bodies, and no plain `http` except to
 //! loopback. Redirects are not followed here (the core follows them where it wants them,
 //! without credentials), so an `Authorization` header never travels to another host.
+//!
+//! Loopback means loopback: plain `http` goes through its own agent, which uses no proxy and
+//! checks, when it connects, that every address the host name resolved to is a loopback
+//! address (a hosts file may map `localhost` anywhere).
 
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ureq::http;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 use crate::http::{HttpRequest, HttpResponse};
 use crate::transport::{Transport, TransportError, TransportErrorKind};
-use crate::url::check_secure_url;
+use crate::url::{check_secure_url, for_messages};
 
 /// Settings of the default transport.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,9 +46,15 @@ impl Default for UreqOptions {
 /// A blocking HTTP transport; cheap to share between threads (one connection pool).
 #[derive(Clone, Debug)]
 pub struct UreqTransport {
+    /// `https`.
     agent: ureq::Agent,
+    /// Plain `http`, to loopback only: no proxy, every resolved address checked.
+    loopback: ureq::Agent,
     max_body_bytes: u64,
 }
+
+/// Resolves a host name for plain-http requests: `(host, port)` to addresses.
+type ResolveFn = dyn Fn(&str, u16) -> std::io::Result<Vec<SocketAddr>> + Send + Sync;
 
 impl Default for UreqTransport {
     fn default() -> Self {
@@ -56,17 +70,43 @@ impl UreqTransport {
 
     /// A transport with `options`.
     pub fn with_options(options: UreqOptions) -> Self {
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .max_redirects_will_error(false)
-            .timeout_connect(Some(options.connect_timeout))
-            .timeout_recv_response(Some(options.read_timeout))
-            .timeout_recv_body(Some(options.read_timeout))
-            .user_agent(options.user_agent.as_str())
-            .build();
+        Self::build(options, LoopbackOnly { resolve: None })
+    }
+
+    /// A transport with `options` whose plain-http requests resolve host names with
+    /// `resolve` instead of the system (a test seam: a hosts file cannot be changed in a
+    /// test). The addresses it gives are checked as the system's are.
+    pub fn with_loopback_resolver(
+        options: UreqOptions,
+        resolve: impl Fn(&str, u16) -> std::io::Result<Vec<SocketAddr>> + Send + Sync + 'static,
+    ) -> Self {
+        Self::build(
+            options,
+            LoopbackOnly {
+                resolve: Some(Arc::new(resolve)),
+            },
+        )
+    }
+
+    fn build(options: UreqOptions, loopback: LoopbackOnly) -> Self {
+        let config = |proxy: bool| {
+            let builder = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .max_redirects(0)
+                .max_redirects_will_error(false)
+                .timeout_connect(Some(options.connect_timeout))
+                .timeout_recv_response(Some(options.read_timeout))
+                .timeout_recv_body(Some(options.read_timeout))
+                .user_agent(options.user_agent.as_str());
+            if proxy {
+                builder.build()
+            } else {
+                builder.proxy(None).build()
+            }
+        };
         UreqTransport {
-            agent: config.new_agent(),
+            agent: config(true).new_agent(),
+            loopback: ureq::Agent::with_parts(config(false), DefaultConnector::default(), loopback),
             max_body_bytes: options.max_body_bytes,
         }
     }
@@ -79,7 +119,9 @@ impl UreqTransport {
         let request = builder
             .body(body)
             .map_err(|e| TransportError::new(TransportErrorKind::Refused, e.to_string()))?;
-        let mut response = self.agent.run(request).map_err(classify)?;
+        let plain = request.uri().scheme_str() != Some("https");
+        let agent = if plain { &self.loopback } else { &self.agent };
+        let mut response = agent.run(request).map_err(classify)?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -116,10 +158,16 @@ impl Transport for UreqTransport {
         for (name, value) in &request.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
-        match request.body {
+        let result = match request.body {
             Some(body) => self.run(builder, body),
             None => self.run(builder, ()),
-        }
+        };
+        // ureq's messages may quote the URL: show it as messages show URLs (no userinfo, no
+        // query), on top of the scrubbing every `TransportError` gets.
+        result.map_err(|e| {
+            let message = e.message.replace(&request.url, &for_messages(&request.url));
+            TransportError::new(e.kind, message)
+        })
     }
 }
 
@@ -133,9 +181,83 @@ fn classify(error: ureq::Error) -> TransportError {
         E::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
             TransportErrorKind::Connect
         }
+        E::Io(e) if e.get_ref().is_some_and(|inner| inner.is::<NotLoopback>()) => {
+            TransportErrorKind::Refused
+        }
         E::BodyExceedsLimit(_) => TransportErrorKind::TooLarge,
         E::BadUri(_) | E::Http(_) | E::InvalidProxyUrl => TransportErrorKind::Refused,
         _ => TransportErrorKind::Interrupted,
     };
     TransportError::new(kind, error.to_string())
+}
+
+/// The resolver of the plain-http agent: resolves as the system (or the given function)
+/// does, then refuses unless every address is loopback. Runs when ureq connects, so what is
+/// checked is what is used.
+#[derive(Clone)]
+struct LoopbackOnly {
+    resolve: Option<Arc<ResolveFn>>,
+}
+
+impl std::fmt::Debug for LoopbackOnly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LoopbackOnly")
+    }
+}
+
+/// A plain-http host that resolved to an address that is not loopback.
+#[derive(Debug)]
+struct NotLoopback {
+    host: String,
+    address: std::net::IpAddr,
+}
+
+impl std::fmt::Display for NotLoopback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "`{}` resolves to {}, which is not loopback; plain http is allowed only to \
+             loopback: use https",
+            self.host, self.address
+        )
+    }
+}
+
+impl std::error::Error for NotLoopback {}
+
+impl Resolver for LoopbackOnly {
+    fn resolve(
+        &self,
+        uri: &http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let host = uri.host().unwrap_or("").to_string();
+        let addresses = match &self.resolve {
+            None => DefaultResolver::default().resolve(uri, config, timeout)?,
+            Some(resolve) => {
+                let port = uri.port_u16().unwrap_or(80);
+                let bare = host.trim_start_matches('[').trim_end_matches(']');
+                let mut found = self.empty();
+                for address in resolve(bare, port)?.into_iter().take(16) {
+                    found.push(address);
+                }
+                if found.is_empty() {
+                    return Err(ureq::Error::HostNotFound);
+                }
+                found
+            }
+        };
+        if let Some(address) = addresses.iter().find(|a| !a.ip().is_loopback()) {
+            let refusal = NotLoopback {
+                host,
+                address: address.ip(),
+            };
+            return Err(ureq::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                refusal,
+            )));
+        }
+        Ok(addresses)
+    }
 }

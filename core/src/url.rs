@@ -36,7 +36,7 @@ pub enum UrlProblem {
 impl UrlProblem {
     /// A sentence saying what is wrong with `url` and how to fix it.
     pub fn describe(&self, url: &str) -> String {
-        let shown = crate::url::without_query(url);
+        let shown = crate::url::for_messages(url);
         match self {
             UrlProblem::NotHttp => format!("`{shown}` is not an http(s) URL with a host"),
             UrlProblem::Insecure => format!(
@@ -83,9 +83,22 @@ fn is_loopback(host: &str) -> bool {
     }
 }
 
-/// The URL without its query string, for messages (report URLs carry signatures there).
-pub(crate) fn without_query(url: &str) -> &str {
-    url.split(['?', '#']).next().unwrap_or(url)
+/// The URL as messages show it: without its query string and fragment (report URLs carry
+/// signatures there) and without `user:password@`, then scrubbed of live secrets.
+pub(crate) fn for_messages(url: &str) -> String {
+    let bare = url.split(['?', '#']).next().unwrap_or(url);
+    let shown = match bare.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = match rest.find('/') {
+                Some(at) => rest.split_at(at),
+                None => (rest, ""),
+            };
+            let host = authority.rsplit('@').next().unwrap_or(authority);
+            format!("{scheme}://{host}{path}")
+        }
+        None => bare.rsplit('@').next().unwrap_or(bare).to_string(),
+    };
+    crate::redact::scrub(&shown)
 }
 
 #[cfg(test)]
@@ -117,6 +130,18 @@ mod tests {
             check_secure_url("https:///nohost"),
             Err(UrlProblem::NotHttp)
         );
+    }
+
+    #[test]
+    fn messages_show_no_userinfo_and_no_query() {
+        assert_eq!(
+            for_messages("http://user:hunter2-pass@evil.com:8/helix?token=x#f"),
+            "http://evil.com:8/helix"
+        );
+        assert_eq!(for_messages("https://a:b@h"), "https://h");
+        assert!(!UrlProblem::Insecure
+            .describe("http://u:p4ssw0rd@api.twitch.tv/helix")
+            .contains("p4ssw0rd"));
     }
 
     #[test]

@@ -284,9 +284,10 @@ pub struct td_journal_sink {
 }
 
 /// Hands one stored record line to the engine (surrounding whitespace and a trailing newline
-/// are ignored; a blank line is skipped). A line that is not a journal record is
-/// `TD_INVALID_INPUT` and fails the whole load (`TD_JOURNAL`): a lost record could mean a
-/// grant given twice, so the run does not start on a journal it cannot read.
+/// are ignored; a blank line is skipped). A line that is not a journal record, or whose ids
+/// this library would never write (over 256 bytes, control characters), is
+/// `TD_INVALID_INPUT` and fails the whole load (`TD_JOURNAL`, naming the line): a lost record
+/// could mean a grant given twice, so the run does not start on a journal it cannot read.
 ///
 /// # Safety
 /// `sink` is the pointer the load callback received, during the callback; `json_line` is a
@@ -311,10 +312,22 @@ pub unsafe extern "C" fn td_journal_sink_push(
             return Ok(());
         }
         match serde_json::from_str::<JournalRecord>(line) {
-            Ok(record) => {
-                sink.records.push(record);
-                Ok(())
-            }
+            Ok(record) => match record.validate() {
+                Ok(()) => {
+                    sink.records.push(record);
+                    Ok(())
+                }
+                // Ids this library never writes (too long, control characters): refused.
+                Err(e) => {
+                    let message = format!(
+                        "record line {} (a `{}` record) is refused: {e}",
+                        sink.lines,
+                        record.kind()
+                    );
+                    sink.bad.get_or_insert_with(|| message.clone());
+                    Err(Failure::invalid(message))
+                }
+            },
             Err(e) => {
                 let message = format!("record line {} is not a journal record: {e}", sink.lines);
                 sink.bad.get_or_insert_with(|| message.clone());
@@ -322,4 +335,37 @@ pub unsafe extern "C" fn td_journal_sink_push(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CString;
+
+    #[test]
+    fn a_record_with_ids_this_library_never_writes_is_refused_naming_its_line() {
+        let mut sink = td_journal_sink {
+            records: Vec::new(),
+            lines: 0,
+            bad: None,
+        };
+        let good = CString::new(r#"{"op":"granted","id":"e1"}"#).unwrap();
+        let bad = CString::new(r#"{"op":"settled","id":"e\u0000x"}"#).unwrap();
+        unsafe {
+            assert_eq!(
+                td_journal_sink_push(&mut sink, good.as_ptr()),
+                td_result::TD_OK
+            );
+            assert_eq!(
+                td_journal_sink_push(&mut sink, bad.as_ptr()),
+                td_result::TD_INVALID_INPUT
+            );
+        }
+        let why = sink.bad.unwrap();
+        assert!(
+            why.contains("record line 2") && why.contains("`id`"),
+            "{why}"
+        );
+        assert_eq!(sink.records.len(), 1);
+    }
 }

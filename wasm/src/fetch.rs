@@ -5,7 +5,10 @@
 //! status as a response (the core decides what a 4xx or 5xx means), caps bodies and times
 //! out. Redirects are left to the core where the runtime allows it (Node: `manual`);
 //! browsers cannot show a redirect to scripts, so there the browser follows it under its
-//! own rules (an `Authorization` header is never sent to another origin).
+//! own rules (an `Authorization` header is never sent to another origin). No request
+//! carries the page's ambient credentials (`credentials: "omit"`: no cookies, no HTTP
+//! authentication, whatever CORS would allow) or its address (`referrerPolicy:
+//! "no-referrer"`: a page URL may hold a code or token).
 
 use gloo_net::http::{RequestBuilder, Response};
 use js_sys::{Function, Promise, Reflect, Uint8Array};
@@ -14,7 +17,7 @@ use twitch_drops::{
 };
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortSignal, RequestRedirect};
+use web_sys::{AbortSignal, ReferrerPolicy, RequestCredentials, RequestRedirect};
 
 /// Waiting for a response, headers and body together.
 const TIMEOUT_MS: u32 = 30_000;
@@ -44,6 +47,8 @@ impl FetchTransport {
         let signal = timeout_signal();
         let mut builder = RequestBuilder::new(&request.url)
             .method(method(request.method))
+            .credentials(RequestCredentials::Omit)
+            .referrer_policy(ReferrerPolicy::NoReferrer)
             .abort_signal(signal.as_ref());
         if self.manual_redirects {
             builder = builder.redirect(RequestRedirect::Manual);

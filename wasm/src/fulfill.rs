@@ -208,13 +208,23 @@ pub fn records(list: &[JournalRecord]) -> String {
     serde_json::to_string(list).unwrap_or_default()
 }
 
-/// Reads what a JavaScript journal's `load()` gave back.
+/// Reads what a JavaScript journal's `load()` gave back. A record whose ids this library
+/// would never write (over 256 bytes, control characters) is refused, naming its position.
 pub fn read_records(text: &str) -> Result<Vec<JournalRecord>, JournalError> {
-    serde_json::from_str(text).map_err(|e| {
+    let records: Vec<JournalRecord> = serde_json::from_str(text).map_err(|e| {
         JournalError(format!(
             "`load()` did not give an array of journal records: {e}"
         ))
-    })
+    })?;
+    for (index, record) in records.iter().enumerate() {
+        if let Err(e) = record.validate() {
+            return Err(JournalError(format!(
+                "`load()` record {index} (a `{}` record) is refused: {e}",
+                record.kind()
+            )));
+        }
+    }
+    Ok(records)
 }
 
 /// Reads what a JavaScript journal's `claim(records)` resolved to: the ids of `records`
@@ -272,6 +282,17 @@ mod tests {
             fulfillment_status: FulfillmentStatus::Claimed,
             last_updated: "l".into(),
         }
+    }
+
+    #[test]
+    fn a_loaded_record_with_ids_this_library_never_writes_is_refused() {
+        let ok = read_records(r#"[{"op":"granted","id":"e1"}]"#).unwrap();
+        assert_eq!(ok.len(), 1);
+        let long = "9".repeat(300);
+        let text = format!(r#"[{{"op":"granted","id":"e1"}},{{"op":"settled","id":"{long}"}}]"#);
+        let JournalError(why) = read_records(&text).unwrap_err();
+        assert!(why.contains("record 1") && why.contains("`id`"), "{why}");
+        assert!(!why.contains(&long));
     }
 
     #[test]

@@ -154,9 +154,75 @@ static void with_a_lambda_transport() {
     }
 }
 
+/// `text` as a JSON string literal.
+static std::string json_string(const std::string &text) {
+    std::string out = "\"";
+    for (unsigned char c : text) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += static_cast<char>(c);
+        } else if (c < 0x20) {
+            char escaped[8];
+            std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+            out += escaped;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out + "\"";
+}
+
+static bool contains(const std::string &haystack, const std::string &needle) {
+    return haystack.find(needle) != std::string::npos;
+}
+
+// Issue 16: a server that echoes the request (client secret, bearer token) in its error body,
+// and a transport whose failure quotes the token, get no secret into a td::Error.
+static void echoed_secrets_stay_out_of_exceptions() {
+    const std::string secret = "cpp-client-secret-0123456789", token = "cpp-access-token-0123456789";
+    const td::Transport echo = [](const td::HttpRequest &req) {
+        std::string whole = req.method + " " + req.url + "\n";
+        for (const auto &h : req.headers) whole += h.first + ": " + h.second + "\n";
+        whole += "\n" + req.body;
+        td::HttpResponse res;
+        res.status = 400;
+        res.body = "{\"error\":\"Bad Request\",\"status\":400,\"message\":" + json_string(whole) + "}";
+        return res;
+    };
+    td::Config app("client");
+    app.client_secret(secret).transport(echo);
+    td::Config user("client");
+    user.access_token(token).transport(echo);
+    for (const td::Config *config : {&app, &user}) {
+        const td::Client client(*config);
+        try {
+            client.page(td::EntitlementsQuery{});
+            CHECK(false);
+        } catch (const td::Error &e) {
+            const std::string shown = std::string(e.what()) + "\n" + e.twitch_message();
+            CHECK(!contains(shown, secret) && !contains(shown, token));
+            CHECK(contains(e.twitch_message(), "<redacted>")); // the echo came back
+        }
+    }
+
+    td::Config failing("client");
+    failing.access_token(token).transport([&](const td::HttpRequest &) -> td::HttpResponse {
+        throw td::TransportFailure(TD_TRANSPORT_CONNECT, "proxy refused Bearer " + token);
+    });
+    const td::Client client(failing);
+    try {
+        client.page(td::EntitlementsQuery{});
+        CHECK(false);
+    } catch (const td::Error &e) {
+        CHECK(e.code() == TD_TRANSPORT);
+        CHECK(!contains(e.what(), token) && contains(e.what(), "<redacted>"));
+    }
+}
+
 int main() {
     against_the_fake();
     with_a_lambda_transport();
+    echoed_secrets_stay_out_of_exceptions();
     std::printf("wrapper: ok\n");
     return 0;
 }

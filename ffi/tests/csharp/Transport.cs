@@ -73,6 +73,19 @@ sealed class WebTransport
 
 static class TransportProgram
 {
+    /// <summary><paramref name="text"/> as a JSON string literal.</summary>
+    static string Json(string text)
+    {
+        var out_ = new System.Text.StringBuilder("\"");
+        foreach (var c in text)
+        {
+            if (c == '"' || c == '\\') out_.Append('\\').Append(c);
+            else if (c < ' ') out_.AppendFormat("\\u{0:x4}", (int)c);
+            else out_.Append(c);
+        }
+        return out_.Append('"').ToString();
+    }
+
     static DropsClientConfig Config(Func<DropsHttpRequest, DropsHttpResponse> transport)
     {
         var config = T.Config();
@@ -172,6 +185,38 @@ static class TransportProgram
         T.Check(authorization != null && authorization.StartsWith("Bearer "), "a bearer token sent");
         T.Check(!seen.ToString().Contains(authorization.Substring(7)), "no token in ToString: " + seen);
         T.Check(Config(web.Send).ToString().Contains("Transport = custom"), "the config says a transport is set");
+
+        // Issue 16: a server that echoes the request (the client secret in the token form, then
+        // the bearer token) in its error body, and a transport whose exception quotes the
+        // secret, get no secret into a DropsException.
+        var secret = T.Env("TWITCH_CLIENT_SECRET");
+        string token = null;
+        Func<DropsHttpRequest, DropsHttpResponse> echo = request =>
+        {
+            if (request.Url.Contains("/oauth2/token") && token == null)
+            {
+                return web.Send(request); // a real token first, so Helix sees a bearer token
+            }
+            var whole = request.Method + " " + request.Url + "\n"
+                + string.Join("\n", request.Headers.Select(h => h.Key + ": " + h.Value)) + "\n\n"
+                + System.Text.Encoding.UTF8.GetString(request.Body);
+            var bearer = request.Header("Authorization");
+            if (bearer != null) token = bearer.Substring(7);
+            var body = "{\"error\":\"Bad Request\",\"status\":400,\"message\":" + Json(whole) + "}";
+            return new DropsHttpResponse(400) { Body = System.Text.Encoding.UTF8.GetBytes(body) };
+        };
+        using (var client = new DropsClient(Config(echo)))
+        {
+            var echoed = T.Throws<DropsException>(
+                () => client.Entitlements(new EntitlementQuery { GameId = T.Env("TWITCH_GAME_ID") }).First(), "an echoing server");
+            var shown = echoed.Message + "\n" + echoed.TwitchMessage + "\n" + echoed;
+            T.Check(token != null && token.Length >= 8, "a bearer token was sent");
+            T.Check(!shown.Contains(secret) && !shown.Contains(token), "no secret in the exception: " + shown);
+            T.Check(echoed.TwitchMessage.Contains("<redacted>"), "the echo came back: " + shown);
+        }
+        var quoting = Refused(r => { throw new InvalidOperationException("proxy said: client_secret=" + secret); },
+            "a transport quoting the secret");
+        T.Check(quoting.Message.Contains("<redacted>"), "the quote was cut: " + quoting.Message);
         Console.WriteLine("failures: ok");
         return 0;
     }

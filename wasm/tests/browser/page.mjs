@@ -65,6 +65,44 @@ try {
       twitchMessage: error.twitchMessage,
     };
   }
+
+  // A server that echoes the request (bearer token, then the refresh's token) in its error
+  // bodies: no secret reaches the thrown error, and no request carries the page's
+  // credentials or address.
+  const SECRETS = ['page-access-token-0123456789', 'page-refresh-token-0123456789'];
+  const seen = [];
+  const echoing = new DropsClient({
+    clientId: config.clientId,
+    accessToken: SECRETS[0],
+    refreshToken: SECRETS[1],
+    ...urls,
+    fetch: async (request) => {
+      seen.push({ credentials: request.credentials, referrerPolicy: request.referrerPolicy });
+      const body = request.body ? await request.text() : '';
+      const headers = [...request.headers].map(([k, v]) => `${k}: ${v}`).join('\n');
+      const message = `${request.method} ${request.url}\n${headers}\n\n${body}`;
+      const status = request.url.includes('/helix/') ? 401 : 400;
+      return new Response(JSON.stringify({ error: 'Echo', status, message }), {
+        status,
+        headers: { 'Content-Type': 'application/json' },
+      });
+    },
+  });
+  try {
+    await echoing.entitlementsPage({ gameId: config.gameId });
+    findings.echo = 'no error';
+  } catch (error) {
+    const parts = [];
+    for (let e = error; e; e = e.cause) {
+      parts.push(String(e), String(e.stack ?? ''), JSON.stringify(e, Object.getOwnPropertyNames(e)));
+    }
+    const text = parts.join('\n');
+    findings.echo = {
+      leaked: SECRETS.filter((secret) => text.includes(secret)),
+      redacted: text.includes('<redacted>'),
+      requests: seen,
+    };
+  }
 } catch (error) {
   findings.fatal = describe(error);
 }

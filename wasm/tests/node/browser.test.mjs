@@ -144,6 +144,15 @@ test('headless Chromium: the package drains a viewer on the fake and refuses a c
     assert.equal(findings.forbidden.httpError, true, JSON.stringify(findings.forbidden));
     assert.equal(findings.forbidden.status, 403);
     assert.equal(findings.forbidden.twitchMessage, 'The organization does not own the game');
+    // Issue 16: echoed secrets stay out of errors; requests carry no ambient credentials.
+    const echo = findings.echo;
+    assert.deepEqual(echo.leaked, [], JSON.stringify(echo));
+    assert.equal(echo.redacted, true, 'the echo came back: ' + JSON.stringify(echo));
+    assert.ok(echo.requests.length >= 2, 'the token was refused, then the refresh echoed');
+    for (const request of echo.requests) {
+      assert.equal(request.credentials, 'omit');
+      assert.equal(request.referrerPolicy, 'no-referrer');
+    }
 
     const stats = await fake.stats();
     assert.ok(stats.rate_limited > 0, '429s were served and waited out');

@@ -115,10 +115,12 @@ impl CommandGrant {
             return;
         };
         let mut lines = String::new();
-        for (request, outcome) in requests.iter().zip(outcomes.iter()) {
+        for (request, outcome) in requests.iter().zip(outcomes.iter_mut()) {
             if *outcome == GrantOutcome::Granted {
-                let e = &request.entitlement;
-                lines.push_str(&format!("{} {} {}\n", e.id, e.user_id, e.benefit_id));
+                match log_line(&request.entitlement) {
+                    Ok(line) => lines.push_str(&line),
+                    Err(reason) => *outcome = GrantOutcome::Failed(reason),
+                }
             }
         }
         // Durable before the engine journals the grants and marks them.
@@ -134,6 +136,25 @@ impl CommandGrant {
             }
         }
     }
+}
+
+/// The grant log's line for `e`: `id user_id benefit_id`, space-separated. A field that
+/// is empty or holds whitespace or a control character cannot be told apart in that format
+/// (a newline would forge a line of the studio's record), so it is refused, not written.
+fn log_line(e: &twitch_drops::Entitlement) -> Result<String, String> {
+    for (field, value) in [
+        ("id", &e.id),
+        ("user_id", &e.user_id),
+        ("benefit_id", &e.benefit_id),
+    ] {
+        if value.is_empty() || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(format!(
+                "the grant log cannot hold this entitlement: its `{field}` is empty or holds \
+                 whitespace or a control character"
+            ));
+        }
+    }
+    Ok(format!("{} {} {}\n", e.id, e.user_id, e.benefit_id))
 }
 
 /// A grant script must not outlive `drops`: once it is gone, the next run takes its claims

@@ -8,7 +8,7 @@ mod journal;
 mod settings;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -193,10 +193,11 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             for report in &page.reports {
                 print_json(&mut out, report)?;
                 if let Some(dir) = &download {
+                    let name = report.file_name().ok_or(
+                        "a report's game_id and type leave no usable file name; not saved",
+                    )?;
                     let csv = client.download_report(report).map_err(|e| e.to_string())?;
-                    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-                    let path = dir.join(format!("{}-{}.csv", report.game_id, report.report_type));
-                    std::fs::write(&path, csv).map_err(|e| format!("{}: {e}", path.display()))?;
+                    let path = save_inside(dir, &name, &csv)?;
                     eprintln!("saved {}", path.display());
                 }
             }
@@ -231,6 +232,33 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Command::Demo { entitlements } => demo::run(entitlements),
     }
+}
+
+/// Writes `bytes` as `dir/name`, where `name` is one path component (from
+/// `AnalyticsReport::file_name`): through a new temporary file renamed over the name, so an
+/// existing symbolic link there is replaced, never followed out of `dir`.
+fn save_inside(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, String> {
+    let single = matches!(
+        Path::new(name).components().collect::<Vec<_>>().as_slice(),
+        [std::path::Component::Normal(_)]
+    );
+    if !single {
+        return Err(format!("`{name}` is not a single file name; not saved"));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let path = dir.join(name);
+    let partial = dir.join(format!(".{name}.{}.partial", std::process::id()));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&partial)
+        .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()))
+        .and_then(|()| std::fs::rename(&partial, &path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&partial);
+        return Err(format!("{}: {e}", path.display()));
+    }
+    Ok(path)
 }
 
 fn print_json(out: &mut impl Write, value: &impl serde::Serialize) -> Result<(), String> {

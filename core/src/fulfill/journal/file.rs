@@ -4,7 +4,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
-use super::{Journal, JournalError, JournalRecord, Recovery};
+use super::{check_records, Journal, JournalError, JournalRecord, Recovery};
 
 /// An append-only file of JSON lines, fsync'd on every append. A torn last line (a crash
 /// mid-write) is ignored; a bad line elsewhere is an error. Loading compacts the file to
@@ -40,10 +40,16 @@ impl FileJournal {
             Err(e) => return Err(self.error("cannot open", e)),
         };
         // Bytes, not text: a line torn inside a multi-byte character is not UTF-8.
-        let lines: Vec<Vec<u8>> = BufReader::new(file)
-            .split(b'\n')
-            .collect::<Result<_, _>>()
-            .map_err(|e| self.error("cannot read", e))?;
+        let lines = read_lines(BufReader::new(file), MAX_LINE_BYTES).map_err(|e| match e {
+            LineError::Io(e) => self.error("cannot read", e),
+            LineError::TooLong { line } => self.error(
+                &format!(
+                    "line {line} is longer than {MAX_LINE_BYTES} bytes (no record this library \
+                     writes is); remove it or restore the journal from a backup:"
+                ),
+                "refused",
+            ),
+        })?;
         let mut records = Vec::new();
         let last = lines.len().saturating_sub(1);
         for (number, line) in lines.iter().enumerate() {
@@ -51,7 +57,13 @@ impl FileJournal {
                 continue;
             }
             match serde_json::from_slice::<JournalRecord>(line) {
-                Ok(record) => records.push(record),
+                Ok(record) => {
+                    check_records(
+                        &format!("journal {}", self.path.display()),
+                        [(format!("line {}", number + 1), &record)],
+                    )?;
+                    records.push(record)
+                }
                 // A crash while appending leaves at most the last line torn.
                 Err(_) if number == last => break,
                 Err(e) => return Err(self.error(&format!("bad line {} in", number + 1), e)),
@@ -75,6 +87,47 @@ impl FileJournal {
         }
         Ok(())
     }
+}
+
+/// Longest line read (a record this library writes is under 2 KiB: its ids are bounded).
+const MAX_LINE_BYTES: usize = 64 * 1024;
+
+enum LineError {
+    Io(std::io::Error),
+    /// 1-based line number.
+    TooLong {
+        line: usize,
+    },
+}
+
+/// Splits at `\n` without ever holding a line longer than `max` bytes in memory.
+fn read_lines(mut reader: impl BufRead, max: usize) -> Result<Vec<Vec<u8>>, LineError> {
+    let mut lines = Vec::new();
+    let mut line = Vec::new();
+    loop {
+        let chunk = reader.fill_buf().map_err(LineError::Io)?;
+        if chunk.is_empty() {
+            break;
+        }
+        let (taken, ended) = match chunk.iter().position(|b| *b == b'\n') {
+            Some(at) => (at, true),
+            None => (chunk.len(), false),
+        };
+        if line.len() + taken > max {
+            return Err(LineError::TooLong {
+                line: lines.len() + 1,
+            });
+        }
+        line.extend_from_slice(&chunk[..taken]);
+        reader.consume(taken + usize::from(ended));
+        if ended {
+            lines.push(std::mem::take(&mut line));
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    Ok(lines)
 }
 
 fn encode(records: &[JournalRecord]) -> Vec<u8> {
@@ -101,6 +154,12 @@ impl Journal for FileJournal {
     }
 
     fn append(&mut self, records: &[JournalRecord]) -> Result<(), JournalError> {
+        check_records(
+            &format!("journal {}", self.path.display()),
+            records
+                .iter()
+                .map(|r| ("a record to append".to_string(), r)),
+        )?;
         if self.file.is_none() {
             let file = OpenOptions::new()
                 .create(true)

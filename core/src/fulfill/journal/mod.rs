@@ -65,6 +65,34 @@ impl JournalRecord {
         }
     }
 
+    /// Checks the record's ids with [`check_id`](crate::check_id), as they were checked
+    /// when they came from Twitch: a record that fails was not written by this library.
+    pub fn validate(&self) -> Result<(), crate::InvalidId> {
+        use crate::check_id;
+        if let JournalRecord::Granting {
+            user_id,
+            benefit_id,
+            game_id,
+            ..
+        } = self
+        {
+            check_id("user_id", user_id)?;
+            check_id("benefit_id", benefit_id)?;
+            check_id("game_id", game_id)?;
+        }
+        check_id("id", self.id())
+    }
+
+    /// The record's kind as written (`"granting"`, `"granted"`…), for messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            JournalRecord::Granting { .. } => "granting",
+            JournalRecord::Granted { .. } => "granted",
+            JournalRecord::NotGranted { .. } => "not_granted",
+            JournalRecord::Settled { .. } => "settled",
+        }
+    }
+
     pub(crate) fn granting(e: &Entitlement) -> Self {
         JournalRecord::Granting {
             id: e.id.clone(),
@@ -86,6 +114,24 @@ impl std::fmt::Display for JournalError {
 }
 
 impl std::error::Error for JournalError {}
+
+/// Refuses records a journal cannot use (see [`JournalRecord::validate`]), naming the
+/// journal (`journal`), the record (`where_` and its kind) and the field; never Twitch.
+pub(crate) fn check_records<'a>(
+    journal: &str,
+    records: impl IntoIterator<Item = (String, &'a JournalRecord)>,
+) -> Result<(), JournalError> {
+    for (where_, record) in records {
+        if let Err(e) = record.validate() {
+            return Err(JournalError(format!(
+                "{journal}: {where_} (a `{}` record) is refused: {e}; it was not written by \
+                 this library: remove it or restore the journal from a backup",
+                record.kind()
+            )));
+        }
+    }
+    Ok(())
+}
 
 /// Durable storage for journal records.
 pub trait Journal {

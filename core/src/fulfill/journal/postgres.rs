@@ -256,11 +256,11 @@ impl Journal for PostgresJournal {
                 .collect::<Result<Vec<_>, postgres::Error>>()
                 .map_err(db("cannot read the journal"))
         })?;
-        Ok(records_of(rows))
+        records_of("the PostgreSQL journal", rows)
     }
 
     fn claim(&mut self, records: &[JournalRecord]) -> Result<Vec<String>, JournalError> {
-        let mut rows = claimed_rows(records)?;
+        let mut rows = claimed_rows("the PostgreSQL journal", records)?;
         // Every instance takes ids in the same order.
         rows.sort_by(|a, b| a.id.cmp(&b.id));
         let column = |f: fn(&OpenRow) -> &String| -> Vec<&str> {

@@ -11,7 +11,7 @@ use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::{JournalError, JournalRecord};
+use super::{check_records, JournalError, JournalRecord};
 
 /// The row states, as stored.
 pub(super) const GRANTING: &str = "granting";
@@ -143,8 +143,12 @@ pub(super) struct OpenRow {
 }
 
 /// The records that say what each open row is: in doubt (`Granting`), or granted and
-/// waiting to be marked (`Granting`, `Granted`).
-pub(super) fn records_of(rows: Vec<OpenRow>) -> Vec<JournalRecord> {
+/// waiting to be marked (`Granting`, `Granted`). A row whose ids fail
+/// [`JournalRecord::validate`] refuses the load, named by `journal` and the row's position.
+pub(super) fn records_of(
+    journal: &str,
+    rows: Vec<OpenRow>,
+) -> Result<Vec<JournalRecord>, JournalError> {
     let mut records = Vec::with_capacity(rows.len());
     for row in rows {
         let granted = row.state == GRANTED;
@@ -159,11 +163,26 @@ pub(super) fn records_of(rows: Vec<OpenRow>) -> Vec<JournalRecord> {
             records.push(JournalRecord::Granted { id });
         }
     }
-    records
+    check_records(
+        journal,
+        records
+            .iter()
+            .enumerate()
+            .map(|(n, r)| (format!("open row {}", n + 1), r)),
+    )?;
+    Ok(records)
 }
 
-/// The `Granting` records of a claim, each id once, in order; anything else is a misuse.
-pub(super) fn claimed_rows(records: &[JournalRecord]) -> Result<Vec<OpenRow>, JournalError> {
+/// The `Granting` records of a claim, each id once, in order; anything else is a misuse, and
+/// a record that fails [`JournalRecord::validate`] is refused, named by `journal`.
+pub(super) fn claimed_rows(
+    journal: &str,
+    records: &[JournalRecord],
+) -> Result<Vec<OpenRow>, JournalError> {
+    check_records(
+        journal,
+        records.iter().map(|r| ("a record to claim".to_string(), r)),
+    )?;
     let mut seen = std::collections::HashSet::new();
     let mut rows = Vec::with_capacity(records.len());
     for record in records {

@@ -219,11 +219,11 @@ impl Journal for SqliteJournal {
                 .map_err(|e| error(path, "cannot read", e));
             rows
         })?;
-        Ok(records_of(rows))
+        records_of(&format!("journal {}", self.path.display()), rows)
     }
 
     fn claim(&mut self, records: &[JournalRecord]) -> Result<Vec<String>, JournalError> {
-        let rows = claimed_rows(records)?;
+        let rows = claimed_rows(&format!("journal {}", self.path.display()), records)?;
         let until = now_ms().saturating_add(self.claims.ttl_ms());
         let owner = self.claims.owner.clone();
         self.immediate(|transaction, path| {
