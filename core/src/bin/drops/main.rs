@@ -58,8 +58,10 @@ enum Command {
         #[arg(required = true)]
         ids: Vec<String>,
     },
-    /// Log in as a Twitch user (device code flow: prints a code and a URL, waits for you to
-    /// approve) and save the user token for `analytics` (see `login.json` below).
+    /// Log in as a Twitch user and save the user token for `analytics` (device code flow).
+    ///
+    /// Prints a code and a URL, waits until you approve the login there, then saves the
+    /// token.
     #[command(
         after_help = "The token and its refresh token are saved, readable by you only, \
         in $DROPS_LOGIN_FILE, else $XDG_CONFIG_HOME/twitch-drops/login.json, else \
