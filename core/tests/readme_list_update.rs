@@ -13,7 +13,8 @@ use fake_twitch::{FakeConfig, FakeTwitch, Seed};
 
 const README: &str = include_str!("../../README.md");
 const EXAMPLE: &str = include_str!("../examples/list_and_update.rs");
-const MARKER: &str = "<!-- example: core/examples/list_and_update.rs -->";
+// Not `<!-- example: `: ffi/tests/packaging.rs checks those blocks as C and C++.
+const MARKER: &str = "<!-- rust-example: core/examples/list_and_update.rs -->";
 
 #[test]
 fn readme_block_is_the_example() {

@@ -42,11 +42,12 @@ pub type DropsClient = Client<UreqTransport, SystemClock>;
 impl Connection {
     /// A client from the flags; a clear message when something is missing.
     pub fn client(&self) -> Result<DropsClient, String> {
+        // The client id first: without it nothing else matters.
+        let settings = self.config(Credentials::None)?;
         let saved = match (&self.access_token, self.use_login) {
-            (None, true) => crate::login::saved_credentials(
-                &self.config(Credentials::None)?,
-                self.client_secret.as_deref(),
-            )?,
+            (None, true) => {
+                crate::login::saved_credentials(&settings, self.client_secret.as_deref())?
+            }
             _ => None,
         };
         let credentials = match (&self.access_token, saved, &self.client_secret) {
