@@ -154,3 +154,46 @@ fn an_expiring_login_is_renewed_and_saved_again() {
     assert!(!text(&out).contains(new_token));
     std::fs::remove_dir_all(&home).ok();
 }
+
+#[test]
+fn a_login_renewed_on_a_401_is_saved_for_the_next_command() {
+    let fake = fake(3600);
+    let home = config_home("revoked");
+    let out = login(&fake, &home);
+    assert!(out.status.success(), "{}", text(&out));
+    let before = saved(&home);
+
+    // Twitch revokes each token after one use; use the saved one once elsewhere.
+    fake.set_faults(fake_twitch::Faults {
+        revoke_token_after: 1,
+        ..Default::default()
+    });
+    let access = before["access_token"].as_str().expect("token");
+    let config = twitch_drops::Config::new(
+        fake.client_id(),
+        twitch_drops::Credentials::AccessToken(access.into()),
+    )
+    .with_helix_url(fake.helix_url())
+    .with_auth_url(fake.auth_url());
+    let elsewhere: twitch_drops::Client<twitch_drops::UreqTransport, twitch_drops::SystemClock> =
+        twitch_drops::Client::new(config).expect("client");
+    elsewhere
+        .game_analytics(&twitch_drops::AnalyticsQuery::default())
+        .expect("the one use");
+
+    // analytics meets a 401, renews with the refresh token, and saves what it got.
+    let out = drops(&fake, &home, &["analytics", "--game", GAME])
+        .output()
+        .expect("drops runs");
+    assert!(out.status.success(), "{}", text(&out));
+    let after = saved(&home);
+    assert_ne!(after["access_token"], before["access_token"]);
+    assert!(!text(&out).contains(after["access_token"].as_str().expect("token")));
+
+    // The next command starts from the renewed token (the old one is refused).
+    let out = drops(&fake, &home, &["analytics", "--game", GAME])
+        .output()
+        .expect("drops runs");
+    assert!(out.status.success(), "{}", text(&out));
+    std::fs::remove_dir_all(&home).ok();
+}

@@ -9,15 +9,28 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
-use twitch_drops::{Client, Clock, Config, Credentials, Secret, SystemClock, UreqTransport};
+use twitch_drops::{
+    Client, Clock, Config, Credentials, Secret, Session, SystemClock, UreqTransport,
+};
+
+/// The saved login a command is using, and the session using it: a token the session renews
+/// along the way (Twitch answered 401) is saved when the command ends, by [`save_renewed`].
+struct InUse {
+    path: PathBuf,
+    saved: Saved,
+    session: Option<Arc<Session>>,
+}
+
+static IN_USE: Mutex<Option<InUse>> = Mutex::new(None);
 
 /// A saved token is renewed when it expires within this many milliseconds.
 const RENEW_MARGIN_MS: u64 = 60_000;
 
 /// What the login file holds.
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 struct Saved {
     client_id: String,
     auth_url: String,
@@ -133,7 +146,41 @@ pub fn saved_credentials(
         saved.expires_at_ms = renewed.expires_at_ms();
         save(&path, &saved)?;
     }
-    Ok(Some(credentials(&saved)))
+    let credentials = credentials(&saved);
+    *IN_USE.lock().unwrap_or_else(|e| e.into_inner()) = Some(InUse {
+        path,
+        saved,
+        session: None,
+    });
+    Ok(Some(credentials))
+}
+
+/// The client built from [`saved_credentials`]: its session is watched for renewals.
+pub fn watch(session: &Arc<Session>) {
+    if let Some(in_use) = IN_USE.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+        in_use.session = Some(Arc::clone(session));
+    }
+}
+
+/// Saves the user token again if the command's session renewed it (its lifetime is then
+/// unknown here: the next renewal comes on Twitch's 401). Nothing to do otherwise.
+pub fn save_renewed() -> Result<(), String> {
+    let Some(in_use) = IN_USE.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+        return Ok(());
+    };
+    let Some(token) = in_use.session.and_then(|session| session.user_token()) else {
+        return Ok(());
+    };
+    if token.access_token.expose() == in_use.saved.access_token {
+        return Ok(());
+    }
+    let mut saved = in_use.saved;
+    saved.access_token = token.access_token.expose().to_string();
+    if let Some(refresh) = token.refresh_token {
+        saved.refresh_token = Some(refresh.expose().to_string());
+    }
+    saved.expires_at_ms = None;
+    save(&in_use.path, &saved)
 }
 
 /// Writes `saved` to `path` readable by the user only: a 0600 file in a 0700 folder,

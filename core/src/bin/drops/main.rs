@@ -135,7 +135,12 @@ fn main() -> ExitCode {
     let mut cli = Cli::parse();
     // Analytics needs a user token: the saved login's, unless a token is given.
     cli.connection.use_login = matches!(cli.command, Command::Analytics { .. });
-    match run(cli) {
+    let result = run(cli);
+    // A saved login renewed during the command (on Twitch's 401) is saved for the next one.
+    if let Err(message) = login::save_renewed() {
+        eprintln!("drops: {message}");
+    }
+    match result {
         Ok(code) => code,
         Err(message) => {
             eprintln!("drops: {message}");

@@ -50,6 +50,7 @@ impl Connection {
             }
             _ => None,
         };
+        let using_login = saved.is_some();
         let credentials = match (&self.access_token, saved, &self.client_secret) {
             (Some(token), _, _) => Credentials::AccessToken(token.as_str().into()),
             (None, Some(saved), _) => saved,
@@ -61,7 +62,11 @@ impl Connection {
                     .into())
             }
         };
-        Client::new(self.config(credentials)?).map_err(|e| e.to_string())
+        let client = Client::new(self.config(credentials)?).map_err(|e| e.to_string())?;
+        if using_login {
+            crate::login::watch(client.session());
+        }
+        Ok(client)
     }
 
     /// The settings with `credentials`; a clear message when the client id is missing.
