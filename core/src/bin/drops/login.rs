@@ -4,7 +4,8 @@
 //! 0700 folder): `$DROPS_LOGIN_FILE`, else `$XDG_CONFIG_HOME/twitch-drops/login.json`, else
 //! `~/.config/twitch-drops/login.json`. A saved token belongs to the client id and OAuth URL
 //! it was issued for, and is renewed with its refresh token (and saved again) when it has
-//! expired or is about to. Tokens are never printed.
+//! expired or is about to, or when Twitch refuses it during a command. Tokens are never
+//! printed.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
