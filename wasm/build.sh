@@ -7,6 +7,8 @@
 # package by its name. Needs cargo (with the wasm32-unknown-unknown target), node >= 18
 # and npm; installs wasm-bindgen-cli at the crate's exact version when it is missing, and
 # the npm tools (typescript, binaryen's wasm-opt) with `npm ci` when they are.
+# `build.sh --tools` installs those tools (and the target) and stops: tests/run-all.sh uses
+# it to set up a fresh machine.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -33,16 +35,26 @@ if [ -z "$want" ]; then
 fi
 have="$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)"
 if [ "$have" != "$want" ]; then
-  say "installing wasm-bindgen-cli $want (found: ${have:-none})"
-  cargo install wasm-bindgen-cli --version "$want" --locked ||
-    cargo install wasm-bindgen-cli --version "$want"
+  say "installing wasm-bindgen-cli $want (found: ${have:-none}; about 2 minutes)"
+  # With its own lock file first; when the registry lags a dependency pinned there, that
+  # fails and an unlocked install works. Either's messages are shown only if both fail.
+  log="$(mktemp)"
+  if ! cargo install --quiet wasm-bindgen-cli --version "$want" --locked >"$log" 2>&1 &&
+    ! cargo install --quiet wasm-bindgen-cli --version "$want" >>"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    say "could not install wasm-bindgen-cli $want (messages above)"
+    exit 1
+  fi
+  rm -f "$log"
 fi
 
 # The npm tools.
 if [ ! -x node_modules/.bin/tsc ] || [ ! -x node_modules/.bin/wasm-opt ]; then
   say "npm ci (typescript, binaryen)"
-  npm ci --no-audit --no-fund
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
 fi
+[ "${1:-}" = --tools ] && exit 0
 
 # Rust -> wasm, tuned for size (the workspace's release profile is left alone).
 say "cargo build (wasm32, release)"

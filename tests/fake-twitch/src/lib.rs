@@ -30,7 +30,7 @@
 //!
 //! | route | body / query | answer |
 //! | --- | --- | --- |
-//! | `GET /_fake/info` | | `{base_url, helix_url, auth_url, client_id, client_secret}` |
+//! | `GET /_fake/info` | | `{base_url, helix_url, auth_url, client_id, client_secret, games, foreign_games}` |
 //! | `GET /_fake/stats` | | [`Stats`] |
 //! | `GET /_fake/journal` | | array of [`JournalEntry`] |
 //! | `GET /_fake/entitlements` | | array of [`Entitlement`] |
@@ -38,7 +38,7 @@
 //! | `GET /_fake/faults` | | [`Faults`] |
 //! | `POST /_fake/faults` | [`Faults`] (missing fields are off) | 204 |
 //! | `POST /_fake/rate_limit` | `{"per_minute": n, "burst": n}` | 204 |
-//! | `POST /_fake/reset` | [`Seed`] (empty body: the current seed again) | 204 |
+//! | `POST /_fake/reset` | none: the start-up [`Seed`] again; or a JSON object of [`Seed`] fields, each replacing the start-up seed's (unknown fields: 400) | 204 |
 //! | `POST /_fake/users/{user_id}/token` | `?scopes=a+b` | [`UserTokens`] |
 //! | `POST /_fake/device/{user_code}/approve` | `?user_id=U` | 204, or 404 for an unknown code |
 //! | `GET /_fake/eventsub/subscriptions` | | array of [`EventSubSubscription`] |
@@ -73,5 +73,5 @@ pub use faults::Faults;
 pub use journal::JournalEntry;
 pub use seed::{Seed, DEFAULT_FOREIGN_GAME, DEFAULT_GAME};
 pub use server::FakeTwitch;
-pub use stats::Stats;
+pub use stats::{GameCounts, Stats};
 pub use tokens::UserTokens;

@@ -1,13 +1,14 @@
 //! `fake-twitch`: run the fake for C, Node and browser tests.
 //!
 //! Prints one JSON line (`base_url`, `helix_url`, `auth_url`, `client_id`,
-//! `client_secret`) once listening, then serves until killed, or until standard input
-//! closes with `--exit-on-stdin-close`.
+//! `client_secret`, `games`, `foreign_games`) once listening, or with `--env` the same as
+//! `export TWITCH_…=…` lines, then serves until killed, or until standard input closes with
+//! `--exit-on-stdin-close`.
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
-use fake_twitch::{FakeConfig, FakeTwitch, Faults, Seed};
+use fake_twitch::{FakeConfig, FakeTwitch, Faults, Seed, DEFAULT_GAME};
 
 const USAGE: &str = "\
 usage: fake-twitch [options]
@@ -25,12 +26,22 @@ usage: fake-twitch [options]
   --client-secret SECRET   (default fake-client-secret)
   --token-ttl SECS         access token lifetime (default 3600)
   --report-ttl SECS        analytics report URL lifetime (default 300)
+  --env                    print `export TWITCH_…=…` lines (shell syntax) instead of the
+                           JSON line: TWITCH_CLIENT_ID, TWITCH_CLIENT_SECRET,
+                           TWITCH_HELIX_URL, TWITCH_AUTH_URL, TWITCH_GAME_ID (the first of
+                           --games)
   --exit-on-stdin-close    stop when standard input reaches end of file
-  --help                   this text";
+  --help                   this text
+
+Once listening it prints one JSON line: base_url, helix_url, auth_url, client_id,
+client_secret, games (ours) and foreign_games. `POST /_fake/reset` refills the store
+from the seed above (a JSON body replaces fields of it: entitlements, games,
+foreign_games, users, fulfilled_fraction, rng_seed; any other field is refused).";
 
 struct Options {
     config: FakeConfig,
     exit_on_stdin_close: bool,
+    env: bool,
 }
 
 fn list(text: &str) -> Vec<String> {
@@ -39,6 +50,16 @@ fn list(text: &str) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .collect()
+}
+
+/// `value` as one shell word: as is when it is plain, else in single quotes.
+fn shell_quote(value: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c);
+    if !value.is_empty() && value.chars().all(plain) {
+        value.to_string()
+    } else {
+        format!("'{}'", value.replace('\'', r"'\''"))
+    }
 }
 
 fn number<T: std::str::FromStr>(flag: &str, text: &str) -> Result<T, String> {
@@ -50,6 +71,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Option<Options>, String> 
     let mut config = FakeConfig::new();
     config.seed = Seed::standard();
     let mut exit_on_stdin_close = false;
+    let mut env = false;
     let mut burst = None;
     let mut args = args.peekable();
     while let Some(flag) = args.next() {
@@ -66,6 +88,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Option<Options>, String> 
         match flag.as_str() {
             "--help" | "-h" => return Ok(None),
             "--exit-on-stdin-close" => exit_on_stdin_close = true,
+            "--env" => env = true,
             "--port" => config.port = number(&flag, &value()?)?,
             "--entitlements" => config.seed.entitlements = number(&flag, &value()?)?,
             "--games" => config.seed.games = list(&value()?),
@@ -90,6 +113,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Option<Options>, String> 
     Ok(Some(Options {
         config,
         exit_on_stdin_close,
+        env,
     }))
 }
 
@@ -115,15 +139,35 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let line = serde_json::json!({
-        "base_url": fake.base_url(),
-        "helix_url": fake.helix_url(),
-        "auth_url": fake.auth_url(),
-        "client_id": fake.client_id(),
-        "client_secret": fake.client_secret(),
-    });
+    let seed = &options.config.seed;
+    let text = if options.env {
+        let game = seed.games.first().map_or(DEFAULT_GAME, String::as_str);
+        [
+            ("TWITCH_CLIENT_ID", fake.client_id()),
+            ("TWITCH_CLIENT_SECRET", fake.client_secret()),
+            ("TWITCH_HELIX_URL", fake.helix_url()),
+            ("TWITCH_AUTH_URL", fake.auth_url()),
+            ("TWITCH_GAME_ID", game.to_string()),
+        ]
+        .iter()
+        .map(|(name, value)| format!("export {name}={}\n", shell_quote(value)))
+        .collect::<String>()
+    } else {
+        let line = serde_json::json!({
+            "base_url": fake.base_url(),
+            "helix_url": fake.helix_url(),
+            "auth_url": fake.auth_url(),
+            "client_id": fake.client_id(),
+            "client_secret": fake.client_secret(),
+            "games": seed.games,
+            "foreign_games": seed.foreign_games,
+        });
+        format!("{line}\n")
+    };
+    // One write, so a reader polling a file for the lines never sees half of them.
     let mut stdout = std::io::stdout().lock();
-    if writeln!(stdout, "{line}")
+    if stdout
+        .write_all(text.as_bytes())
         .and_then(|_| stdout.flush())
         .is_err()
     {

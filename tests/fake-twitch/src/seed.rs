@@ -22,8 +22,13 @@ const SEED_EPOCH_UNIX: i64 = 1_735_689_600;
 /// When both `games` and `foreign_games` are given, about one entitlement in ten goes to
 /// a foreign game; the rest spread evenly over `games`. `users` viewers (at least one)
 /// share the entitlements at random; `fulfilled_fraction` of them start `FULFILLED`.
+///
+/// As JSON (the `reset` admin route, [`FakeConfig`](crate::FakeConfig)'s `seed`), an object
+/// of these fields; an unknown field is an error, so a misspelt one is not silently dropped:
+/// `{"entitlements": 1000, "games": ["509658"], "foreign_games": ["999999"], "users": 50,
+/// "fulfilled_fraction": 0.2, "rng_seed": 42}`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Seed {
     /// How many entitlements to create.
     pub entitlements: usize,

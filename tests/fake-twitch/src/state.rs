@@ -28,7 +28,10 @@ pub(crate) struct State {
 /// The mutable part.
 #[derive(Debug)]
 pub(crate) struct Inner {
+    /// What the store was last filled from.
     pub(crate) seed: Seed,
+    /// What the server started with: `POST /_fake/reset` returns to it, field by field.
+    pub(crate) startup_seed: Seed,
     pub(crate) store: Store,
     pub(crate) tokens: Tokens,
     pub(crate) limiter: RateLimiter,
@@ -49,6 +52,7 @@ impl State {
         State {
             inner: Mutex::new(Inner {
                 seed: config.seed.clone(),
+                startup_seed: config.seed.clone(),
                 store: Store::new(&config.seed),
                 tokens: Tokens::new(config.token_ttl_secs),
                 limiter: RateLimiter::new(config.rate_limit_per_minute, config.rate_limit_burst),
@@ -80,6 +84,7 @@ impl Inner {
         Stats {
             claimed,
             fulfilled,
+            games: self.store.counts_by_game(),
             duplicate_fulfill_attempts: self.store.duplicate_fulfill_attempts,
             requests: self.requests,
             requests_by_route: self.requests_by_route.clone(),

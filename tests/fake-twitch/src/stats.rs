@@ -4,6 +4,16 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// How many of one game's entitlements are in each status.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GameCounts {
+    /// Entitlements of the game currently `CLAIMED`.
+    pub claimed: usize,
+    /// Entitlements of the game currently `FULFILLED`.
+    pub fulfilled: usize,
+}
+
 /// A snapshot of the fake's counters. Admin routes and CORS preflights are not counted.
 /// Everything is zeroed by [`FakeTwitch::reset`](crate::FakeTwitch::reset).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -13,6 +23,8 @@ pub struct Stats {
     pub claimed: usize,
     /// Entitlements currently `FULFILLED` (all games).
     pub fulfilled: usize,
+    /// The same two counts for each game id in the store (ours and other organizations').
+    pub games: BTreeMap<String, GameCounts>,
     /// Ids a PATCH set to `FULFILLED` that already were `FULFILLED`.
     pub duplicate_fulfill_attempts: usize,
     /// Requests received (OAuth, Helix, report downloads, unknown paths).

@@ -1,10 +1,11 @@
 //! The entitlements and the rules for reading and paging them.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::cursor::Cursor;
 use crate::entitlement::{Entitlement, CLAIMED};
 use crate::seed::Seed;
+use crate::stats::GameCounts;
 
 /// Which entitlements a GET selects.
 #[derive(Clone, Debug, Default)]
@@ -80,6 +81,20 @@ impl Store {
             .filter(|e| e.fulfillment_status == CLAIMED)
             .count();
         (claimed, self.rows.len() - claimed)
+    }
+
+    /// `CLAIMED` and `FULFILLED` counts by game id.
+    pub(crate) fn counts_by_game(&self) -> BTreeMap<String, GameCounts> {
+        let mut games: BTreeMap<String, GameCounts> = BTreeMap::new();
+        for e in &self.rows {
+            let counts = games.entry(e.game_id.clone()).or_default();
+            if e.fulfillment_status == CLAIMED {
+                counts.claimed += 1;
+            } else {
+                counts.fulfilled += 1;
+            }
+        }
+        games
     }
 
     /// Every copy of the entitlement with this id.

@@ -41,7 +41,9 @@ fn prints_its_urls_and_serves() {
     assert_eq!(info["auth_url"], format!("{base}/oauth2"));
     assert_eq!(info["client_id"], "fake-client-id");
     assert_eq!(info["client_secret"], "fake-client-secret");
-    assert_eq!(info.as_object().unwrap().len(), 5);
+    assert_eq!(info["games"], serde_json::json!(["509658"]));
+    assert_eq!(info["foreign_games"], serde_json::json!(["999999"]));
+    assert_eq!(info.as_object().unwrap().len(), 7);
 
     let token = post_form(
         &format!("{base}/oauth2/token"),
@@ -139,4 +141,39 @@ fn bad_options_fail_with_usage() {
         .unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("--port"));
+}
+
+#[test]
+fn env_prints_shell_exports_with_the_game() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fake-twitch"))
+        .args(["--env", "--games", "7,8", "--entitlements", "5"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("binary starts");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    for _ in 0..5 {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        lines.push(line.trim_end().to_string());
+    }
+    let _child = Running(child);
+    let value = |name: &str| {
+        let prefix = format!("export {name}=");
+        lines
+            .iter()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("no {name} in {lines:?}"))
+            .to_string()
+    };
+    assert_eq!(value("TWITCH_CLIENT_ID"), "fake-client-id");
+    assert_eq!(value("TWITCH_CLIENT_SECRET"), "fake-client-secret");
+    assert_eq!(value("TWITCH_GAME_ID"), "7");
+    let helix = value("TWITCH_HELIX_URL");
+    assert!(helix.starts_with("http://127.0.0.1:") && helix.ends_with("/helix"));
+    assert_eq!(value("TWITCH_AUTH_URL"), helix.replace("/helix", "/oauth2"));
+    let info = get(&helix.replace("/helix", "/_fake/info"), &[]).json();
+    assert_eq!(info["games"], serde_json::json!(["7", "8"]));
 }

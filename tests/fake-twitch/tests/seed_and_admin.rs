@@ -70,14 +70,19 @@ fn reset_reseeds_and_zeroes_counters_but_keeps_tokens() {
     assert!(fake.stats().requests > 0);
 
     fake.reset(small_seed());
+    let stats = fake.stats();
     assert_eq!(
-        fake.stats(),
+        stats,
         Stats {
             claimed: 100,
             fulfilled: 0,
+            games: stats.games.clone(),
             ..Stats::default()
         }
     );
+    let claimed: usize = stats.games.values().map(|g| g.claimed).sum();
+    assert_eq!(claimed, 100);
+    assert!(stats.games.values().all(|g| g.fulfilled == 0));
     assert!(fake.journal().is_empty());
     assert_eq!(fake.entitlements().len(), 100);
     assert_eq!(helix_get(&fake, &token, "/entitlements/drops").status, 200);
@@ -180,7 +185,7 @@ fn admin_routes() {
     assert_eq!(resp.status, 204);
     assert_eq!(fake.entitlements().len(), 10);
     assert_eq!(fake.stats().requests, 0);
-    // An empty body reseeds with the current seed.
+    // An empty body restores the seed the server started with (small_seed here).
     fake.insert_entitlement(added);
     let resp = read(
         agent()
@@ -190,7 +195,10 @@ fn admin_routes() {
     )
     .unwrap();
     assert_eq!(resp.status, 204);
-    assert_eq!(fake.entitlements().len(), 10);
+    assert_eq!(
+        fake.entitlements(),
+        start_with(|c| c.seed = small_seed()).entitlements()
+    );
 
     assert_eq!(get(&format!("{base}/_fake/nothing"), &[]).status, 404);
     assert_eq!(
@@ -255,4 +263,81 @@ fn the_handle_can_be_shared_across_threads() {
         h.join().unwrap();
     }
     assert_eq!(fake.stats().requests, 44);
+}
+
+#[test]
+fn reset_keeps_the_startup_seed_for_fields_not_given_and_refuses_unknown_ones() {
+    let fake = start();
+    let base = fake.base_url();
+    let standard = fake.entitlements();
+    let reset = |body: serde_json::Value| post_json(&format!("{base}/_fake/reset"), &body);
+
+    // `{}` is the start-up seed, not an empty store.
+    assert_eq!(reset(json!({})).status, 204);
+    assert_eq!(fake.entitlements(), standard);
+
+    // One field changed; the others (games, foreign games, users...) stay the start-up ones.
+    assert_eq!(reset(json!({"entitlements": 40})).status, 204);
+    let all = fake.entitlements();
+    assert_eq!(all.len(), 40);
+    assert_eq!(all[..], standard[..40]);
+
+    // A misspelt field is refused, naming it, and the store is left alone.
+    let resp = reset(json!({"entitlments": 5}));
+    assert_eq!(resp.status, 400);
+    assert!(resp.body.contains("entitlments"), "{}", resp.body);
+    assert_eq!(fake.entitlements().len(), 40);
+    assert_eq!(reset(json!([1])).status, 400);
+
+    // After a reset with a seed, an empty body goes back to the start-up seed.
+    assert_eq!(
+        reset(json!({"games": ["1"], "entitlements": 3})).status,
+        204
+    );
+    let resp = read(
+        agent()
+            .post(format!("{base}/_fake/reset"))
+            .send_empty()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(resp.status, 204);
+    assert_eq!(fake.entitlements(), standard);
+
+    // The Rust type refuses unknown fields as well.
+    assert!(serde_json::from_str::<Seed>(r#"{"entitlements": 1, "gmes": []}"#).is_err());
+}
+
+#[test]
+fn stats_count_each_game_apart() {
+    let fake = start();
+    let token = app_token(&fake);
+    let stats = fake.stats();
+    let ours = &stats.games["509658"];
+    let foreign = &stats.games["999999"];
+    assert_eq!(stats.games.len(), 2);
+    assert_eq!(ours.claimed + foreign.claimed, stats.claimed);
+    assert_eq!(ours.fulfilled + foreign.fulfilled, stats.fulfilled);
+    assert!(foreign.claimed > 0);
+
+    // Drain our game: its CLAIMED count reaches 0 while the other organization's stays.
+    let ids: Vec<String> = fake
+        .entitlements()
+        .into_iter()
+        .filter(|e| e.game_id == "509658" && e.fulfillment_status == CLAIMED)
+        .map(|e| e.id)
+        .collect();
+    for batch in ids.chunks(100) {
+        let batch: Vec<&str> = batch.iter().map(String::as_str).collect();
+        helix_patch(&fake, &token, &update_body(&batch, "FULFILLED"));
+    }
+    let base = fake.base_url();
+    let after: Stats =
+        serde_json::from_str(&get(&format!("{base}/_fake/stats"), &[]).body).unwrap();
+    assert_eq!(after.games["509658"].claimed, 0);
+    assert_eq!(
+        after.games["509658"].fulfilled,
+        ours.fulfilled + ours.claimed
+    );
+    assert_eq!(after.games["999999"], *foreign);
 }

@@ -24,12 +24,14 @@ pub fn run(entitlements: usize) -> Result<ExitCode, String> {
     };
     let fake = FakeTwitch::start(config).map_err(|e| format!("could not start the fake: {e}"))?;
     let before = fake.stats();
+    let ours = before.games.get(GAME).cloned().unwrap_or_default();
     eprintln!(
-        "fake Twitch at {} holding {} CLAIMED and {} FULFILLED entitlements \
-         (some of another organization's game)",
+        "fake Twitch at {} holding {} CLAIMED and {} FULFILLED entitlements of game {GAME}, \
+         and {} of another organization's game (left alone)",
         fake.base_url(),
-        before.claimed,
-        before.fulfilled
+        ours.claimed,
+        ours.fulfilled,
+        before.claimed + before.fulfilled - ours.claimed - ours.fulfilled
     );
     let sdk = Config::new(
         fake.client_id(),
@@ -54,12 +56,8 @@ pub fn run(entitlements: usize) -> Result<ExitCode, String> {
     )?;
     let twice = granted.values().filter(|n| **n > 1).count();
     eprintln!("granted {} rewards; granted twice: {twice}", granted.len());
-    let left = fake
-        .entitlements()
-        .iter()
-        .filter(|e| e.game_id == GAME && e.fulfillment_status == fake_twitch::CLAIMED)
-        .count();
     let after = fake.stats();
+    let left = after.games.get(GAME).map_or(0, |game| game.claimed);
     eprintln!(
         "the fake's own count: {left} entitlements of game {GAME} left CLAIMED, \
          {} duplicate fulfill attempts, {} requests served",

@@ -1,10 +1,11 @@
-//! `drops`: the Drops SDK's command line. Lists and updates entitlements, downloads
-//! analytics, and runs the main job (`fulfill`: every CLAIMED entitlement granted and marked
+//! `drops`: the Drops SDK's command line. Lists and updates entitlements, logs a user in
+//! (device code flow) and downloads analytics, and runs the main job (`fulfill`: every CLAIMED entitlement granted and marked
 //! FULFILLED). `drops demo` does it against a fake Twitch started in-process.
 
 mod demo;
 mod fulfill;
 mod journal;
+mod login;
 mod settings;
 
 use std::io::Write;
@@ -57,7 +58,23 @@ enum Command {
         #[arg(required = true)]
         ids: Vec<String>,
     },
-    /// List analytics reports as JSON lines (needs a user token with analytics:read:games).
+    /// Log in as a Twitch user and save the user token for `analytics` (device code flow).
+    ///
+    /// Prints a code and a URL, waits until you approve the login there, then saves the
+    /// token.
+    #[command(
+        after_help = "The token and its refresh token are saved, readable by you only, \
+        in $DROPS_LOGIN_FILE, else $XDG_CONFIG_HOME/twitch-drops/login.json, else \
+        ~/.config/twitch-drops/login.json; `analytics` renews it when it expires. \
+        Delete that file to log out."
+    )]
+    Login {
+        /// A scope to ask for (repeatable).
+        #[arg(long = "scope", default_value = twitch_drops::ANALYTICS_SCOPE)]
+        scopes: Vec<String>,
+    },
+    /// List analytics reports as JSON lines (needs a user token with analytics:read:games:
+    /// TWITCH_ACCESS_TOKEN, else the one `drops login` saved).
     Analytics {
         #[arg(long)]
         game: Option<String>,
@@ -115,8 +132,15 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
+    let mut cli = Cli::parse();
+    // Analytics needs a user token: the saved login's, unless a token is given.
+    cli.connection.use_login = matches!(cli.command, Command::Analytics { .. });
+    let result = run(cli);
+    // A saved login renewed during the command (on Twitch's 401) is saved for the next one.
+    if let Err(message) = login::save_renewed() {
+        eprintln!("drops: {message}");
+    }
+    match result {
         Ok(code) => code,
         Err(message) => {
             eprintln!("drops: {message}");
@@ -231,6 +255,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(summary.exit_code())
         }
         Command::Demo { entitlements } => demo::run(entitlements),
+        Command::Login { scopes } => login::run(
+            cli.connection.config(twitch_drops::Credentials::None)?,
+            &scopes,
+        ),
     }
 }
 

@@ -21,7 +21,10 @@ use crate::tokens::UserTokens;
 
 impl State {
     pub(crate) fn info(&self) -> serde_json::Value {
+        let seed = self.lock().seed.clone();
         json!({
+            "games": seed.our_games(),
+            "foreign_games": seed.foreign_games,
             "base_url": self.base_url,
             "helix_url": format!("{}/helix", self.base_url),
             "auth_url": format!("{}/oauth2", self.base_url),
@@ -64,8 +67,8 @@ impl State {
         self.lock().reset(seed);
     }
 
-    pub(crate) fn current_seed(&self) -> Seed {
-        self.lock().seed.clone()
+    pub(crate) fn startup_seed(&self) -> Seed {
+        self.lock().startup_seed.clone()
     }
 
     pub(crate) fn user_token(&self, user_id: &str, scopes: &[String]) -> UserTokens {
@@ -122,6 +125,26 @@ fn done<T>(result: Result<T, Reply>) -> Reply {
     }
 }
 
+/// The seed `POST /_fake/reset` asks for: the start-up seed with the body's fields (a JSON
+/// object, possibly empty or absent) in place of its own. An unknown field is a 400.
+fn reset_seed(state: &State, req: &Request) -> Result<Seed, Reply> {
+    let mut seed = serde_json::to_value(state.startup_seed())
+        .map_err(|e| Reply::helix_error(500, &format!("cannot encode the seed: {e}")))?;
+    if !req.body.iter().all(u8::is_ascii_whitespace) {
+        let serde_json::Value::Object(fields) = parse::<serde_json::Value>(req)? else {
+            return Err(Reply::helix_error(
+                400,
+                "the reset body is a JSON object of Seed fields (entitlements, games, \
+                 foreign_games, users, fulfilled_fraction, rng_seed)",
+            ));
+        };
+        if let serde_json::Value::Object(base) = &mut seed {
+            base.extend(fields);
+        }
+    }
+    serde_json::from_value(seed).map_err(|e| Reply::helix_error(400, &format!("invalid seed: {e}")))
+}
+
 /// The answer to `POST /_fake/eventsub/deliver`: the outcome, 400 for a bad request or
 /// a replay with nothing to replay, 502 when the callback could not be reached.
 async fn deliver(state: &State, req: &Request) -> Reply {
@@ -157,14 +180,7 @@ pub(crate) async fn handle(state: &State, req: &Request) -> Reply {
         ["rate_limit"] if post => {
             done(parse::<RateLimitBody>(req).map(|b| state.set_rate_limit(b.per_minute, b.burst)))
         }
-        ["reset"] if post => {
-            let seed = if req.body.iter().all(u8::is_ascii_whitespace) {
-                Ok(state.current_seed())
-            } else {
-                parse::<Seed>(req)
-            };
-            done(seed.map(|s| state.reset(s)))
-        }
+        ["reset"] if post => done(reset_seed(state, req).map(|s| state.reset(s))),
         ["users", user_id, "token"] if post => {
             let q = req.query_pairs();
             let scopes: Vec<String> = param(&q, "scopes")
