@@ -13,6 +13,7 @@
 #      built with CMake (find_package, static and shared) and the README's C drain with
 #      pkg-config (shared and static), cross-built where needed (mingw and aarch64 toolchain
 #      files), each run against the fake (native on this host, cargo run -p fake-twitch).
+#      On Windows also: a journal path given as UTF-8 names the file by those characters.
 #   4. The DLL exports exactly the td_ functions of the Linux library (and its .def lists them).
 #   5. The C# bindings' library name is the one in the Windows bundle and the Unity package.
 # Ends with "platforms: N passed, M failed" and exits non-zero on any failure. A missing tool
@@ -245,6 +246,25 @@ for target in "$host" x86_64-pc-windows-gnu aarch64-unknown-linux-gnu; do
   check "$target bundle: pkg-config, shared and static" consume_pkg_config "$target" "$empty/$name"
 done
 stop_fake
+
+# Windows: a journal path given as UTF-8 names the file by those characters (the program
+# checks it through the wide-character API; here, the name as Linux sees it under Wine).
+utf8_journal() {
+  local bundle="$target_dir/bundle/twitch-drops-$version-x86_64-pc-windows-gnu" dir
+  dir="$(mktemp -d "$log_dir/utf8-XXXXXX")"
+  x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -Wpedantic -Werror -I"$bundle/include" \
+    -I"$root/ffi/tests/c" "$root/ffi/tests/windows/utf8_journal.c" "$bundle/lib/libtwitchdrops.dll.a" \
+    -o "$dir/utf8_journal.exe"
+  cp "$bundle/lib/twitchdrops.dll" "$dir/"
+  x86_64-w64-mingw32-gcc -shared -o "$dir/bcryptprimitives.dll" \
+    "$root/ffi/tests/windows/bcryptprimitives_shim.c" -ladvapi32
+  start_fake
+  (cd "$dir" && wine ./utf8_journal.exe) | tee "$dir/out"
+  grep -q "^utf8 journal: given=720 again=0" "$dir/out"
+  [ -e "$dir/journal-é✓.jsonl" ] # (empty: the second run compacted it)
+  fake_drained
+}
+check "Windows: a UTF-8 journal path (journal-é✓.jsonl)" utf8_journal
 
 # 4. The Windows DLL exports the same td_ functions as the Linux library, nothing else, and
 # its .def lists them (the Linux library's own check is ffi/tests/packaging.rs).
