@@ -35,6 +35,7 @@ need aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu
 need aarch64-linux-gnu-g++ g++-aarch64-linux-gnu
 need qemu-aarch64 qemu-user
 need cmake cmake
+need nm binutils
 need pkg-config pkgconf
 need curl curl
 need jq jq
@@ -47,7 +48,7 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
   say "missing:"
   printf '  %s\n' "${missing[@]}" >&2
-  say "0 passed, 1 failed (tools missing)"
+  echo "platforms: 0 passed, 1 failed (tools missing)"
   exit 1
 fi
 
