@@ -41,22 +41,22 @@ fn drain_clean(build: Build, how: Run) {
     assert_eq!(stats.tokens_issued, 1);
 }
 
-fn drain_401(build: Build) {
+fn drain_401(build: Build, how: Run) {
     let faults = Faults {
         revoke_token_after: 3,
         ..Faults::default()
     };
-    let (stats, got) = drain(build, Run::Direct, faults, &["--manual-clock"]);
+    let (stats, got) = drain(build, how, faults, &["--manual-clock"]);
     assert!(stats.tokens_issued >= 4, "tokens renewed: {stats:?}");
     assert!(got["requests"] > 14);
 }
 
-fn drain_429(build: Build) {
+fn drain_429(build: Build, how: Run) {
     let faults = Faults {
         rate_limit_every: 4,
         ..Faults::default()
     };
-    let (stats, got) = drain(build, Run::Direct, faults, &["--manual-clock"]);
+    let (stats, got) = drain(build, how, faults, &["--manual-clock"]);
     assert!(stats.rate_limited >= 3, "{stats:?}");
     // Each 429 says the bucket is empty: the client waited for two points to come back
     // (800 a minute: 150 ms), not for the whole bucket, before resending.
@@ -71,14 +71,14 @@ fn drain_429(build: Build) {
     );
 }
 
-fn drain_5xx(build: Build) {
+fn drain_5xx(build: Build, how: Run) {
     let faults = Faults {
         error_5xx_rate: 0.2,
         html_503_rate: 0.05,
         rng_seed: 11,
         ..Faults::default()
     };
-    let (stats, got) = drain(build, Run::Direct, faults, &["--manual-clock"]);
+    let (stats, got) = drain(build, how, faults, &["--manual-clock"]);
     assert!(got["requests"] > 14, "retries happened: {got:?} {stats:?}");
     assert!(got["sleeps"] > 0);
 }
@@ -579,17 +579,17 @@ fn c_drain_clean() {
 
 #[test]
 fn c_drain_renews_a_revoked_token() {
-    drain_401(Build::Plain);
+    drain_401(Build::Plain, Run::Direct);
 }
 
 #[test]
 fn c_drain_waits_out_429s() {
-    drain_429(Build::Plain);
+    drain_429(Build::Plain, Run::Direct);
 }
 
 #[test]
 fn c_drain_retries_5xx_without_duplicates() {
-    drain_5xx(Build::Plain);
+    drain_5xx(Build::Plain, Run::Direct);
 }
 
 #[test]
@@ -639,9 +639,9 @@ fn cpp_readme_shared_journal_grants_each_once_across_two_instances() {
 #[test]
 fn sanitizers_report_nothing() {
     drain_clean(Build::Sanitized, Run::Direct);
-    drain_401(Build::Sanitized);
-    drain_429(Build::Sanitized);
-    drain_5xx(Build::Sanitized);
+    drain_401(Build::Sanitized, Run::Direct);
+    drain_429(Build::Sanitized, Run::Direct);
+    drain_5xx(Build::Sanitized, Run::Direct);
     outcomes(Build::Sanitized, Run::Direct);
     run(
         &build_of(BAD_INPUT, Build::Sanitized),
@@ -687,3 +687,84 @@ fn valgrind_reports_no_leaks() {
     claims_takeover(Build::Shared, Run::Valgrind);
     eventsub(Build::Shared, Run::Valgrind);
 }
+
+/// The same programs and scenarios, with the same checks of the fake's counts, on the other
+/// platforms the library ships for: cross-built by `tests/platforms.sh` (which runs these
+/// with `--ignored`; a missing cross compiler, Wine or qemu fails them with its package).
+macro_rules! platform_tests {
+    ($platform:ident, $build:expr, $how:expr) => {
+        mod $platform {
+            use super::*;
+            const BUILD: Build = $build;
+            const HOW: Run = $how;
+
+            #[test]
+            #[ignore = "cross-built and run by tests/platforms.sh"]
+            fn readme_examples_drain_the_fake() {
+                readme_examples(BUILD, HOW);
+            }
+
+            #[test]
+            #[ignore = "cross-built and run by tests/platforms.sh"]
+            fn blocking_drain_with_401_429_and_5xx() {
+                drain_clean(BUILD, HOW);
+                drain_401(BUILD, HOW);
+                drain_429(BUILD, HOW);
+                drain_5xx(BUILD, HOW);
+            }
+
+            #[test]
+            #[ignore = "cross-built and run by tests/platforms.sh"]
+            fn outcomes_bad_input_and_callback_transport() {
+                outcomes(BUILD, HOW);
+                run(&build_of(BAD_INPUT, BUILD), &[], &[], HOW);
+                run(&build_of(CALLBACK, BUILD), &[], &[], HOW);
+            }
+
+            #[test]
+            #[ignore = "cross-built and run by tests/platforms.sh"]
+            fn step_api_engine_pattern() {
+                let clean = step(BUILD, HOW, no_faults());
+                assert_eq!(clean["sleeps"], 0);
+                let faulty = step(BUILD, HOW, step_faults());
+                assert!(faulty["interrupted"] > 0, "{faulty:?}");
+            }
+
+            #[test]
+            #[ignore = "cross-built and run by tests/platforms.sh"]
+            fn fulfill_with_file_and_c_journals() {
+                fulfill_drain(BUILD, HOW);
+                fulfill_outcomes(BUILD, HOW);
+                fulfill_crash(BUILD, HOW);
+            }
+
+            #[test]
+            #[ignore = "cross-built and run by tests/platforms.sh"]
+            fn fulfill_run_non_blocking() {
+                fulfill_run_drain(BUILD, HOW, no_faults());
+                let got = fulfill_run_drain(BUILD, HOW, step_faults());
+                assert!(got["sleeps"] > 0, "retries waited: {got:?}");
+                fulfill_run_crash(BUILD, HOW);
+            }
+
+            #[test]
+            #[ignore = "cross-built and run by tests/platforms.sh"]
+            fn claims_and_eventsub() {
+                claims_interleaved(BUILD, HOW);
+                claims_takeover(BUILD, HOW);
+                eventsub(BUILD, HOW);
+            }
+
+            #[test]
+            #[ignore = "cross-built and run by tests/platforms.sh"]
+            fn cpp_wrapper_fulfill_and_shared_journal() {
+                wrapper(BUILD, HOW);
+                wrapper_fulfill(BUILD, HOW);
+                readme_shared_journal(BUILD, HOW);
+            }
+        }
+    };
+}
+
+platform_tests!(windows_x64_wine, Build::Windows, Run::Wine);
+platform_tests!(linux_arm64_qemu, Build::Arm64, Run::Qemu);

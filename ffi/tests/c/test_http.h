@@ -1,17 +1,42 @@
-/* A minimal blocking HTTP/1.1 client over POSIX sockets, for loopback tests only: plain
- * http://host:port URLs, one connection per request (Connection: close), Content-Length
- * bodies. It stands in for an engine's own HTTP stack. Define _POSIX_C_SOURCE before any
- * include in the file that includes it. */
+/* A minimal blocking HTTP/1.1 client over POSIX sockets (Winsock on Windows), for loopback
+ * tests only: plain http://host:port URLs, one connection per request (Connection: close),
+ * Content-Length bodies. It stands in for an engine's own HTTP stack. Define _POSIX_C_SOURCE
+ * before any include in the file that includes it. */
 #ifndef TD_TEST_HTTP_H
 #define TD_TEST_HTTP_H
 
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef _WIN32
+#include <winsock2.h>
+#include <ws2tcpip.h>
+/* Winsock's names for the calls below; WSAStartup once, before the first socket. */
+typedef SOCKET http_socket;
+#define HTTP_BAD_SOCKET INVALID_SOCKET
+#define http_close closesocket
+#define http_send(fd, p, n) send((fd), (p), (int)(n), 0)
+#define http_recv(fd, p, n) recv((fd), (p), (int)(n), 0)
+#define strcasecmp _stricmp
+static inline int http_startup(void) {
+    static int started = 0;
+    WSADATA data;
+    if (!started && WSAStartup(MAKEWORD(2, 2), &data) == 0) started = 1;
+    return started;
+}
+#else
+#include <netdb.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
+typedef int http_socket;
+#define HTTP_BAD_SOCKET (-1)
+#define http_close close
+#define http_send write
+#define http_recv read
+static inline int http_startup(void) { return 1; }
+#endif
 
 #include "twitch_drops.h"
 
@@ -43,10 +68,10 @@ static inline int http_fail(http_result *r, td_transport_error_kind kind, const 
     return 0;
 }
 
-static inline int http_write_all(int fd, const void *data, size_t len) {
+static inline int http_write_all(http_socket fd, const void *data, size_t len) {
     const char *p = (const char *)data;
     while (len > 0) {
-        ssize_t n = write(fd, p, len);
+        long n = (long)http_send(fd, p, len);
         if (n <= 0) {
             return 0;
         }
@@ -88,6 +113,9 @@ static inline int http_perform(const char *method, const char *url, const td_hea
         port[port_len] = '\0';
     }
 
+    if (!http_startup()) {
+        return http_fail(r, TD_TRANSPORT_CONNECT, "no sockets (WSAStartup failed)");
+    }
     struct addrinfo hints, *addrs = NULL;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
@@ -95,10 +123,10 @@ static inline int http_perform(const char *method, const char *url, const td_hea
     if (getaddrinfo(host, port, &hints, &addrs) != 0 || addrs == NULL) {
         return http_fail(r, TD_TRANSPORT_CONNECT, "name lookup failed");
     }
-    int fd = socket(addrs->ai_family, addrs->ai_socktype, addrs->ai_protocol);
-    if (fd < 0 || connect(fd, addrs->ai_addr, addrs->ai_addrlen) != 0) {
-        if (fd >= 0) {
-            close(fd);
+    http_socket fd = socket(addrs->ai_family, addrs->ai_socktype, addrs->ai_protocol);
+    if (fd == HTTP_BAD_SOCKET || connect(fd, addrs->ai_addr, (int)addrs->ai_addrlen) != 0) {
+        if (fd != HTTP_BAD_SOCKET) {
+            http_close(fd);
         }
         freeaddrinfo(addrs);
         return http_fail(r, TD_TRANSPORT_CONNECT, "connection refused");
@@ -112,7 +140,7 @@ static inline int http_perform(const char *method, const char *url, const td_hea
     }
     char *head = (char *)malloc(cap);
     if (head == NULL) {
-        close(fd);
+        http_close(fd);
         return http_fail(r, TD_TRANSPORT_CONNECT, "out of memory");
     }
     int n = snprintf(head, cap, "%s %s HTTP/1.1\r\nHost: %s:%s\r\nConnection: close\r\n", method, path, host, port);
@@ -125,7 +153,7 @@ static inline int http_perform(const char *method, const char *url, const td_hea
     int sent = http_write_all(fd, head, used) && (body_len == 0 || http_write_all(fd, body, body_len));
     free(head);
     if (!sent) {
-        close(fd);
+        http_close(fd);
         return http_fail(r, TD_TRANSPORT_INTERRUPTED, "write failed");
     }
 
@@ -134,7 +162,7 @@ static inline int http_perform(const char *method, const char *url, const td_hea
     char *raw = (char *)malloc(raw_cap + 1);
     for (;;) {
         if (raw == NULL) {
-            close(fd);
+            http_close(fd);
             return http_fail(r, TD_TRANSPORT_INTERRUPTED, "out of memory");
         }
         if (raw_len == raw_cap) {
@@ -146,10 +174,10 @@ static inline int http_perform(const char *method, const char *url, const td_hea
             raw = bigger;
             continue;
         }
-        ssize_t got = read(fd, raw + raw_len, raw_cap - raw_len);
+        long got = (long)http_recv(fd, raw + raw_len, raw_cap - raw_len);
         if (got < 0) {
             free(raw);
-            close(fd);
+            http_close(fd);
             return http_fail(r, TD_TRANSPORT_INTERRUPTED, "read failed");
         }
         if (got == 0) {
@@ -157,7 +185,7 @@ static inline int http_perform(const char *method, const char *url, const td_hea
         }
         raw_len += (size_t)got;
     }
-    close(fd);
+    http_close(fd);
     raw[raw_len] = '\0';
     r->raw = raw;
 

@@ -69,6 +69,69 @@ pub enum Build {
     Sanitized,
     /// gcc/g++, the shared library (for valgrind).
     Shared,
+    /// Windows x64: mingw-w64's gcc/g++ against `twitchdrops.dll` through its import library
+    /// (the DLL copied beside the program), from `tests/platforms.sh`'s cross build. Run under
+    /// Wine ([`Run::Wine`]).
+    Windows,
+    /// Linux arm64: `aarch64-linux-gnu-gcc`/`g++` against the static library of the cross
+    /// build. Run under qemu-user ([`Run::Qemu`]).
+    Arm64,
+}
+
+impl Build {
+    /// The Rust target a cross build is for; None for the host's builds.
+    pub fn cross_target(self) -> Option<&'static str> {
+        match self {
+            Build::Windows => Some("x86_64-pc-windows-gnu"),
+            Build::Arm64 => Some("aarch64-unknown-linux-gnu"),
+            Build::Plain | Build::Sanitized | Build::Shared => None,
+        }
+    }
+}
+
+/// Where `cargo build --release --target <target> -p twitch-drops-ffi` put the library (as
+/// `tests/platforms.sh` runs it): `<target dir>/<target>/release`.
+pub fn cross_lib_dir(target: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test knows its path");
+    // <target dir>/<profile>/deps/<test>-<hash>
+    let target_dir = exe
+        .ancestors()
+        .nth(3)
+        .expect("the test runs from <target dir>/<profile>/deps");
+    let dir = target_dir.join(target).join("release");
+    let wanted = match target {
+        "x86_64-pc-windows-gnu" => "twitchdrops.dll",
+        _ => "libtwitchdrops.a",
+    };
+    assert!(
+        dir.join(wanted).exists(),
+        "{} not found: `cargo build --release -p twitch-drops-ffi --target {target}` builds it \
+         (tests/platforms.sh does)",
+        dir.join(wanted).display()
+    );
+    dir
+}
+
+/// Puts beside the Windows programs in `dir`, once per test run: `twitchdrops.dll` from `lib`,
+/// and Wine's missing `bcryptprimitives.dll` built from the test-only shim in
+/// `ffi/tests/windows/`.
+fn windows_runtime(lib: &Path, dir: &Path) {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        std::fs::copy(lib.join("twitchdrops.dll"), dir.join("twitchdrops.dll"))
+            .expect("the DLL is copied beside the programs");
+        let mut cmd = Command::new("x86_64-w64-mingw32-gcc");
+        cmd.args(["-Wall", "-Wextra", "-Werror", "-shared", "-o"])
+            .arg(dir.join("bcryptprimitives.dll"))
+            .arg(repo().join("ffi/tests/windows/bcryptprimitives_shim.c"))
+            .arg("-ladvapi32");
+        let output = cmd.output().expect("the compiler runs");
+        assert!(
+            output.status.success(),
+            "building the bcryptprimitives shim failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    });
 }
 
 /// A program: its sources under `ffi/tests/` and its language.
@@ -146,15 +209,24 @@ fn compile(program: Program, kind: Build) -> PathBuf {
     let (compiler, package) = match (kind, program.cpp) {
         (Build::Sanitized, false) => ("clang", "clang"),
         (Build::Sanitized, true) => ("clang++", "clang"),
+        (Build::Windows, false) => ("x86_64-w64-mingw32-gcc", "mingw-w64"),
+        // The posix thread model: std::thread and std::mutex (the win32 one has neither).
+        (Build::Windows, true) => ("x86_64-w64-mingw32-g++-posix", "mingw-w64"),
+        (Build::Arm64, false) => ("aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu"),
+        (Build::Arm64, true) => ("aarch64-linux-gnu-g++", "g++-aarch64-linux-gnu"),
         (_, false) => ("gcc", "gcc"),
         (_, true) => ("g++", "g++"),
     };
     require(compiler, package);
     let root = repo();
-    let lib = lib_dir();
+    let lib = match kind.cross_target() {
+        Some(target) => cross_lib_dir(target),
+        None => lib_dir(),
+    };
     let out_dir = lib.join("ffi-tests");
-    std::fs::create_dir_all(&out_dir).expect("can create target/<profile>/ffi-tests");
-    let exe = out_dir.join(format!("{}-{kind:?}", program.name).to_lowercase());
+    std::fs::create_dir_all(&out_dir).expect("can create <lib dir>/ffi-tests");
+    let suffix = if kind == Build::Windows { ".exe" } else { "" };
+    let exe = out_dir.join(format!("{}-{kind:?}{suffix}", program.name).to_lowercase());
 
     let mut cmd = Command::new(compiler);
     cmd.arg(if program.cpp {
@@ -189,8 +261,22 @@ fn compile(program: Program, kind: Build) -> PathBuf {
                 .arg("-ltwitchdrops")
                 .arg(format!("-Wl,-rpath,{}", lib.display()));
         }
+        Build::Windows => {
+            // The DLL through its import library; the C and C++ runtimes linked in, so the
+            // program needs nothing beside it but twitchdrops.dll (and, under Wine, the shim).
+            windows_runtime(&lib, &out_dir);
+            cmd.arg(lib.join("libtwitchdrops.dll.a"))
+                .args(["-static", "-lws2_32"]);
+        }
+        Build::Arm64 => {
+            cmd.arg(lib.join("libtwitchdrops.a"));
+        }
     }
-    cmd.args(["-lpthread", "-ldl", "-lm", "-o"]).arg(&exe);
+    if kind == Build::Windows {
+        cmd.args(["-lpthread", "-o"]).arg(&exe);
+    } else {
+        cmd.args(["-lpthread", "-ldl", "-lm", "-o"]).arg(&exe);
+    }
     let output = cmd.output().expect("the compiler runs");
     assert!(
         output.status.success(),
@@ -228,6 +314,10 @@ pub fn fake_env(fake: &FakeTwitch) -> Vec<(String, String)> {
 pub enum Run {
     Direct,
     Valgrind,
+    /// A Windows program ([`Build::Windows`]) under Wine (`WINEPREFIX` from the environment).
+    Wine,
+    /// An arm64 program ([`Build::Arm64`]) under qemu-user, with Debian's arm64 libc.
+    Qemu,
 }
 
 /// Runs a program to success and returns its standard output; panics with both outputs
@@ -250,6 +340,18 @@ pub fn run(exe: &Path, args: &[&str], env: &[(String, String)], how: Run) -> Str
                 env!("CARGO_MANIFEST_DIR")
             ))
             .arg(exe);
+            cmd
+        }
+        Run::Wine => {
+            require("wine", "wine64");
+            let mut cmd = Command::new("wine");
+            cmd.arg(exe).env("WINEDEBUG", "-all");
+            cmd
+        }
+        Run::Qemu => {
+            require("qemu-aarch64", "qemu-user");
+            let mut cmd = Command::new("qemu-aarch64");
+            cmd.args(["-L", "/usr/aarch64-linux-gnu"]).arg(exe);
             cmd
         }
     };
