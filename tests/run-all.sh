@@ -15,7 +15,8 @@
 #   tools            wasm-bindgen-cli at wasm/Cargo.toml's exact version (cargo install),
 #                    wasm/'s npm tools (npm ci, from wasm/package-lock.json)
 #   and, once tests/platforms.sh exists (Windows and arm64 cross tests):
-#   Debian packages  mingw-w64 wine64 gcc-aarch64-linux-gnu qemu-user
+#   Debian packages  mingw-w64 wine64 gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user
+#                    binutils curl jq zip unzip
 #   rustup targets   x86_64-pc-windows-gnu aarch64-unknown-linux-gnu
 #
 # Suites (a failing one does not stop the others; the summary lists each):
@@ -69,7 +70,8 @@ packages=(clang libclang-rt-14-dev valgrind cmake pkgconf mono-mcs mono-runtime 
   chromium-driver postgresql)
 targets=(wasm32-unknown-unknown)
 if [ -f tests/platforms.sh ]; then
-  packages+=(mingw-w64 wine64 gcc-aarch64-linux-gnu qemu-user)
+  packages+=(mingw-w64 wine64 gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user binutils
+    curl jq zip unzip)
   targets+=(x86_64-pc-windows-gnu aarch64-unknown-linux-gnu)
 fi
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
