@@ -1,6 +1,6 @@
 //! A journal in a file of JSON lines: crash-safe, no dependencies, one instance at a time.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
@@ -78,15 +78,48 @@ impl FileJournal {
         file.write_all(&encode(records))
             .and_then(|_| file.sync_all())
             .map_err(|e| self.error("cannot write", e))?;
-        fs::rename(&temporary, &self.path).map_err(|e| self.error("cannot replace", e))?;
-        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            // Make the rename itself durable.
-            if let Ok(dir) = File::open(dir) {
-                let _ = dir.sync_all();
-            }
-        }
-        Ok(())
+        replace_durably(&temporary, &self.path).map_err(|e| self.error("cannot replace", e))
     }
+}
+
+/// Renames `temporary` over `path` so that the rename itself is on disk when this returns.
+/// POSIX: rename, then sync the folder (the rename lives in the folder's entries).
+#[cfg(not(windows))]
+fn replace_durably(temporary: &Path, path: &Path) -> std::io::Result<()> {
+    std::fs::rename(temporary, path)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        // Some file systems cannot sync a folder; the rename is still made.
+        if let Ok(dir) = File::open(dir) {
+            let _ = dir.sync_all();
+        }
+    }
+    Ok(())
+}
+
+/// Renames `temporary` over `path` so that the rename itself is on disk when this returns.
+/// Windows: a folder cannot be opened to sync it; `MoveFileExW` with
+/// `MOVEFILE_WRITE_THROUGH` returns only once the move is flushed. Paths are passed as UTF-16
+/// (a journal path given as UTF-8 names the file by those characters).
+#[cfg(windows)]
+fn replace_durably(temporary: &Path, path: &Path) -> std::io::Result<()> {
+    use std::os::windows::ffi::OsStrExt;
+    use windows_sys::Win32::Storage::FileSystem::{
+        MoveFileExW, MOVEFILE_REPLACE_EXISTING, MOVEFILE_WRITE_THROUGH,
+    };
+    let wide = |p: &Path| -> Vec<u16> { p.as_os_str().encode_wide().chain(Some(0)).collect() };
+    let (from, to) = (wide(temporary), wide(path));
+    // SAFETY: both are NUL-terminated UTF-16 strings that outlive the call.
+    let moved = unsafe {
+        MoveFileExW(
+            from.as_ptr(),
+            to.as_ptr(),
+            MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH,
+        )
+    };
+    if moved == 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Longest line read (a record this library writes is under 2 KiB: its ids are bounded).

@@ -75,12 +75,15 @@ fn default_owner() -> String {
     )
 }
 
+/// The machine's name: Linux's `/proc`, else `HOSTNAME` (Unix shells) or `COMPUTERNAME`
+/// (Windows).
 fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .map(|h| h.trim().to_string())
         .filter(|h| !h.is_empty())
         .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
         .unwrap_or_else(|| "host".into())
 }
 
@@ -108,7 +111,8 @@ fn process_space() -> String {
 /// Its claims can then be taken over at once instead of after their ttl, so a crashed
 /// `drops` restarted on the same machine resumes without waiting. Anything else (another
 /// host or container, a custom owner name, no `/proc`, a pid alive or reused) is left to
-/// the ttl.
+/// the ttl. Linux only, by what it reads (`/proc`): elsewhere (Windows, macOS) nothing can be
+/// seen this way and every dead owner's claims are taken over after their ttl.
 pub(super) fn is_dead_here(owner: &str) -> bool {
     let parts: Vec<&str> = owner.rsplitn(5, ':').collect();
     let [boot, namespace, nanos, pid, host] = parts[..] else {
