@@ -12,6 +12,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
@@ -49,8 +50,9 @@ def drain(binaries, n, client):
                     info["auth_url"], info["client_id"], info["client_secret"], GAME]
             env = None
         else:
+            grant_log = os.path.join(tempfile.mkdtemp(), "grants.txt")
             argv = [os.path.join(binaries, "drops"), "fulfill", "--game", GAME,
-                    "--grant-log", os.devnull]
+                    "--grant-log", grant_log]
             env = dict(os.environ, TWITCH_CLIENT_ID=info["client_id"],
                        TWITCH_CLIENT_SECRET=info["client_secret"],
                        TWITCH_HELIX_URL=info["helix_url"], TWITCH_AUTH_URL=info["auth_url"])

@@ -98,12 +98,19 @@ impl Engine {
     }
 
     pub(super) fn on_page(&mut self, page: EntitlementsPage) {
-        let fresh: Vec<Entitlement> = page
-            .entitlements
-            .iter()
+        // The entitlements move on to be granted; paging needs only the cursor.
+        let EntitlementsPage {
+            entitlements,
+            cursor,
+        } = page;
+        let page = EntitlementsPage {
+            entitlements: Vec::new(),
+            cursor,
+        };
+        let fresh: Vec<Entitlement> = entitlements
+            .into_iter()
             .filter(|e| e.fulfillment_status == FulfillmentStatus::Claimed)
             .filter(|e| self.take_up(e))
-            .cloned()
             .collect();
         if let Listing::Paging {
             mut pages,
