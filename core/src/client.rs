@@ -6,19 +6,13 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::analytics::{self, AnalyticsPage, AnalyticsQuery, AnalyticsReport};
-use crate::clock::Clock;
-use crate::config::Config;
 use crate::device::{self, DeviceCode};
 use crate::entitlements::{
     self, Entitlement, EntitlementPages, EntitlementsPage, EntitlementsQuery, FulfillmentStatus,
 };
-use crate::error::Error;
-use crate::rate_limit::RateLimit;
-use crate::session::Session;
-use crate::step::{Input, Operation, Step};
 use crate::token::{self, AccessToken, OAuthToken, TokenInfo};
-use crate::transport::Transport;
 use crate::update::{self, UpdateReport};
+use crate::{Clock, Config, Error, Input, Operation, RateLimit, Session, Step, Transport};
 
 /// A Drops client. Share it between threads by reference (`&Client` is `Sync` when the
 /// transport is): calls run concurrently and a token is fetched once for all of them.

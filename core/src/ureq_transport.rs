@@ -15,9 +15,10 @@ use ureq::http;
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
-use crate::http::{HttpRequest, HttpResponse};
-use crate::transport::{Transport, TransportError, TransportErrorKind};
-use crate::url::{check_secure_url, for_messages};
+use crate::url::for_messages;
+use crate::{
+    check_secure_url, HttpRequest, HttpResponse, Transport, TransportError, TransportErrorKind,
+};
 
 /// Settings of the default transport.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use serde_json::Value;
-use twitch_drops::{
+use twitch_drops_protocol::{
     analytics, device, entitlements, eventsub as subscriptions, token, update, Engine,
     EntitlementPages, Error, FulfillReport, MemoryJournal,
 };

@@ -13,8 +13,8 @@ use std::time::Duration;
 use futures_util::future::{select, Either, LocalBoxFuture};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use js_sys::Promise;
-use twitch_drops::fulfill::{EngineInput, EngineStep, StudioStep, Ticket, TwitchStep};
-use twitch_drops::{
+use twitch_drops_protocol::fulfill::{EngineInput, EngineStep, StudioStep, Ticket, TwitchStep};
+use twitch_drops_protocol::{
     Config, Engine, Error, FulfillReport, HttpRequest, HttpResponse, Input, OAuthToken, Operation,
     RateLimit, Session, Step, TransportError,
 };

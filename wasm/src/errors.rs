@@ -3,7 +3,7 @@
 //! builds the matching `Error` subclass (`js/errors.ts`).
 
 use serde_json::{json, Map, Value};
-use twitch_drops::{Error, TransportErrorKind};
+use twitch_drops_protocol::{Error, TransportErrorKind};
 
 use crate::wire;
 
@@ -36,7 +36,7 @@ pub fn js_field(field: &str) -> String {
     out
 }
 
-/// The name of `DropsError.kind`: the core's [`twitch_drops::ErrorKind`] variant name
+/// The name of `DropsError.kind`: the core's [`twitch_drops_protocol::ErrorKind`] variant name
 /// (`"InvalidInput"`, `"Http"`…), so a kind the core adds needs no change here.
 pub fn kind_name(error: &Error) -> String {
     format!("{:?}", error.kind())
@@ -103,7 +103,7 @@ pub fn describe(error: &Error) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use twitch_drops::{IdOutcome, TransportError, UpdateReport, UpdateStatus};
+    use twitch_drops_protocol::{IdOutcome, TransportError, UpdateReport, UpdateStatus};
 
     #[test]
     fn fields_are_camel_case() {

@@ -1,14 +1,14 @@
 //! EventSub webhooks as JavaScript sees them: the core's `verify`, `respond` and
 //! `Deduplicator` over JSON text, and the options of a `drop.entitlement.grant`
 //! subscription. Every check (signature, freshness, body shape, what to answer) is the
-//! core's [`twitch_drops::eventsub`]; this module only translates.
+//! core's [`twitch_drops_protocol::eventsub`]; this module only translates.
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use twitch_drops::eventsub::{
+use twitch_drops_protocol::eventsub::{
     self, EntitlementGrant, EventSubError, Events, Message, Subscription,
 };
-use twitch_drops::{DropGrantCondition, Error, HttpResponse, Secret};
+use twitch_drops_protocol::{DropGrantCondition, Error, HttpResponse, Secret};
 
 use crate::errors::{describe, invalid};
 use crate::wire::{read, EntitlementJs};
@@ -232,7 +232,7 @@ pub use exports::*;
 /// The wasm exports: verification and answers as free functions, the deduplicator as a class.
 #[cfg(target_arch = "wasm32")]
 mod exports {
-    use twitch_drops::Deduplicator;
+    use twitch_drops_protocol::Deduplicator;
     use wasm_bindgen::prelude::wasm_bindgen;
     use wasm_bindgen::JsValue;
 

@@ -12,7 +12,7 @@
 
 use gloo_net::http::{RequestBuilder, Response};
 use js_sys::{Function, Promise, Reflect, Uint8Array};
-use twitch_drops::{
+use twitch_drops_protocol::{
     check_secure_url, HttpRequest, HttpResponse, Method, TransportError, TransportErrorKind,
 };
 use wasm_bindgen::{JsCast, JsValue};

@@ -6,8 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use twitch_drops::fulfill::{JournalError, JournalRecord};
-use twitch_drops::{
+use twitch_drops_protocol::fulfill::{JournalError, JournalRecord};
+use twitch_drops_protocol::{
     EntitlementsQuery, Error, FulfillOptions, FulfillReport, GrantOutcome, GrantRequest,
     SettledState, Settlement,
 };
@@ -270,7 +270,7 @@ fn shown(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use twitch_drops::{Entitlement, ErrorKind, FulfillmentStatus, UpdateStatus};
+    use twitch_drops_protocol::{Entitlement, ErrorKind, FulfillmentStatus, UpdateStatus};
 
     fn entitlement(id: &str) -> Entitlement {
         Entitlement {

@@ -9,8 +9,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Function, Promise, Reflect};
-use twitch_drops::fulfill::{Journal, JournalError, JournalRecord};
-use twitch_drops::{GrantOutcome, GrantRequest, MemoryJournal, Settlement};
+use twitch_drops_protocol::fulfill::{Journal, JournalError, JournalRecord};
+use twitch_drops_protocol::{GrantOutcome, GrantRequest, MemoryJournal, Settlement};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 
@@ -71,7 +71,7 @@ impl Hooks {
         journal: Option<JsJournal>,
         home: &SharedJournal,
         on_settled: Option<Function>,
-    ) -> Result<Hooks, twitch_drops::Error> {
+    ) -> Result<Hooks, twitch_drops_protocol::Error> {
         let store = match journal {
             Some(journal) => Store::Js(journal),
             None => match home.borrow_mut().take() {

@@ -4,7 +4,7 @@
 //! transport separately; `JSON.stringify` leaves it out of the options text.
 
 use serde::Deserialize;
-use twitch_drops::{Config, Credentials, Error, Secret};
+use twitch_drops_protocol::{Config, Credentials, Error, Secret};
 
 use crate::errors::invalid;
 
@@ -81,7 +81,7 @@ pub fn config(options: ClientOptions, in_browser: bool) -> Result<Config, Error>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use twitch_drops::ErrorKind;
+    use twitch_drops_protocol::ErrorKind;
 
     fn field(e: Error) -> &'static str {
         match e {

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use twitch_drops::{
+use twitch_drops_protocol::{
     AnalyticsPage, AnalyticsQuery, DeviceCode, Entitlement, EntitlementsPage, EntitlementsQuery,
     Error, FulfillmentStatus, OAuthToken, RateLimit, Secret, TokenInfo, UpdateReport,
 };
@@ -270,7 +270,7 @@ pub fn rate_limit(limit: &RateLimit) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use twitch_drops::{ErrorKind, IdOutcome, UpdateStatus};
+    use twitch_drops_protocol::{ErrorKind, IdOutcome, UpdateStatus};
 
     fn field(e: Error) -> &'static str {
         match e {

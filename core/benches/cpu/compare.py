@@ -21,7 +21,7 @@ GAME = "509658"
 
 def build():
     subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "fake-twitch",
-                    "-p", "twitch-drops", "--features", "twitch-drops/cli", "--bins"],
+                    "-p", "twitch-drops-cli"],
                    cwd=ROOT, check=True)
     return os.path.join(ROOT, "target", "release")
 

@@ -26,7 +26,7 @@ pub enum Credentials {
         refresh_token: Option<Secret>,
         client_secret: Option<Secret>,
     },
-    /// No token yet: complete the device code flow ([`crate::Client::start_device_flow`])
+    /// No token yet: complete the device code flow (`twitch_drops::Client::start_device_flow`)
     /// before calling Helix.
     None,
 }

@@ -109,7 +109,7 @@ pub struct FulfillOptions {
     /// for the rest of the run.
     pub quarantine_after: u32,
     /// Requests to Twitch out at once (1..=16, default 4) for drivers that pipeline (the
-    /// blocking [`crate::Client::fulfill`], [`Engine::advance`]); 1 takes one step at a time
+    /// blocking `twitch_drops::Client::fulfill`, [`Engine::advance`]); 1 takes one step at a time
     /// (no grant beside a request either), as [`Engine::resume`] does.
     pub requests_in_flight: usize,
 }

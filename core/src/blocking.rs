@@ -10,15 +10,11 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::{mpsc, Arc, Mutex, PoisonError};
 
 use crate::client::Client;
-use crate::clock::Clock;
-use crate::error::Error;
-use crate::fulfill::engine::{
-    Engine, EngineInput, EngineStep, FulfillOptions, StudioStep, Ticket, TwitchStep,
+use crate::fulfill::{
+    Engine, EngineInput, EngineStep, FulfillOptions, FulfillReport, Grant, Journal, Settlement,
+    StudioStep, Ticket, TwitchStep,
 };
-use crate::fulfill::grant::Grant;
-use crate::fulfill::journal::Journal;
-use crate::fulfill::report::{FulfillReport, Settlement};
-use crate::transport::Transport;
+use crate::{Clock, Error, Transport};
 
 impl<T: Transport + Sync, C: Clock + Sync> Client<T, C> {
     /// Grants and fulfills every CLAIMED entitlement matching `options`, recovering first

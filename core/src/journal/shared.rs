@@ -11,7 +11,7 @@ use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::{check_records, JournalError, JournalRecord};
+use crate::fulfill::{check_records, JournalError, JournalRecord};
 
 /// The row states, as stored.
 pub(super) const GRANTING: &str = "granting";
@@ -137,7 +137,7 @@ pub(super) fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// One taken-over row, as [`super::Journal::load`] returns it.
+/// One taken-over row, as [`crate::fulfill::Journal::load`] returns it.
 pub(super) struct OpenRow {
     pub id: String,
     pub user_id: String,

@@ -11,7 +11,7 @@ use super::shared::{
     claimed_rows, is_dead_here, not_held, records_of, same_kind, update_sql, ClaimSettings,
     Dialect, Heartbeat, OpenRow,
 };
-use super::{Journal, JournalError, JournalRecord};
+use crate::fulfill::{Journal, JournalError, JournalRecord};
 
 /// Serializes the schema's creation between instances starting together.
 const SCHEMA_LOCK: i64 = 0x7464_6a6f_7572; // "tdjour"

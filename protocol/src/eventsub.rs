@@ -16,8 +16,8 @@
 //! A handler, whatever the framework:
 //!
 //! ```
-//! use twitch_drops::eventsub::{self, Deduplicator};
-//! use twitch_drops::{Entitlement, HttpResponse, Secret};
+//! use twitch_drops_protocol::eventsub::{self, Deduplicator};
+//! use twitch_drops_protocol::{Entitlement, HttpResponse, Secret};
 //!
 //! fn webhook(
 //!     headers: &[(String, String)],

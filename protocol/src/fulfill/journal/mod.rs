@@ -7,8 +7,8 @@
 //! grants in doubt (the crash came between calling grant and recording its answer).
 //!
 //! The trait is three calls (load, claim, append), so a studio can back it with its own
-//! database. Journals shared by several instances ([`SqliteJournal`], [`PostgresJournal`])
-//! also coordinate them: a claim takes an entitlement for one instance, and the others
+//! database. Journals shared by several instances (the `twitch-drops` crate's SQLite and
+//! PostgreSQL journals) also coordinate them: a claim takes an entitlement for one instance, and the others
 //! leave it alone.
 
 use std::collections::HashMap;
@@ -17,23 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::entitlements::{Entitlement, FulfillmentStatus};
 
-mod file;
 mod memory;
-#[cfg(feature = "postgres")]
-mod postgres;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-mod shared;
-#[cfg(feature = "sqlite")]
-mod sqlite;
 
-pub use file::FileJournal;
 pub use memory::MemoryJournal;
-#[cfg(feature = "postgres")]
-pub use postgres::PostgresJournal;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub use shared::ClaimSettings;
-#[cfg(feature = "sqlite")]
-pub use sqlite::SqliteJournal;
 
 /// One journal line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,8 +102,9 @@ impl std::fmt::Display for JournalError {
 impl std::error::Error for JournalError {}
 
 /// Refuses records a journal cannot use (see [`JournalRecord::validate`]), naming the
-/// journal (`journal`), the record (`where_` and its kind) and the field; never Twitch.
-pub(crate) fn check_records<'a>(
+/// journal (`journal`), the record (`where_` and its kind) and the field; never Twitch. Every
+/// journal applies it to what it loads and writes.
+pub fn check_records<'a>(
     journal: &str,
     records: impl IntoIterator<Item = (String, &'a JournalRecord)>,
 ) -> Result<(), JournalError> {

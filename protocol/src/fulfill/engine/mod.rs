@@ -3,7 +3,7 @@
 //!
 //! The engine asks its driver for HTTP (`Send`, `Sleep`; tokens are its session's, fetched
 //! with ordinary requests), for journal work (`LoadJournal`, `Claim`, `AppendJournal`) and for grants (`Grant`), and
-//! is fed the answers. The blocking [`crate::Client::fulfill`], a C host and an async
+//! is fed the answers. The blocking `twitch_drops::Client::fulfill`, a C host and an async
 //! JavaScript driver run this same machine.
 //!
 //! The rules it keeps:

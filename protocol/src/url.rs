@@ -85,7 +85,7 @@ fn is_loopback(host: &str) -> bool {
 
 /// The URL as messages show it: without its query string and fragment (report URLs carry
 /// signatures there) and without `user:password@`, then scrubbed of live secrets.
-pub(crate) fn for_messages(url: &str) -> String {
+pub fn for_messages(url: &str) -> String {
     let bare = url.split(['?', '#']).next().unwrap_or(url);
     let shown = match bare.split_once("://") {
         Some((scheme, rest)) => {

@@ -10,7 +10,7 @@ use super::shared::{
     claimed_rows, is_dead_here, not_held, now_ms, records_of, same_kind, update_sql, ClaimSettings,
     Dialect, Heartbeat, OpenRow,
 };
-use super::{Journal, JournalError, JournalRecord};
+use crate::fulfill::{Journal, JournalError, JournalRecord};
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS td_journal (
     id TEXT PRIMARY KEY,

@@ -4,7 +4,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
-use super::{check_records, Journal, JournalError, JournalRecord, Recovery};
+use crate::fulfill::{check_records, Journal, JournalError, JournalRecord, Recovery};
 
 /// An append-only file of JSON lines, fsync'd on every append. A torn last line (a crash
 /// mid-write) is ignored; a bad line elsewhere is an error. Loading compacts the file to

@@ -2,7 +2,7 @@
 //!
 //! An operation is a state machine. Its driver feeds it an [`Input`] and the current time,
 //! and gets back a [`Step`]: perform this request, sleep this long, supply a token, or the
-//! result. The sync [`crate::Client`] is one driver; an async `fetch` loop is another.
+//! result. The sync `twitch_drops::Client` is one driver; an async `fetch` loop is another.
 //!
 //! ```text
 //! let mut input = Input::Start;

@@ -1,10 +1,10 @@
 //! Fulfillment: claim → grant → fulfill, so that no reward is lost or granted twice.
 //!
 //! A studio supplies a [`Grant`] function; the [`Engine`] (sans-IO) does the rest, and a
-//! [`Journal`] makes it exactly-once across crashes. [`crate::Client::fulfill`] drives it
-//! with blocking I/O; a [`HostedRun`] lets a host that must never block drive it.
+//! [`Journal`] makes it exactly-once across crashes. The `twitch-drops` crate's
+//! `Client::fulfill` drives it with blocking I/O; a [`HostedRun`] lets a host that must never
+//! block drive it.
 
-mod blocking;
 mod engine;
 mod grant;
 mod hosted;
@@ -17,11 +17,5 @@ pub use engine::{
 };
 pub use grant::{Grant, GrantOutcome, GrantRequest};
 pub use hosted::{HostAnswer, HostStep, HostedRun};
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub use journal::ClaimSettings;
-#[cfg(feature = "postgres")]
-pub use journal::PostgresJournal;
-#[cfg(feature = "sqlite")]
-pub use journal::SqliteJournal;
-pub use journal::{FileJournal, Journal, JournalError, JournalRecord, MemoryJournal, Recovery};
+pub use journal::{check_records, Journal, JournalError, JournalRecord, MemoryJournal, Recovery};
 pub use report::{FulfillReport, SettledState, Settlement};
