@@ -536,8 +536,9 @@ typedef void (*td_transport_fn)(void *user_data,
                                 const struct td_http_request *request,
                                 struct td_http_response *response);
 
-// A clock: milliseconds since the Unix epoch (wall-clock time: `Ratelimit-Reset` is compared
-// with it). Called from the threads that call blocking functions.
+// A clock: milliseconds since the Unix epoch. Waits are measured between two of its
+// readings, never against a server's time, so it need not agree with Twitch's clock. Called
+// from the threads that call blocking functions.
 typedef uint64_t (*td_now_fn)(void *user_data);
 
 // Blocks the calling thread for `ms` milliseconds (backoff, rate limits, device-flow polls).
@@ -1770,7 +1771,7 @@ enum td_result td_client_begin_fulfill_entitlements(const struct td_client *clie
 void td_fulfill_run_free(struct td_fulfill_run *run);
 
 // Advances the run and says what it needs next (see `td_run_step_kind`). `now_ms` is the
-// wall-clock time in milliseconds since the Unix epoch (rate-limit resets are Unix times).
+// time in milliseconds since the Unix epoch (waits are measured between its readings).
 // Poll until IDLE each frame, perform what it handed out, answer, and poll again next frame;
 // after DONE, polling again returns DONE again. A journal that fails stops the run (DONE
 // with `TD_JOURNAL`). Writes `*step_out` on success.

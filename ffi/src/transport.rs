@@ -264,8 +264,9 @@ pub type td_transport_fn = Option<
     ),
 >;
 
-/// A clock: milliseconds since the Unix epoch (wall-clock time: `Ratelimit-Reset` is compared
-/// with it). Called from the threads that call blocking functions.
+/// A clock: milliseconds since the Unix epoch. Waits are measured between two of its
+/// readings, never against a server's time, so it need not agree with Twitch's clock. Called
+/// from the threads that call blocking functions.
 pub type td_now_fn = Option<unsafe extern "C" fn(user_data: *mut c_void) -> u64>;
 
 /// Blocks the calling thread for `ms` milliseconds (backoff, rate limits, device-flow polls).

@@ -1394,7 +1394,7 @@ namespace TwitchDrops.Native
 
         /// <summary>
         ///  Advances the run and says what it needs next (see `td_run_step_kind`). `now_ms` is the
-        ///  wall-clock time in milliseconds since the Unix epoch (rate-limit resets are Unix times).
+        ///  time in milliseconds since the Unix epoch (waits are measured between its readings).
         ///  Poll until IDLE each frame, perform what it handed out, answer, and poll again next frame;
         ///  after DONE, polling again returns DONE again. A journal that fails stops the run (DONE
         ///  with `TD_JOURNAL`). Writes `*step_out` on success.
