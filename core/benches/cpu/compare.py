@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""CPU of a drain: `drops fulfill` against the minimal Python client (baseline.py), side by
-side in one run. Each drains a fresh fake Twitch (its own process, not counted) of N CLAIMED
+"""CPU of a drain: the library (the cpu_drain bench target: Client::fulfill with the memory
+journal) and `drops fulfill --grant-log` against the minimal Python client (baseline.py), side
+by side in one run. Each drains a fresh fake Twitch (its own process, not counted) of N CLAIMED
 entitlements over loopback; the CPU counted is the client process's user+sys time, and its
 peak RSS. Prints the medians of ROUNDS runs each, and their ratio.
 
@@ -23,7 +24,13 @@ def build():
     subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "fake-twitch",
                     "-p", "twitch-drops-cli"],
                    cwd=ROOT, check=True)
-    return os.path.join(ROOT, "target", "release")
+    # The library alone: the cpu_drain bench target (its executable's path from cargo).
+    out = subprocess.run(["cargo", "bench", "--quiet", "-p", "twitch-drops", "--bench",
+                          "cpu_drain", "--no-run", "--message-format=json"],
+                         cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    library = [json.loads(line)["executable"] for line in out.splitlines()
+               if '"cpu_drain"' in line and json.loads(line).get("executable")][-1]
+    return os.path.join(ROOT, "target", "release"), library
 
 
 def child_cpu(argv, env=None):
@@ -38,6 +45,7 @@ def child_cpu(argv, env=None):
 
 
 def drain(binaries, n, client):
+    binaries, library = binaries
     fake = subprocess.Popen(
         [os.path.join(binaries, "fake-twitch"), "--port", "0", "--entitlements", str(n),
          "--fulfilled", "0", "--foreign-games", "", "--rate-limit", "0",
@@ -45,17 +53,19 @@ def drain(binaries, n, client):
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         info = json.loads(fake.stdout.readline())
+        env = dict(os.environ, TWITCH_CLIENT_ID=info["client_id"],
+                   TWITCH_CLIENT_SECRET=info["client_secret"],
+                   TWITCH_HELIX_URL=info["helix_url"], TWITCH_AUTH_URL=info["auth_url"],
+                   TWITCH_GAME_ID=GAME)
         if client == "python":
             argv = [sys.executable, os.path.join(HERE, "baseline.py"), info["helix_url"],
                     info["auth_url"], info["client_id"], info["client_secret"], GAME]
-            env = None
+        elif client == "library":
+            argv = [library]
         else:
             grant_log = os.path.join(tempfile.mkdtemp(), "grants.txt")
             argv = [os.path.join(binaries, "drops"), "fulfill", "--game", GAME,
                     "--grant-log", grant_log]
-            env = dict(os.environ, TWITCH_CLIENT_ID=info["client_id"],
-                       TWITCH_CLIENT_SECRET=info["client_secret"],
-                       TWITCH_HELIX_URL=info["helix_url"], TWITCH_AUTH_URL=info["auth_url"])
         return child_cpu(argv, env)
     finally:
         fake.stdin.close()
@@ -66,14 +76,18 @@ def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 20000
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     binaries = build()
-    cpu = {"drops": [], "python": []}
+    cpu = {"library": [], "drops": [], "python": []}
     for _ in range(rounds):
         for client in cpu:  # interleaved, so both see the same machine
             seconds, _ = drain(binaries, n, client)
             cpu[client].append(seconds)
-    drops, python = statistics.median(cpu["drops"]), statistics.median(cpu["python"])
-    print(f"{n} entitlements, median of {rounds}: drops fulfill {drops:.3f} s user+sys, "
-          f"Python http.client {python:.3f} s, ratio {drops / python:.2f}")
+    median = {client: statistics.median(runs) for client, runs in cpu.items()}
+    python = median["python"]
+    print(f"{n} entitlements, user+sys, median of {rounds}: Python http.client {python:.3f} s")
+    print(f"  the library (Client::fulfill, memory journal): {median['library']:.3f} s, "
+          f"ratio {median['library'] / python:.2f}")
+    print(f"  drops fulfill --grant-log (fsync'd before marking): {median['drops']:.3f} s, "
+          f"ratio {median['drops'] / python:.2f}")
     # Memory as N grows: drops's peak RSS at N and at 10 N.
     rss = [drain(binaries, size, "drops")[1] / 1024 for size in (n, 10 * n)]
     print(f"drops fulfill peak RSS: {rss[0]:.1f} MiB at {n}, {rss[1]:.1f} MiB at {10 * n}, "

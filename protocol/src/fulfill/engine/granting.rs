@@ -61,15 +61,25 @@ impl Engine {
         if kept.is_empty() {
             return None;
         }
+        let who = kept
+            .iter()
+            .map(|r| {
+                let granted = Granted {
+                    id: r.entitlement.id.clone(),
+                    user_id: r.entitlement.user_id.clone(),
+                };
+                (granted, r.resumed)
+            })
+            .collect();
         Some((
-            Studio::Granting(kept.clone()),
+            Studio::Granting(who),
             EngineStep::Studio(StudioStep::Grant(kept)),
         ))
     }
 
     pub(super) fn on_granted(
         &mut self,
-        requests: Vec<GrantRequest>,
+        requests: Vec<(Granted, bool)>,
         outcomes: Vec<GrantOutcome>,
     ) -> Option<(Studio, EngineStep)> {
         if outcomes.len() != requests.len() {
@@ -85,24 +95,24 @@ impl Engine {
         }
         let mut records = Vec::with_capacity(requests.len());
         let mut granted = Vec::new();
-        for (request, outcome) in requests.into_iter().zip(outcomes) {
-            let id = request.entitlement.id.clone();
-            if request.resumed {
+        for ((who, resumed), outcome) in requests.into_iter().zip(outcomes) {
+            let id = who.id.clone();
+            if resumed {
                 self.report.resumed += 1;
             }
             match outcome {
                 GrantOutcome::Granted => {
                     self.report.granted += 1;
                     records.push(JournalRecord::Granted { id });
-                    granted.push(request.entitlement);
+                    granted.push(who);
                 }
                 GrantOutcome::RetryLater => {
                     records.push(JournalRecord::NotGranted { id });
-                    self.settle(&request.entitlement, SettledState::RetryLater);
+                    self.settle(&who, SettledState::RetryLater);
                 }
                 GrantOutcome::Failed(reason) => {
                     records.push(JournalRecord::NotGranted { id });
-                    self.settle(&request.entitlement, SettledState::GrantFailed(reason));
+                    self.settle(&who, SettledState::GrantFailed(reason));
                 }
             }
         }
@@ -124,11 +134,11 @@ impl Engine {
         fresh
     }
 
-    pub(super) fn settle(&mut self, entitlement: &Entitlement, state: SettledState) {
+    pub(super) fn settle(&mut self, who: &impl Named, state: SettledState) {
         self.report.count(&state);
         self.settlements.push(Settlement {
-            id: entitlement.id.clone(),
-            user_id: entitlement.user_id.clone(),
+            id: who.id().to_owned(),
+            user_id: who.user_id().to_owned(),
             state,
         });
     }

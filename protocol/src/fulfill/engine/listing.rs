@@ -85,7 +85,9 @@ impl Engine {
                     self.record_settled(&entitlement.id);
                     self.settle(&entitlement, SettledState::AlreadyFulfilled);
                 }
-                Some(FulfillmentStatus::Claimed) if granted => mark.push(entitlement),
+                Some(FulfillmentStatus::Claimed) if granted => {
+                    mark.push(Granted::from(entitlement))
+                }
                 Some(FulfillmentStatus::Claimed) => regrant.push(entitlement),
                 None => {
                     self.record_settled(&entitlement.id);

@@ -4,11 +4,11 @@
 use super::*;
 
 impl Engine {
-    pub(super) fn start_marking(&mut self, granted: Vec<Entitlement>, now_ms: u64) -> Next {
+    pub(super) fn start_marking(&mut self, granted: Vec<Granted>, now_ms: u64) -> Next {
         // A quarantined viewer's calls keep failing: what was granted to them before the
         // quarantine (grants run ahead of marking) is left to the journal and the next run,
         // not sent again to fail (and be split and re-read) in this one.
-        let (granted, held_back): (Vec<Entitlement>, Vec<Entitlement>) = granted
+        let (granted, held_back): (Vec<Granted>, Vec<Granted>) = granted
             .into_iter()
             .partition(|e| !self.quarantined.contains(&e.user_id));
         for entitlement in &held_back {
@@ -35,18 +35,13 @@ impl Engine {
         }
     }
 
-    pub(super) fn on_marked(
-        &mut self,
-        result: Result<UpdateReport, Error>,
-        granted: Vec<Entitlement>,
-    ) {
+    pub(super) fn on_marked(&mut self, result: Result<UpdateReport, Error>, granted: Vec<Granted>) {
         let (report, stop) = match result {
             Ok(report) => (report, None),
             Err(Error::PartialUpdate { report, cause }) => (*report, Some(*cause)),
             Err(e) => (UpdateReport::default(), Some(e)),
         };
-        let by_id: HashMap<&str, &Entitlement> =
-            granted.iter().map(|e| (e.id.as_str(), e)).collect();
+        let by_id: HashMap<&str, &Granted> = granted.iter().map(|e| (e.id.as_str(), e)).collect();
         let mut answered = HashSet::new();
         for outcome in &report.outcomes {
             let Some(entitlement) = by_id.get(outcome.id.as_str()) else {

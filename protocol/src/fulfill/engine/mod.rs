@@ -55,7 +55,7 @@ use crate::session::{Authorized, Session};
 use crate::single_request::SingleRequest;
 use crate::step::{Input, Operation, Step};
 use crate::update::{
-    update_entitlements, UpdateEntitlements, UpdateFailedPool, UpdateReport, UpdateStatus,
+    update_entitlements, HasId, UpdateEntitlements, UpdateFailedPool, UpdateReport, UpdateStatus,
 };
 
 mod granting;
@@ -101,10 +101,66 @@ enum Flight {
     /// One PATCH of up to 100 granted entitlements.
     Marking {
         op: Box<Authorized<UpdateEntitlements>>,
-        granted: Vec<Entitlement>,
+        granted: Vec<Granted>,
     },
     /// Waiting before marking the pooled `UPDATE_FAILED` ids again (they wait here).
-    Pausing(Vec<Entitlement>),
+    Pausing(Vec<Granted>),
+}
+
+/// An entitlement granted in the game and owed its FULFILLED mark: all the run keeps of it
+/// (the driver has the whole entitlement for the grant; nothing else is copied).
+#[derive(Clone, Debug)]
+struct Granted {
+    id: String,
+    user_id: String,
+}
+
+impl From<Entitlement> for Granted {
+    fn from(e: Entitlement) -> Granted {
+        Granted {
+            id: e.id,
+            user_id: e.user_id,
+        }
+    }
+}
+
+impl HasId for Granted {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// What a settlement names: an entitlement's id and viewer.
+trait Named {
+    fn id(&self) -> &str;
+    fn user_id(&self) -> &str;
+}
+
+impl Named for Entitlement {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn user_id(&self) -> &str {
+        &self.user_id
+    }
+}
+
+impl Named for Granted {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn user_id(&self) -> &str {
+        &self.user_id
+    }
+}
+
+impl<N: Named> Named for &N {
+    fn id(&self) -> &str {
+        (**self).id()
+    }
+    fn user_id(&self) -> &str {
+        (**self).user_id()
+    }
 }
 
 /// The studio side (journal and grants), one step at a time, in this order per batch:
@@ -113,8 +169,9 @@ enum Flight {
 enum Studio {
     Loading,
     Intent(Vec<GrantRequest>),
-    Granting(Vec<GrantRequest>),
-    Recording(Vec<Entitlement>),
+    /// The driver has the requests; the run keeps who each is, and whether it was resumed.
+    Granting(Vec<(Granted, bool)>),
+    Recording(Vec<Granted>),
     Settling,
 }
 
@@ -137,7 +194,7 @@ pub struct Engine {
     work: VecDeque<Vec<GrantRequest>>,
     /// Granted and journaled, waiting for a PATCH (sent 100 at a time; the rest when a pass
     /// over the list ends).
-    to_mark: Vec<Entitlement>,
+    to_mark: Vec<Granted>,
     /// `Settled` records waiting to be appended.
     to_record: Vec<JournalRecord>,
     listing: Listing,
@@ -147,7 +204,7 @@ pub struct Engine {
     cursor_fault: Option<Error>,
     /// Granted entitlements Twitch answered `UPDATE_FAILED`, to mark again (pooled across
     /// the run's PATCHes).
-    remark: UpdateFailedPool<Entitlement>,
+    remark: UpdateFailedPool<Granted>,
     /// Entitlements pushed by EventSub, taken up once the journal is read (those it left
     /// open go through recovery instead: never granted afresh).
     pushed: Vec<Entitlement>,
@@ -591,7 +648,7 @@ impl FlightResult for UpdateReport {
 }
 
 /// Takes up to one PATCH's worth from the front of a pool.
-fn take_batch(pool: &mut Vec<Entitlement>) -> Vec<Entitlement> {
+fn take_batch(pool: &mut Vec<Granted>) -> Vec<Granted> {
     let take = pool.len().min(MAX_IDS_PER_REQUEST);
     pool.drain(..take).collect()
 }
