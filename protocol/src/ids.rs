@@ -56,6 +56,10 @@ pub fn check_id(field: &'static str, value: &str) -> Result<(), InvalidId> {
             problem: IdProblem::TooLong { bytes: value.len() },
         });
     }
+    // Twitch's ids and timestamps are printable ASCII: one pass over the bytes settles them.
+    if value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Ok(());
+    }
     match value.char_indices().find(|(_, c)| is_line_breaking(*c)) {
         Some((at_byte, c)) => Err(InvalidId {
             field,

@@ -39,7 +39,7 @@
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::Arc;
 
 use crate::config::Config;
@@ -186,7 +186,8 @@ pub struct Engine {
     requests_in_flight: usize,
     report: FulfillReport,
     settlements: Vec<Settlement>,
-    taken_up: HashSet<u64>,
+    /// The ids taken up in this run, hashed once (SipHash); the set does not hash them again.
+    taken_up: HashSet<u64, BuildHasherDefault<Prehashed>>,
     user_failures: HashMap<String, u32>,
     quarantined: HashSet<String>,
     checks: VecDeque<Vec<(Entitlement, bool)>>,
@@ -238,7 +239,7 @@ impl Engine {
             requests_in_flight: options.requests_in_flight,
             report: FulfillReport::default(),
             settlements: Vec::new(),
-            taken_up: HashSet::new(),
+            taken_up: HashSet::default(),
             user_failures: HashMap::new(),
             quarantined: HashSet::new(),
             checks: VecDeque::new(),
@@ -644,6 +645,27 @@ impl FlightResult for UpdateReport {
         if let Flight::Marking { granted, .. } = flight {
             engine.on_marked(result, granted);
         }
+    }
+}
+
+/// The hasher of a set of values that are hashes already: passes the value through.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64s are hashed here (`write_u64`); anything else is folded in.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
     }
 }
 
