@@ -109,10 +109,15 @@ enum Command {
         /// Run this shell command per entitlement (DROPS_ENTITLEMENT_ID, DROPS_USER_ID,
         /// DROPS_BENEFIT_ID, DROPS_GAME_ID, DROPS_TIMESTAMP, DROPS_GRANT_RESUMED in its
         /// environment): exit 0 = granted, 75 = retry later, other = failed.
+        /// DROPS_GRANT_RESUMED=1: a crash interrupted an earlier call for this entitlement,
+        /// which may have granted it; the command must check its own records for
+        /// DROPS_ENTITLEMENT_ID and exit 0 without granting again if it did (0: first call).
         #[arg(long)]
         grant_exec: Option<String>,
         /// Append one line per grant (entitlement id, user id, benefit id) to this file,
-        /// on disk before the entitlement is marked FULFILLED.
+        /// on disk before the entitlement is marked FULFILLED. It is the record of what was
+        /// given: a grant resumed after a crash whose id is in it counts as given and is
+        /// not written, nor its --grant-exec run, again.
         #[arg(long)]
         grant_log: Option<PathBuf>,
         /// Grant scripts run at once.

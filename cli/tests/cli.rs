@@ -467,3 +467,36 @@ fn analytics_lists_and_downloads_reports_with_a_user_token() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("401"));
 }
+
+/// A grant log whose last line a crash tore (no newline) is cut back to its last whole line
+/// before the next grants are appended, so no line is glued to a fragment.
+#[test]
+fn a_torn_last_line_in_the_grant_log_is_cut_before_appending() {
+    let fake = fake(300, Faults::default());
+    let dir = scratch("torn-log");
+    let log = dir.join("grants");
+    std::fs::write(&log, "earlier-id user-1 benefit-1\nhalf-written-id us").expect("log");
+    let out = drops(
+        &fake,
+        &[
+            "fulfill",
+            "--game",
+            GAME,
+            "--journal",
+            dir.join("journal").to_str().expect("utf-8 path"),
+            "--grant-log",
+            log.to_str().expect("utf-8 path"),
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let text = std::fs::read_to_string(&log).expect("log");
+    assert!(text.starts_with("earlier-id user-1 benefit-1\n"), "{text}");
+    assert!(!text.contains("half-written-id"), "{text}");
+    assert!(text.ends_with('\n'));
+    assert!(text.lines().all(|l| l.split(' ').count() == 3), "{text}");
+    assert_eq!(
+        text.lines().count(),
+        1 + summary_of(&out).fulfilled as usize
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
