@@ -100,8 +100,13 @@ enum Command {
         /// it), postgres://… (instances on many hosts share it: each entitlement is claimed
         /// by one), or file:PATH (JSON lines, one process at a time).
         /// Also read from DROPS_JOURNAL (keeps a database password out of the process list).
+        /// Without one, an SQLite journal per client id and game in
+        /// $XDG_STATE_HOME/twitch-drops/ (else ~/.local/state/twitch-drops/).
         #[arg(long, env = "DROPS_JOURNAL", hide_env_values = true)]
         journal: Option<journal::JournalSpec>,
+        /// No journal at all: a crash may then grant some rewards twice on the rerun.
+        #[arg(long, conflicts_with = "journal")]
+        no_journal: bool,
         /// Seconds a shared journal's claims outlive a process that died holding them;
         /// another instance takes them over after that.
         #[arg(long, default_value_t = 60.0)]
@@ -236,6 +241,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             game,
             user,
             journal,
+            no_journal,
             claim_ttl,
             grant_exec,
             grant_log,
@@ -249,6 +255,19 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let client = cli.connection.client()?;
             let mut grant =
                 fulfill::CommandGrant::new(grant_exec, grant_log.as_deref(), grant_jobs)?;
+            let journal = if no_journal {
+                eprintln!(
+                    "drops: warning: no journal (--no-journal): if this run crashes, \
+                     the rerun may grant some rewards twice"
+                );
+                None
+            } else if let Some(spec) = journal {
+                Some(spec)
+            } else {
+                let path = journal::default_path(client.config().client_id(), &game)?;
+                eprintln!("drops: journal {}", path.display());
+                Some(journal::JournalSpec::Sqlite(path))
+            };
             let mut query = EntitlementsQuery::new().game(game);
             query.user_id = user;
             let options = FulfillOptions {

@@ -34,10 +34,17 @@ fn fake(entitlements: usize, faults: Faults) -> FakeTwitch {
     FakeTwitch::start(config).expect("the fake starts")
 }
 
+/// The user's state folder for every run here (the default journal goes there), never the
+/// real one.
+fn state_home() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("drops-cli-state-{}", std::process::id()))
+}
+
 fn drops(fake: &FakeTwitch, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_drops"))
         .args(args)
         .env_clear()
+        .env("XDG_STATE_HOME", state_home())
         .env("TWITCH_CLIENT_ID", fake.client_id())
         .env("TWITCH_CLIENT_SECRET", fake.client_secret())
         .env("TWITCH_HELIX_URL", fake.helix_url())
@@ -397,6 +404,7 @@ fn entitlements_update_and_errors() {
     let out = Command::new(env!("CARGO_BIN_EXE_drops"))
         .args(["fulfill", "--game", GAME, "--grant-log", "/dev/null"])
         .env_clear()
+        .env("XDG_STATE_HOME", state_home())
         .output()
         .expect("drops runs");
     assert_eq!(out.status.code(), Some(2));
@@ -408,6 +416,7 @@ fn demo_runs_offline() {
     let out = Command::new(env!("CARGO_BIN_EXE_drops"))
         .args(["demo", "--entitlements", "1500"])
         .env_clear()
+        .env("XDG_STATE_HOME", state_home())
         .output()
         .expect("drops runs");
     assert!(
@@ -498,5 +507,68 @@ fn a_torn_last_line_in_the_grant_log_is_cut_before_appending() {
         text.lines().count(),
         1 + summary_of(&out).fulfilled as usize
     );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Without `--journal`, `fulfill` keeps an SQLite journal in `$XDG_STATE_HOME/twitch-drops/`
+/// (a 0700 folder), named after the client id and game, and says where on one stderr line;
+/// `--no-journal` keeps none and warns that a crash may grant twice.
+#[test]
+fn the_default_journal_is_in_the_state_folder_and_no_journal_warns() {
+    let fake = fake(300, Faults::default());
+    let dir = scratch("default-journal");
+    let state = dir.join("state");
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_drops"))
+            .args(["fulfill", "--game", GAME, "--grant-log"])
+            .arg(dir.join("grants"))
+            .args(extra)
+            .env_clear()
+            .env("XDG_STATE_HOME", &state)
+            .env("TWITCH_CLIENT_ID", fake.client_id())
+            .env("TWITCH_CLIENT_SECRET", fake.client_secret())
+            .env("TWITCH_HELIX_URL", fake.helix_url())
+            .env("TWITCH_AUTH_URL", fake.auth_url())
+            .output()
+            .expect("drops runs")
+    };
+    let out = run(&[]);
+    assert!(out.status.success(), "{out:?}");
+    let folder = state.join("twitch-drops");
+    let journals: Vec<_> = std::fs::read_dir(&folder)
+        .expect("the state folder")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(journals.len(), 1, "{journals:?}");
+    let journal = &journals[0];
+    let name = journal.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    assert!(
+        name.starts_with(&format!("journal-{}-{GAME}-", fake.client_id()))
+            && name.ends_with(".sqlite"),
+        "{name}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&folder)
+            .expect("folder")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let said: Vec<_> = stderr.lines().filter(|l| l.contains("journal")).collect();
+    assert_eq!(said, [format!("drops: journal {}", journal.display())]);
+
+    let out = run(&["--no-journal"]);
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning") && stderr.contains("twice"),
+        "{stderr}"
+    );
+    let out = run(&["--no-journal", "--journal", "x.db"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
     std::fs::remove_dir_all(&dir).ok();
 }

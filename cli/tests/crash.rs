@@ -159,6 +159,19 @@ fn sigkill_at_random_points(kind: &str) {
 /// given instead of being written again.
 #[test]
 fn sigkill_with_a_grant_log_writes_no_id_twice() {
+    sigkill_with_a_grant_log(true);
+}
+
+/// The same without `--journal`: the default journal in the user's state folder keeps the
+/// rerun from granting twice.
+#[test]
+fn sigkill_without_journal_flag_writes_no_id_twice() {
+    sigkill_with_a_grant_log(false);
+}
+
+/// The schedule and checks, with `--journal sqlite:PATH` when `journal_flag`, else the
+/// default journal (under a scratch `XDG_STATE_HOME`).
+fn sigkill_with_a_grant_log(journal_flag: bool) {
     let mut config = FakeConfig::new();
     config.seed = Seed {
         entitlements: 20_000,
@@ -174,15 +187,16 @@ fn sigkill_with_a_grant_log_writes_no_id_twice() {
         .into_iter()
         .filter(|e| e.game_id == GAME && e.fulfillment_status == CLAIMED)
         .count();
-    let dir = std::env::temp_dir().join(format!("drops-crash-log-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "drops-crash-log-{journal_flag}-{}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
     let run = || {
         let mut command = Command::new(env!("CARGO_BIN_EXE_drops"));
         command
             .args(["fulfill", "--game", GAME])
-            .arg("--journal")
-            .arg(format!("sqlite:{}", dir.join("journal").display()))
             .arg("--grant-log")
             .arg(dir.join("grants"))
             .env_clear()
@@ -194,6 +208,11 @@ fn sigkill_with_a_grant_log_writes_no_id_twice() {
             .env("TWITCH_AUTH_URL", fake.auth_url())
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
+        if journal_flag {
+            command
+                .arg("--journal")
+                .arg(format!("sqlite:{}", dir.join("journal").display()));
+        }
         command
     };
 
@@ -250,5 +269,11 @@ fn sigkill_with_a_grant_log_writes_no_id_twice() {
     assert_eq!(written.len(), claimed, "every grant is in the log");
     assert!(log.is_empty() || log.ends_with('\n'), "no torn line left");
     assert_eq!(left, 0, "everything FULFILLED");
+    if !journal_flag {
+        let journals = std::fs::read_dir(dir.join("state").join("twitch-drops"))
+            .expect("the default journal's folder")
+            .count();
+        assert!(journals >= 1, "the default journal is there");
+    }
     std::fs::remove_dir_all(&dir).ok();
 }

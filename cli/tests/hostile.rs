@@ -21,11 +21,18 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// The user's state folder for every run here (the default journal goes there), never the
+/// real one.
+fn state_home() -> PathBuf {
+    std::env::temp_dir().join(format!("drops-hostile-state-{}", std::process::id()))
+}
+
 /// The `drops` binary against `server` with an access token (no token request needed).
 fn drops(server: &ServerGuard, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_drops"))
         .args(args)
         .env_clear()
+        .env("XDG_STATE_HOME", state_home())
         .env("TWITCH_CLIENT_ID", "cid")
         .env("TWITCH_ACCESS_TOKEN", "user-token-abcdef")
         .env("TWITCH_HELIX_URL", format!("{}/helix", server.url()))
@@ -619,6 +626,7 @@ fn echoed_secrets_never_reach_the_cli_output() {
         let out = Command::new(env!("CARGO_BIN_EXE_drops"))
             .args(args)
             .env_clear()
+            .env("XDG_STATE_HOME", state_home())
             .env("TWITCH_CLIENT_ID", "cid")
             .env("TWITCH_HELIX_URL", format!("{base}/helix"))
             .env("TWITCH_AUTH_URL", format!("{base}/oauth2"))
