@@ -572,3 +572,60 @@ fn the_default_journal_is_in_the_state_folder_and_no_journal_warns() {
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Grants a crash left in doubt (`Granting` journaled, no answer): the one whose id is in
+/// the grant log was given, so its script does not run again and its line is not written
+/// again; the other runs with `DROPS_GRANT_RESUMED=1` and is logged once.
+#[test]
+fn a_resumed_grant_already_in_the_grant_log_is_not_given_again() {
+    use twitch_drops::fulfill::JournalRecord;
+    let fake = fake(50, Faults::default());
+    let dir = scratch("resumed-in-log");
+    let (journal, log, ledger) = (dir.join("journal"), dir.join("grants"), dir.join("ledger"));
+    let claimed = claimed_of_game(&fake);
+    let (given, in_doubt) = (&claimed[0], &claimed[1]);
+    let mut file = twitch_drops::FileJournal::new(&journal);
+    let granting = |e: &fake_twitch::Entitlement| JournalRecord::Granting {
+        id: e.id.clone(),
+        user_id: e.user_id.clone(),
+        benefit_id: e.benefit_id.clone(),
+        game_id: e.game_id.clone(),
+    };
+    file.append(&[granting(given), granting(in_doubt)])
+        .expect("journal written");
+    drop(file);
+    std::fs::write(
+        &log,
+        format!("{} {} {}\n", given.id, given.user_id, given.benefit_id),
+    )
+    .expect("log");
+    let out = Command::new(env!("CARGO_BIN_EXE_drops"))
+        .args(["fulfill", "--game", GAME, "--grant-jobs", "1"])
+        .arg("--journal")
+        .arg(format!("file:{}", journal.display()))
+        .arg("--grant-log")
+        .arg(&log)
+        .arg("--grant-exec")
+        .arg(r#"echo "$DROPS_ENTITLEMENT_ID $DROPS_GRANT_RESUMED" >> "$LEDGER""#)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("LEDGER", &ledger)
+        .env("XDG_STATE_HOME", state_home())
+        .env("TWITCH_CLIENT_ID", fake.client_id())
+        .env("TWITCH_CLIENT_SECRET", fake.client_secret())
+        .env("TWITCH_HELIX_URL", fake.helix_url())
+        .env("TWITCH_AUTH_URL", fake.auth_url())
+        .output()
+        .expect("drops runs");
+    assert!(out.status.success(), "{out:?}");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("summary");
+    assert_eq!(summary["resumed"], 2, "{summary}");
+    let ledger = std::fs::read_to_string(&ledger).expect("ledger");
+    assert!(!ledger.contains(&given.id), "script ran again: {ledger}");
+    assert!(ledger.contains(&format!("{} 1\n", in_doubt.id)), "{ledger}");
+    assert_eq!(ledger.lines().count(), claimed.len() - 1);
+    let ids = granted_ids(&log);
+    assert_eq!(ids.len(), claimed.len(), "each id once: {ids:?}");
+    assert!(claimed_of_game(&fake).is_empty());
+    std::fs::remove_dir_all(&dir).ok();
+}
