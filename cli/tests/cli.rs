@@ -34,10 +34,12 @@ fn fake(entitlements: usize, faults: Faults) -> FakeTwitch {
     FakeTwitch::start(config).expect("the fake starts")
 }
 
-/// The user's state folder for every run here (the default journal goes there), never the
-/// real one.
+/// A fresh user's state folder for one run (the default journal goes there): never the
+/// real one, and no journal left by another test.
 fn state_home() -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("drops-cli-state-{}", std::process::id()))
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("drops-cli-state-{}-{run}", std::process::id()))
 }
 
 fn drops(fake: &FakeTwitch, args: &[&str]) -> Output {

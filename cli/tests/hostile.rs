@@ -21,10 +21,12 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// The user's state folder for every run here (the default journal goes there), never the
-/// real one.
+/// A fresh user's state folder for one run (the default journal goes there): never the
+/// real one, and no journal left by another test.
 fn state_home() -> PathBuf {
-    std::env::temp_dir().join(format!("drops-hostile-state-{}", std::process::id()))
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("drops-hostile-state-{}-{run}", std::process::id()))
 }
 
 /// The `drops` binary against `server` with an access token (no token request needed).
