@@ -2,8 +2,10 @@
 //! entitlement, a grant log, or both), a journal, progress on stderr and one JSON summary
 //! line on stdout.
 
+use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
-use std::io::{IsTerminal, Write};
+use std::hash::{BuildHasher, RandomState};
+use std::io::{BufRead, BufReader, IsTerminal, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
@@ -22,7 +24,13 @@ const RETRY_LATER: i32 = 75;
 #[derive(Debug, Default, Serialize)]
 pub struct Summary {
     pub listed: u64,
+    /// FULFILLED now, `already_fulfilled` included.
     pub fulfilled: u64,
+    /// Found FULFILLED (by an earlier run whose mark had not been recorded): not granted.
+    pub already_fulfilled: u64,
+    /// Grants left in doubt by a crash and called again (`DROPS_GRANT_RESUMED=1`); those
+    /// already in the grant log were not given again.
+    pub resumed: u64,
     pub failed: u64,
     /// Left to other instances sharing the journal (they hold the claims).
     pub held_elsewhere: u64,
@@ -44,8 +52,117 @@ impl Summary {
 /// How the command grants: a script per entitlement, a log line per grant, or both.
 pub struct CommandGrant {
     exec: Option<String>,
-    log: Option<(PathBuf, File)>,
+    log: Option<GrantLog>,
     jobs: usize,
+}
+
+/// The grant log: the command's record of what was given. A line is written (and on
+/// disk) only after the grant succeeded, so an id in it was given; a resumed grant whose
+/// id is there counts as given and is neither written nor run again.
+struct GrantLog {
+    path: PathBuf,
+    file: File,
+    /// Hashes of the ids in the log, read once when the first resumed grant arrives.
+    logged: Option<HashSet<u128>>,
+    /// Two keys for a 128-bit hash of an id (a collision would skip a grant).
+    keys: (RandomState, RandomState),
+}
+
+impl GrantLog {
+    fn hash(&self, id: &str) -> u128 {
+        (u128::from(self.keys.0.hash_one(id)) << 64) | u128::from(self.keys.1.hash_one(id))
+    }
+
+    /// Whether `id` has a whole line in the log; the first call reads the log.
+    fn holds(&mut self, id: &str) -> Result<bool, String> {
+        if self.logged.is_none() {
+            let mut logged = HashSet::new();
+            let file = File::open(&self.path)
+                .map_err(|e| format!("grant log {}: {e}", self.path.display()))?;
+            let mut reader = BufReader::new(file);
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                let read = reader
+                    .read_until(b'\n', &mut line)
+                    .map_err(|e| format!("grant log {}: {e}", self.path.display()))?;
+                // A last line without its newline was torn by a crash: not a record.
+                if read == 0 || line.last() != Some(&b'\n') {
+                    break;
+                }
+                if let Some(logged_id) = line.split(|b| *b == b' ').next() {
+                    if let Ok(logged_id) = std::str::from_utf8(logged_id) {
+                        logged.insert(self.hash(logged_id.trim_end()));
+                    }
+                }
+            }
+            self.logged = Some(logged);
+        }
+        let hash = self.hash(id);
+        Ok(self.logged.as_ref().is_some_and(|l| l.contains(&hash)))
+    }
+
+    /// Appends `lines` and syncs them, first cutting a torn last line a crashed writer left
+    /// (under an exclusive lock, so it is never a live writer's line).
+    fn append(&mut self, lines: &str) -> std::io::Result<()> {
+        lock(&self.file, true)?;
+        let written = (|| {
+            let len = self.file.metadata()?.len();
+            if len > 0 {
+                let torn = last_newline_end(&mut self.file, len)?;
+                if torn < len {
+                    self.file.set_len(torn)?;
+                }
+            }
+            self.file.write_all(lines.as_bytes())?;
+            self.file.sync_data()
+        })();
+        let unlocked = lock(&self.file, false);
+        written.and(unlocked)?;
+        if self.logged.is_some() {
+            let hashes: Vec<u128> = lines
+                .lines()
+                .filter_map(|line| line.split(' ').next())
+                .map(|id| self.hash(id))
+                .collect();
+            self.logged.get_or_insert_default().extend(hashes);
+        }
+        Ok(())
+    }
+}
+
+/// Takes (or releases) an exclusive advisory lock on `file`, between processes sharing a
+/// grant log. Unix only; elsewhere processes sharing one grant log are not supported.
+fn lock(file: &File, take: bool) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        let op = if take { libc::LOCK_EX } else { libc::LOCK_UN };
+        // SAFETY: flock on a descriptor this `File` owns for the whole call.
+        if unsafe { libc::flock(file.as_raw_fd(), op) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (file, take);
+    Ok(())
+}
+
+/// The length of `file` up to and including its last newline (0 if it has none).
+fn last_newline_end(file: &mut File, len: u64) -> std::io::Result<u64> {
+    let mut end = len;
+    let mut buf = [0u8; 4096];
+    while end > 0 {
+        let start = end.saturating_sub(buf.len() as u64);
+        let chunk = &mut buf[..(end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(chunk)?;
+        if let Some(i) = chunk.iter().rposition(|b| *b == b'\n') {
+            return Ok(start + i as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
 }
 
 impl CommandGrant {
@@ -63,10 +180,16 @@ impl CommandGrant {
             Some(path) => {
                 let file = OpenOptions::new()
                     .create(true)
+                    .read(true)
                     .append(true)
                     .open(path)
                     .map_err(|e| format!("grant log {}: {e}", path.display()))?;
-                Some((path.to_path_buf(), file))
+                Some(GrantLog {
+                    path: path.to_path_buf(),
+                    file,
+                    logged: None,
+                    keys: (RandomState::new(), RandomState::new()),
+                })
             }
             None => None,
         };
@@ -111,7 +234,7 @@ impl CommandGrant {
     }
 
     fn log(&mut self, requests: &[GrantRequest], outcomes: &mut [GrantOutcome]) {
-        let Some((path, file)) = self.log.as_mut() else {
+        let Some(log) = self.log.as_mut() else {
             return;
         };
         let mut lines = String::new();
@@ -124,11 +247,11 @@ impl CommandGrant {
             }
         }
         // Durable before the engine journals the grants and marks them.
-        if let Err(e) = file
-            .write_all(lines.as_bytes())
-            .and_then(|_| file.sync_data())
-        {
-            let reason = format!("grant log {}: {e}", path.display());
+        if lines.is_empty() {
+            return;
+        }
+        if let Err(e) = log.append(&lines) {
+            let reason = format!("grant log {}: {e}", log.path.display());
             for outcome in outcomes.iter_mut() {
                 if *outcome == GrantOutcome::Granted {
                     *outcome = GrantOutcome::Failed(reason.clone());
@@ -192,6 +315,42 @@ impl Grant for CommandGrant {
     }
 
     fn grant_batch(&mut self, requests: &[GrantRequest]) -> Vec<GrantOutcome> {
+        // A resumed grant already in the log was given before the crash: not again.
+        let mut given = vec![None; requests.len()];
+        if let Some(log) = self.log.as_mut() {
+            for (request, given) in requests.iter().zip(given.iter_mut()) {
+                if request.resumed {
+                    *given = Some(match log.holds(&request.entitlement.id) {
+                        Ok(true) => GrantOutcome::Granted,
+                        Ok(false) => continue,
+                        Err(reason) => GrantOutcome::Failed(reason),
+                    });
+                }
+            }
+        }
+        if given.iter().any(Option::is_some) {
+            let rest: Vec<GrantRequest> = requests
+                .iter()
+                .zip(&given)
+                .filter(|(_, g)| g.is_none())
+                .map(|(r, _)| r.clone())
+                .collect();
+            let mut rest = self.grant_new(&rest).into_iter();
+            return given
+                .into_iter()
+                .map(|g| g.unwrap_or_else(|| rest.next().unwrap_or(GrantOutcome::RetryLater)))
+                .collect();
+        }
+        self.grant_new(requests)
+    }
+}
+
+impl CommandGrant {
+    /// Runs the script (if any) for `requests` and logs the grants that succeeded.
+    fn grant_new(&mut self, requests: &[GrantRequest]) -> Vec<GrantOutcome> {
+        if requests.is_empty() {
+            return Vec::new();
+        }
         let mut outcomes = match &self.exec {
             None => vec![GrantOutcome::Granted; requests.len()],
             Some(script) => {
@@ -251,6 +410,8 @@ pub fn fulfill<T: Transport + Sync, C: Clock + Sync>(
     let summary = Summary {
         listed: report.listed,
         fulfilled: report.fulfilled + report.already_fulfilled,
+        already_fulfilled: report.already_fulfilled,
+        resumed: report.resumed,
         failed: report.left(),
         held_elsewhere: report.held_elsewhere,
         requests: client.requests_sent() - requests_before,

@@ -5,7 +5,8 @@
 //! - `postgres://…` (or `postgresql://…`): a PostgreSQL database, shared by instances on
 //!   many hosts; each entitlement is claimed by one of them.
 //! - `file:PATH`: a file of JSON lines: crash-safe, one process at a time.
-//! - none: in memory (nothing survives a crash).
+//! - none given: SQLite in the user's state folder, one per client id and game
+//!   ([`default_path`]); `--no-journal`: in memory (nothing survives a crash).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -66,6 +67,38 @@ impl std::str::FromStr for JournalSpec {
     }
 }
 
+/// The journal `drops fulfill` keeps when given none:
+/// `$XDG_STATE_HOME/twitch-drops/` (else `~/.local/state/twitch-drops/`, created 0700)
+/// `journal-<client id>-<game>-<hash>.sqlite`, the name reduced to a safe file name and the
+/// hash (of the exact pair) keeping pairs that reduce alike apart.
+pub fn default_path(client_id: &str, game: &str) -> Result<PathBuf, String> {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    let state = var("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| var("HOME").map(|home| PathBuf::from(home).join(".local").join("state")))
+        .ok_or(
+            "no place for the default journal: set XDG_STATE_HOME or HOME, pass --journal, \
+             or --no-journal (not crash-safe)",
+        )?;
+    let dir = state.join("twitch-drops");
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    // FNV-1a: stable across builds, unlike std's hasher.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in client_id.bytes().chain([0]).chain(game.bytes()) {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let name =
+        twitch_drops::safe_file_name(&format!("journal-{client_id}-{game}-{hash:016x}"), "sqlite")
+            .ok_or("no file name for the default journal")?;
+    Ok(dir.join(name))
+}
+
 /// Opens the journal; claims (shared journals only) last `claim_ttl` past this process's
 /// last heartbeat.
 pub fn open(spec: Option<&JournalSpec>, claim_ttl: Duration) -> Result<Box<dyn Journal>, String> {
@@ -74,6 +107,7 @@ pub fn open(spec: Option<&JournalSpec>, claim_ttl: Duration) -> Result<Box<dyn J
         ..ClaimSettings::default()
     };
     Ok(match spec {
+        // `--no-journal`: nothing survives a crash.
         None => Box::new(MemoryJournal::new()),
         Some(JournalSpec::File(path)) => Box::new(FileJournal::new(path)),
         Some(JournalSpec::Sqlite(path)) => {

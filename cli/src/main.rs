@@ -100,8 +100,13 @@ enum Command {
         /// it), postgres://… (instances on many hosts share it: each entitlement is claimed
         /// by one), or file:PATH (JSON lines, one process at a time).
         /// Also read from DROPS_JOURNAL (keeps a database password out of the process list).
+        /// Without one, an SQLite journal per client id and game in
+        /// $XDG_STATE_HOME/twitch-drops/ (else ~/.local/state/twitch-drops/).
         #[arg(long, env = "DROPS_JOURNAL", hide_env_values = true)]
         journal: Option<journal::JournalSpec>,
+        /// No journal at all: a crash may then grant some rewards twice on the rerun.
+        #[arg(long, conflicts_with = "journal")]
+        no_journal: bool,
         /// Seconds a shared journal's claims outlive a process that died holding them;
         /// another instance takes them over after that.
         #[arg(long, default_value_t = 60.0)]
@@ -109,10 +114,15 @@ enum Command {
         /// Run this shell command per entitlement (DROPS_ENTITLEMENT_ID, DROPS_USER_ID,
         /// DROPS_BENEFIT_ID, DROPS_GAME_ID, DROPS_TIMESTAMP, DROPS_GRANT_RESUMED in its
         /// environment): exit 0 = granted, 75 = retry later, other = failed.
+        /// DROPS_GRANT_RESUMED=1: a crash interrupted an earlier call for this entitlement,
+        /// which may have granted it; the command must check its own records for
+        /// DROPS_ENTITLEMENT_ID and exit 0 without granting again if it did (0: first call).
         #[arg(long)]
         grant_exec: Option<String>,
         /// Append one line per grant (entitlement id, user id, benefit id) to this file,
-        /// on disk before the entitlement is marked FULFILLED.
+        /// on disk before the entitlement is marked FULFILLED. It is the record of what was
+        /// given: a grant resumed after a crash whose id is in it counts as given and is
+        /// not written, nor its --grant-exec run, again.
         #[arg(long)]
         grant_log: Option<PathBuf>,
         /// Grant scripts run at once.
@@ -231,6 +241,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             game,
             user,
             journal,
+            no_journal,
             claim_ttl,
             grant_exec,
             grant_log,
@@ -244,6 +255,19 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let client = cli.connection.client()?;
             let mut grant =
                 fulfill::CommandGrant::new(grant_exec, grant_log.as_deref(), grant_jobs)?;
+            let journal = if no_journal {
+                eprintln!(
+                    "drops: warning: no journal (--no-journal): if this run crashes, \
+                     the rerun may grant some rewards twice"
+                );
+                None
+            } else if let Some(spec) = journal {
+                Some(spec)
+            } else {
+                let path = journal::default_path(client.config().client_id(), &game)?;
+                eprintln!("drops: journal {}", path.display());
+                Some(journal::JournalSpec::Sqlite(path))
+            };
             let mut query = EntitlementsQuery::new().game(game);
             query.user_id = user;
             let options = FulfillOptions {

@@ -34,10 +34,19 @@ fn fake(entitlements: usize, faults: Faults) -> FakeTwitch {
     FakeTwitch::start(config).expect("the fake starts")
 }
 
+/// A fresh user's state folder for one run (the default journal goes there): never the
+/// real one, and no journal left by another test.
+fn state_home() -> std::path::PathBuf {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("drops-cli-state-{}-{run}", std::process::id()))
+}
+
 fn drops(fake: &FakeTwitch, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_drops"))
         .args(args)
         .env_clear()
+        .env("XDG_STATE_HOME", state_home())
         .env("TWITCH_CLIENT_ID", fake.client_id())
         .env("TWITCH_CLIENT_SECRET", fake.client_secret())
         .env("TWITCH_HELIX_URL", fake.helix_url())
@@ -397,6 +406,7 @@ fn entitlements_update_and_errors() {
     let out = Command::new(env!("CARGO_BIN_EXE_drops"))
         .args(["fulfill", "--game", GAME, "--grant-log", "/dev/null"])
         .env_clear()
+        .env("XDG_STATE_HOME", state_home())
         .output()
         .expect("drops runs");
     assert_eq!(out.status.code(), Some(2));
@@ -408,6 +418,7 @@ fn demo_runs_offline() {
     let out = Command::new(env!("CARGO_BIN_EXE_drops"))
         .args(["demo", "--entitlements", "1500"])
         .env_clear()
+        .env("XDG_STATE_HOME", state_home())
         .output()
         .expect("drops runs");
     assert!(
@@ -466,4 +477,157 @@ fn analytics_lists_and_downloads_reports_with_a_user_token() {
     let out = drops(&fake, &["analytics", "--game", GAME]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("401"));
+}
+
+/// A grant log whose last line a crash tore (no newline) is cut back to its last whole line
+/// before the next grants are appended, so no line is glued to a fragment.
+#[test]
+fn a_torn_last_line_in_the_grant_log_is_cut_before_appending() {
+    let fake = fake(300, Faults::default());
+    let dir = scratch("torn-log");
+    let log = dir.join("grants");
+    std::fs::write(&log, "earlier-id user-1 benefit-1\nhalf-written-id us").expect("log");
+    let out = drops(
+        &fake,
+        &[
+            "fulfill",
+            "--game",
+            GAME,
+            "--journal",
+            dir.join("journal").to_str().expect("utf-8 path"),
+            "--grant-log",
+            log.to_str().expect("utf-8 path"),
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let text = std::fs::read_to_string(&log).expect("log");
+    assert!(text.starts_with("earlier-id user-1 benefit-1\n"), "{text}");
+    assert!(!text.contains("half-written-id"), "{text}");
+    assert!(text.ends_with('\n'));
+    assert!(text.lines().all(|l| l.split(' ').count() == 3), "{text}");
+    assert_eq!(
+        text.lines().count(),
+        1 + summary_of(&out).fulfilled as usize
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Without `--journal`, `fulfill` keeps an SQLite journal in `$XDG_STATE_HOME/twitch-drops/`
+/// (a 0700 folder), named after the client id and game, and says where on one stderr line;
+/// `--no-journal` keeps none and warns that a crash may grant twice.
+#[test]
+fn the_default_journal_is_in_the_state_folder_and_no_journal_warns() {
+    let fake = fake(300, Faults::default());
+    let dir = scratch("default-journal");
+    let state = dir.join("state");
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_drops"))
+            .args(["fulfill", "--game", GAME, "--grant-log"])
+            .arg(dir.join("grants"))
+            .args(extra)
+            .env_clear()
+            .env("XDG_STATE_HOME", &state)
+            .env("TWITCH_CLIENT_ID", fake.client_id())
+            .env("TWITCH_CLIENT_SECRET", fake.client_secret())
+            .env("TWITCH_HELIX_URL", fake.helix_url())
+            .env("TWITCH_AUTH_URL", fake.auth_url())
+            .output()
+            .expect("drops runs")
+    };
+    let out = run(&[]);
+    assert!(out.status.success(), "{out:?}");
+    let folder = state.join("twitch-drops");
+    let journals: Vec<_> = std::fs::read_dir(&folder)
+        .expect("the state folder")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(journals.len(), 1, "{journals:?}");
+    let journal = &journals[0];
+    let name = journal.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    assert!(
+        name.starts_with(&format!("journal-{}-{GAME}-", fake.client_id()))
+            && name.ends_with(".sqlite"),
+        "{name}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&folder)
+            .expect("folder")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let said: Vec<_> = stderr.lines().filter(|l| l.contains("journal")).collect();
+    assert_eq!(said, [format!("drops: journal {}", journal.display())]);
+
+    let out = run(&["--no-journal"]);
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning") && stderr.contains("twice"),
+        "{stderr}"
+    );
+    let out = run(&["--no-journal", "--journal", "x.db"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Grants a crash left in doubt (`Granting` journaled, no answer): the one whose id is in
+/// the grant log was given, so its script does not run again and its line is not written
+/// again; the other runs with `DROPS_GRANT_RESUMED=1` and is logged once.
+#[test]
+fn a_resumed_grant_already_in_the_grant_log_is_not_given_again() {
+    use twitch_drops::fulfill::JournalRecord;
+    let fake = fake(50, Faults::default());
+    let dir = scratch("resumed-in-log");
+    let (journal, log, ledger) = (dir.join("journal"), dir.join("grants"), dir.join("ledger"));
+    let claimed = claimed_of_game(&fake);
+    let (given, in_doubt) = (&claimed[0], &claimed[1]);
+    let mut file = twitch_drops::FileJournal::new(&journal);
+    let granting = |e: &fake_twitch::Entitlement| JournalRecord::Granting {
+        id: e.id.clone(),
+        user_id: e.user_id.clone(),
+        benefit_id: e.benefit_id.clone(),
+        game_id: e.game_id.clone(),
+    };
+    file.append(&[granting(given), granting(in_doubt)])
+        .expect("journal written");
+    drop(file);
+    std::fs::write(
+        &log,
+        format!("{} {} {}\n", given.id, given.user_id, given.benefit_id),
+    )
+    .expect("log");
+    let out = Command::new(env!("CARGO_BIN_EXE_drops"))
+        .args(["fulfill", "--game", GAME, "--grant-jobs", "1"])
+        .arg("--journal")
+        .arg(format!("file:{}", journal.display()))
+        .arg("--grant-log")
+        .arg(&log)
+        .arg("--grant-exec")
+        .arg(r#"echo "$DROPS_ENTITLEMENT_ID $DROPS_GRANT_RESUMED" >> "$LEDGER""#)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("LEDGER", &ledger)
+        .env("XDG_STATE_HOME", state_home())
+        .env("TWITCH_CLIENT_ID", fake.client_id())
+        .env("TWITCH_CLIENT_SECRET", fake.client_secret())
+        .env("TWITCH_HELIX_URL", fake.helix_url())
+        .env("TWITCH_AUTH_URL", fake.auth_url())
+        .output()
+        .expect("drops runs");
+    assert!(out.status.success(), "{out:?}");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("summary");
+    assert_eq!(summary["resumed"], 2, "{summary}");
+    let ledger = std::fs::read_to_string(&ledger).expect("ledger");
+    assert!(!ledger.contains(&given.id), "script ran again: {ledger}");
+    assert!(ledger.contains(&format!("{} 1\n", in_doubt.id)), "{ledger}");
+    assert_eq!(ledger.lines().count(), claimed.len() - 1);
+    let ids = granted_ids(&log);
+    assert_eq!(ids.len(), claimed.len(), "each id once: {ids:?}");
+    assert!(claimed_of_game(&fake).is_empty());
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -152,3 +152,128 @@ fn sigkill_at_random_points(kind: &str) {
     assert_eq!(left, 0, "everything FULFILLED");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `drops fulfill --journal J --grant-log F`, the process itself SIGKILLed while grants
+/// run, many times, then a clean rerun: F holds every entitlement once. A grant resumed
+/// after a kill between F's write and the journal's record finds its id in F and counts as
+/// given instead of being written again.
+#[test]
+fn sigkill_with_a_grant_log_writes_no_id_twice() {
+    sigkill_with_a_grant_log(true);
+}
+
+/// The same without `--journal`: the default journal in the user's state folder keeps the
+/// rerun from granting twice.
+#[test]
+fn sigkill_without_journal_flag_writes_no_id_twice() {
+    sigkill_with_a_grant_log(false);
+}
+
+/// The schedule and checks, with `--journal sqlite:PATH` when `journal_flag`, else the
+/// default journal (under a scratch `XDG_STATE_HOME`).
+fn sigkill_with_a_grant_log(journal_flag: bool) {
+    let mut config = FakeConfig::new();
+    config.seed = Seed {
+        entitlements: 20_000,
+        games: vec![GAME.into()],
+        foreign_games: vec![],
+        users: 60,
+        fulfilled_fraction: 0.0,
+        rng_seed: 22,
+    };
+    let fake = FakeTwitch::start(config).expect("fake starts");
+    let claimed = fake
+        .entitlements()
+        .into_iter()
+        .filter(|e| e.game_id == GAME && e.fulfillment_status == CLAIMED)
+        .count();
+    let dir = std::env::temp_dir().join(format!(
+        "drops-crash-log-{journal_flag}-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let run = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_drops"));
+        command
+            .args(["fulfill", "--game", GAME])
+            .arg("--grant-log")
+            .arg(dir.join("grants"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("XDG_STATE_HOME", dir.join("state"))
+            .env("TWITCH_CLIENT_ID", fake.client_id())
+            .env("TWITCH_CLIENT_SECRET", fake.client_secret())
+            .env("TWITCH_HELIX_URL", fake.helix_url())
+            .env("TWITCH_AUTH_URL", fake.auth_url())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        if journal_flag {
+            command
+                .arg("--journal")
+                .arg(format!("sqlite:{}", dir.join("journal").display()));
+        }
+        command
+    };
+
+    let mut seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1)
+        | 1;
+    eprintln!("kill schedule seed {seed}");
+    let mut kills = 0;
+    for _ in 0..KILLS {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        // Without scripts a run is quick: a kill between 5 ms and 65 ms into it.
+        let after = Duration::from_millis(5 + seed % 60);
+        let mut child = run().spawn().expect("drops starts");
+        let started = Instant::now();
+        while started.elapsed() < after && child.try_wait().expect("wait").is_none() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        // SIGKILL to the process itself (no script, no shell in between).
+        child.kill().expect("killed");
+        child.wait().expect("reaped");
+        kills += 1;
+    }
+    let last = run().output().expect("drops runs");
+    assert!(last.status.success(), "the final run completes: {last:?}");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&last.stdout).expect("a JSON summary line");
+
+    let log = std::fs::read_to_string(dir.join("grants")).expect("the grant log");
+    let mut written: HashMap<&str, usize> = HashMap::new();
+    for line in log.lines() {
+        *written
+            .entry(line.split(' ').next().unwrap_or_default())
+            .or_default() += 1;
+    }
+    let twice = written.values().filter(|n| **n > 1).count();
+    let left = fake
+        .entitlements()
+        .into_iter()
+        .filter(|e| e.game_id == GAME && e.fulfillment_status == CLAIMED)
+        .count();
+    eprintln!(
+        "kills {kills}, entitlements {claimed}, log lines {}, ids twice {twice}, last run {summary}",
+        log.lines().count()
+    );
+    assert!(kills >= 20, "enough runs were killed mid-way ({kills})");
+    assert_eq!(twice, 0, "ids written twice to the grant log");
+    assert_eq!(written.len(), claimed, "every grant is in the log");
+    assert!(log.is_empty() || log.ends_with('\n'), "no torn line left");
+    assert_eq!(left, 0, "everything FULFILLED");
+    if !journal_flag {
+        let journals = std::fs::read_dir(dir.join("state").join("twitch-drops"))
+            .expect("the default journal's folder")
+            .count();
+        assert!(journals >= 1, "the default journal is there");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -21,11 +21,20 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// A fresh user's state folder for one run (the default journal goes there): never the
+/// real one, and no journal left by another test.
+fn state_home() -> PathBuf {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("drops-hostile-state-{}-{run}", std::process::id()))
+}
+
 /// The `drops` binary against `server` with an access token (no token request needed).
 fn drops(server: &ServerGuard, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_drops"))
         .args(args)
         .env_clear()
+        .env("XDG_STATE_HOME", state_home())
         .env("TWITCH_CLIENT_ID", "cid")
         .env("TWITCH_ACCESS_TOKEN", "user-token-abcdef")
         .env("TWITCH_HELIX_URL", format!("{}/helix", server.url()))
@@ -619,6 +628,7 @@ fn echoed_secrets_never_reach_the_cli_output() {
         let out = Command::new(env!("CARGO_BIN_EXE_drops"))
             .args(args)
             .env_clear()
+            .env("XDG_STATE_HOME", state_home())
             .env("TWITCH_CLIENT_ID", "cid")
             .env("TWITCH_HELIX_URL", format!("{base}/helix"))
             .env("TWITCH_AUTH_URL", format!("{base}/oauth2"))
