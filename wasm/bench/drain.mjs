@@ -121,6 +121,8 @@ if (process.env.DROPS_BIN) {
         TWITCH_CLIENT_SECRET: fake.client_secret,
         TWITCH_HELIX_URL: fake.helix_url,
         TWITCH_AUTH_URL: fake.auth_url,
+        // The default journal (SQLite) goes to this run's folder, not the user's state.
+        XDG_STATE_HOME: dir,
       },
       maxBuffer: 1 << 26,
     },
