@@ -1858,8 +1858,9 @@ enum td_result td_grant_reason_set(struct td_grant_reason *reason, const char *t
 
 // A journal in a file of JSON lines (created on first use), fsync'd on every append. A torn
 // last line (a crash mid-write) is ignored; loading compacts the file to the records still
-// open (written beside it, `path` with its extension replaced by `compacting`, then renamed
-// over it).
+// open and the ids settled in the last 30 days (written beside it, `path` with its extension
+// replaced by `compacting`, then renamed over it). A settled id is not granted again when
+// Twitch lists it as CLAIMED again (settled `TD_SETTLED_HELD_ELSEWHERE`).
 // The path is only stored here: a file that cannot be opened fails the run with
 // `TD_JOURNAL`.
 //
@@ -1872,8 +1873,10 @@ enum td_result td_journal_new_file(const char *path,
                                    struct td_error *error);
 
 // A journal in memory: no grant is given twice within this process (keep the journal from
-// run to run), nothing survives a crash. It keeps only the records of entitlements still
-// open, so it stays small. Free it with `td_journal_free`; NULL only on an internal failure.
+// run to run), nothing survives a crash. It keeps the records of entitlements still open and
+// sixteen bytes per id settled in the last 30 days (not granted again when Twitch lists it
+// as CLAIMED again), so it stays small. Free it with `td_journal_free`; NULL only on an
+// internal failure.
 struct td_journal *td_journal_new_memory(void);
 
 // Frees a journal; NULL is a no-op. A file journal's file stays (it is the record).

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use fake_twitch::{FakeConfig, FakeTwitch, Faults, Seed, CLAIMED, FULFILLED};
-use twitch_drops::fulfill::{EngineInput, EngineStep, Recovery, StudioStep, TwitchStep};
+use twitch_drops::fulfill::{
+    EngineInput, EngineStep, JournalError, JournalRecord, Recovery, StudioStep, TwitchStep,
+};
 use twitch_drops::{
     Client, Config, Credentials, Engine, Entitlement, FileJournal, FulfillOptions,
     FulfillmentStatus, GrantOutcome, GrantRequest, Journal, ManualClock, MemoryJournal,
@@ -712,4 +714,85 @@ fn pipelined_retries_of_update_failed_wait_out_their_pause() {
         }
     }
     panic!("the run did not end");
+}
+
+/// The seed `fake_with(500, 20)` starts from, to bring its entitlements back CLAIMED.
+fn stale_seed() -> Seed {
+    Seed {
+        entitlements: 500,
+        games: vec![GAME.into()],
+        foreign_games: vec!["999999".into()],
+        users: 20,
+        fulfilled_fraction: 0.1,
+        rng_seed: 5,
+    }
+}
+
+/// Drains, lets the fake list every entitlement it fulfilled as CLAIMED again (a stale
+/// listing: the same ids, back as they were), reruns, and returns the rerun's ledger.
+fn rerun_after_a_stale_listing(journal: &mut dyn FnMut() -> Box<dyn Journal>) -> Ledger {
+    let fake = fake_with(500, 20);
+    let before = claimed(&fake).len();
+    let mut ledger = Ledger::default();
+    let report = client(&fake)
+        .fulfill(
+            FulfillOptions::game(GAME),
+            &mut *journal(),
+            &mut |r: &GrantRequest| ledger.grant(r),
+        )
+        .expect("valid options");
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!(ledger.grants.len(), before);
+    fake.reset(stale_seed());
+    assert_eq!(claimed(&fake).len(), before, "the stale listing is back");
+    let mut again = Ledger::default();
+    let rerun = client(&fake)
+        .fulfill(
+            FulfillOptions::game(GAME),
+            &mut *journal(),
+            &mut |r: &GrantRequest| again.grant(r),
+        )
+        .expect("valid options");
+    assert_eq!(rerun.held_elsewhere as usize, before, "refused: {rerun:?}");
+    again
+}
+
+#[test]
+fn a_stale_listing_grants_nothing_again_with_the_file_journal() {
+    let dir = std::env::temp_dir().join(format!("drops-stale-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("journal");
+    let again = rerun_after_a_stale_listing(&mut || Box::new(FileJournal::new(&path)));
+    assert!(
+        again.grants.is_empty(),
+        "granted again: {:?}",
+        again.grants.len()
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_stale_listing_grants_nothing_again_with_the_memory_journal() {
+    let shared = Arc::new(std::sync::Mutex::new(MemoryJournal::new()));
+    let again = rerun_after_a_stale_listing(&mut || Box::new(Shared(shared.clone())));
+    assert!(
+        again.grants.is_empty(),
+        "granted again: {:?}",
+        again.grants.len()
+    );
+}
+
+/// One memory journal for both runs.
+struct Shared(Arc<std::sync::Mutex<MemoryJournal>>);
+
+impl Journal for Shared {
+    fn load(&mut self) -> Result<Vec<JournalRecord>, JournalError> {
+        self.0.lock().unwrap().load()
+    }
+    fn claim(&mut self, records: &[JournalRecord]) -> Result<Vec<String>, JournalError> {
+        self.0.lock().unwrap().claim(records)
+    }
+    fn append(&mut self, records: &[JournalRecord]) -> Result<(), JournalError> {
+        self.0.lock().unwrap().append(records)
+    }
 }

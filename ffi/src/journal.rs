@@ -34,8 +34,9 @@ pub struct td_journal {
 
 /// A journal in a file of JSON lines (created on first use), fsync'd on every append. A torn
 /// last line (a crash mid-write) is ignored; loading compacts the file to the records still
-/// open (written beside it, `path` with its extension replaced by `compacting`, then renamed
-/// over it).
+/// open and the ids settled in the last 30 days (written beside it, `path` with its extension
+/// replaced by `compacting`, then renamed over it). A settled id is not granted again when
+/// Twitch lists it as CLAIMED again (settled `TD_SETTLED_HELD_ELSEWHERE`).
 /// The path is only stored here: a file that cannot be opened fails the run with
 /// `TD_JOURNAL`.
 ///
@@ -63,8 +64,10 @@ pub unsafe extern "C" fn td_journal_new_file(
 }
 
 /// A journal in memory: no grant is given twice within this process (keep the journal from
-/// run to run), nothing survives a crash. It keeps only the records of entitlements still
-/// open, so it stays small. Free it with `td_journal_free`; NULL only on an internal failure.
+/// run to run), nothing survives a crash. It keeps the records of entitlements still open and
+/// sixteen bytes per id settled in the last 30 days (not granted again when Twitch lists it
+/// as CLAIMED again), so it stays small. Free it with `td_journal_free`; NULL only on an
+/// internal failure.
 #[no_mangle]
 pub extern "C" fn td_journal_new_memory() -> *mut td_journal {
     guard_value(std::ptr::null_mut(), || {

@@ -1,26 +1,85 @@
 //! A journal in a file of JSON lines: crash-safe, no dependencies, one instance at a time.
 
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use crate::fulfill::{check_records, Journal, JournalError, JournalRecord, Recovery};
+use serde::Deserialize;
+
+use crate::fulfill::{
+    check_records, Journal, JournalError, JournalRecord, Recovery, SettledIds, SETTLED_RETENTION,
+};
+use crate::Clock;
 
 /// An append-only file of JSON lines, fsync'd on every append. A torn last line (a crash
 /// mid-write) is ignored; a bad line elsewhere is an error. Loading compacts the file to
-/// the records still open (written to a temporary file, fsync'd, then renamed over).
-#[derive(Debug)]
+/// the records still open and the `settled` lines of the last
+/// [`SETTLED_RETENTION`] (written to a temporary file, fsync'd, then renamed over).
+///
+/// A `settled` line carries when it was written (`"at"`, ms since the Unix epoch; a line
+/// written before this field existed counts from the load that first reads it). Claims refuse
+/// those ids (the engine reports them `HeldElsewhere`), so a stale listing, Twitch listing a
+/// FULFILLED entitlement as CLAIMED again, grants nothing twice. In memory a settled id costs
+/// sixteen bytes; remove its line to let it be granted anew.
 pub struct FileJournal {
     path: PathBuf,
     file: Option<File>,
+    clock: Arc<dyn Clock>,
+    /// The ids settled within the retention; read on first need.
+    settled: Option<SettledIds>,
+}
+
+impl std::fmt::Debug for FileJournal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileJournal")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The system's time, on every target (`SystemClock` is not built for WASM, where a file
+/// journal has no files anyway). It never sleeps: a journal only stamps.
+struct WallClock;
+
+impl Clock for WallClock {
+    fn now_ms(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
+    }
+
+    fn sleep(&self, _: std::time::Duration) {}
+}
+
+/// The time a `settled` line carries, beside the record's own fields.
+#[derive(Deserialize)]
+struct Stamp {
+    at: Option<u64>,
+}
+
+/// What a journal file holds: its records in order, and when each settled id was settled
+/// (`None`: a line written before lines carried the time).
+struct Contents {
+    records: Vec<JournalRecord>,
+    settled_at: HashMap<String, Option<u64>>,
 }
 
 impl FileJournal {
-    /// A journal at `path` (created on first use).
+    /// A journal at `path` (created on first use); settled lines are stamped by the system
+    /// clock.
     pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self::with_clock(path, Arc::new(WallClock))
+    }
+
+    /// A journal at `path` whose settled lines are stamped, and expired, by `clock`.
+    pub fn with_clock(path: impl Into<PathBuf>, clock: Arc<dyn Clock>) -> Self {
         FileJournal {
             path: path.into(),
             file: None,
+            clock,
+            settled: None,
         }
     }
 
@@ -33,10 +92,14 @@ impl FileJournal {
         JournalError(format!("{what} {}: {e}", self.path.display()))
     }
 
-    fn read_records(&self) -> Result<Vec<JournalRecord>, JournalError> {
+    fn read(&self) -> Result<Contents, JournalError> {
+        let mut contents = Contents {
+            records: Vec::new(),
+            settled_at: HashMap::new(),
+        };
         let file = match File::open(&self.path) {
             Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(contents),
             Err(e) => return Err(self.error("cannot open", e)),
         };
         // Bytes, not text: a line torn inside a multi-byte character is not UTF-8.
@@ -50,7 +113,6 @@ impl FileJournal {
                 "refused",
             ),
         })?;
-        let mut records = Vec::new();
         let last = lines.len().saturating_sub(1);
         for (number, line) in lines.iter().enumerate() {
             if line.trim_ascii().is_empty() {
@@ -62,20 +124,42 @@ impl FileJournal {
                         &format!("journal {}", self.path.display()),
                         [(format!("line {}", number + 1), &record)],
                     )?;
-                    records.push(record)
+                    if let JournalRecord::Settled { id } = &record {
+                        let at = serde_json::from_slice::<Stamp>(line)
+                            .ok()
+                            .and_then(|s| s.at);
+                        let known = contents.settled_at.entry(id.clone()).or_insert(at);
+                        *known = (*known).max(at);
+                    }
+                    contents.records.push(record)
                 }
                 // A crash while appending leaves at most the last line torn.
                 Err(_) if number == last => break,
                 Err(e) => return Err(self.error(&format!("bad line {} in", number + 1), e)),
             }
         }
-        Ok(records)
+        Ok(contents)
     }
 
-    fn rewrite(&self, records: &[JournalRecord]) -> Result<(), JournalError> {
+    /// The settled ids of the file, read once.
+    fn settled(&mut self) -> Result<&mut SettledIds, JournalError> {
+        if self.settled.is_none() {
+            let contents = self.read()?;
+            let now = self.clock.now_ms();
+            let mut settled = SettledIds::new();
+            for (id, at) in &contents.settled_at {
+                settled.insert(id, at.unwrap_or(now));
+            }
+            settled.expire(now);
+            self.settled = Some(settled);
+        }
+        Ok(self.settled.get_or_insert_with(SettledIds::new))
+    }
+
+    fn rewrite(&self, bytes: &[u8]) -> Result<(), JournalError> {
         let temporary = self.path.with_extension("compacting");
         let mut file = File::create(&temporary).map_err(|e| self.error("cannot create", e))?;
-        file.write_all(&encode(records))
+        file.write_all(bytes)
             .and_then(|_| file.sync_all())
             .map_err(|e| self.error("cannot write", e))?;
         replace_durably(&temporary, &self.path).map_err(|e| self.error("cannot replace", e))
@@ -163,27 +247,62 @@ fn read_lines(mut reader: impl BufRead, max: usize) -> Result<Vec<Vec<u8>>, Line
     Ok(lines)
 }
 
-fn encode(records: &[JournalRecord]) -> Vec<u8> {
+/// JSON lines; a `settled` line gets `"at": at_ms` after the record's fields.
+fn encode<'a>(records: impl IntoIterator<Item = &'a JournalRecord>, at_ms: u64) -> Vec<u8> {
     let mut bytes = Vec::new();
     for record in records {
-        // Serializing these plain records cannot fail.
-        if let Ok(line) = serde_json::to_vec(record) {
-            bytes.extend_from_slice(&line);
-            bytes.push(b'\n');
-        }
+        encode_line(&mut bytes, record, at_ms);
     }
     bytes
 }
 
+fn encode_line(bytes: &mut Vec<u8>, record: &JournalRecord, at_ms: u64) {
+    // Serializing these plain records cannot fail; each is one JSON object.
+    if let Ok(mut line) = serde_json::to_vec(record) {
+        if matches!(record, JournalRecord::Settled { .. }) && line.last() == Some(&b'}') {
+            line.pop();
+            line.extend_from_slice(format!(",\"at\":{at_ms}}}").as_bytes());
+        }
+        bytes.extend_from_slice(&line);
+        bytes.push(b'\n');
+    }
+}
+
 impl Journal for FileJournal {
     fn load(&mut self) -> Result<Vec<JournalRecord>, JournalError> {
-        let records = self.read_records()?;
-        let open = Recovery::from_records(&records).records();
-        if open.len() != records.len() || !records.is_empty() {
-            self.rewrite(&open)?;
+        let contents = self.read()?;
+        let open = Recovery::from_records(&contents.records).records();
+        let now = self.clock.now_ms();
+        let oldest = now.saturating_sub(SETTLED_RETENTION.as_millis() as u64);
+        let still_open: std::collections::HashSet<&str> =
+            open.iter().map(JournalRecord::id).collect();
+        let mut settled = SettledIds::new();
+        let mut bytes = Vec::new();
+        for (id, at) in &contents.settled_at {
+            let at = at.unwrap_or(now);
+            if at >= oldest && !still_open.contains(id.as_str()) {
+                settled.insert(id, at);
+                let record = JournalRecord::Settled { id: id.clone() };
+                encode_line(&mut bytes, &record, at);
+            }
+        }
+        bytes.extend_from_slice(&encode(&open, now));
+        if !contents.records.is_empty() {
+            self.rewrite(&bytes)?;
         }
         self.file = None;
+        self.settled = Some(settled);
         Ok(open)
+    }
+
+    /// Takes every id but those settled within [`SETTLED_RETENTION`].
+    fn claim(&mut self, records: &[JournalRecord]) -> Result<Vec<String>, JournalError> {
+        let settled = self.settled()?;
+        let (held, taken): (Vec<&JournalRecord>, Vec<&JournalRecord>) =
+            records.iter().partition(|r| settled.contains(r.id()));
+        let taken: Vec<JournalRecord> = taken.into_iter().cloned().collect();
+        self.append(&taken)?;
+        Ok(held.into_iter().map(|r| r.id().to_owned()).collect())
     }
 
     fn append(&mut self, records: &[JournalRecord]) -> Result<(), JournalError> {
@@ -201,7 +320,8 @@ impl Journal for FileJournal {
                 .map_err(|e| self.error("cannot open", e))?;
             self.file = Some(file);
         }
-        let bytes = encode(records);
+        let now = self.clock.now_ms();
+        let bytes = encode(records, now);
         let path = self.path.display().to_string();
         let file = self
             .file
@@ -209,6 +329,96 @@ impl Journal for FileJournal {
             .ok_or_else(|| JournalError(path.clone()))?;
         file.write_all(&bytes)
             .and_then(|_| file.sync_data())
-            .map_err(|e| JournalError(format!("cannot append to {path}: {e}")))
+            .map_err(|e| JournalError(format!("cannot append to {path}: {e}")))?;
+        if let Some(settled) = self.settled.as_mut() {
+            for record in records {
+                if let JournalRecord::Settled { id } = record {
+                    settled.insert(id, now);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ManualClock;
+
+    const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+    fn granting(id: &str) -> JournalRecord {
+        JournalRecord::Granting {
+            id: id.into(),
+            user_id: "u".into(),
+            benefit_id: "b".into(),
+            game_id: "g".into(),
+        }
+    }
+
+    fn settled(id: &str) -> JournalRecord {
+        JournalRecord::Settled { id: id.into() }
+    }
+
+    fn temporary(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("drops-file-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        dir.join("journal")
+    }
+
+    #[test]
+    fn settled_ids_survive_compaction_and_are_refused_until_the_retention_is_over() {
+        let path = temporary("retention");
+        let clock = Arc::new(ManualClock::new(100 * DAY_MS));
+        let mut journal = FileJournal::with_clock(&path, clock.clone());
+        assert!(journal
+            .claim(&[granting("a"), granting("b")])
+            .unwrap()
+            .is_empty());
+        journal
+            .append(&[JournalRecord::Granted { id: "a".into() }, settled("a")])
+            .unwrap();
+        assert_eq!(journal.claim(&[granting("a")]).unwrap(), ["a"]);
+
+        // A new run: the load compacts, the settled line stays and is still refused.
+        clock.advance(std::time::Duration::from_millis(29 * DAY_MS));
+        let mut journal = FileJournal::with_clock(&path, clock.clone());
+        assert_eq!(journal.load().unwrap(), [granting("b")]);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains(&format!(
+                r#"{{"op":"settled","id":"a","at":{}}}"#,
+                100 * DAY_MS
+            )),
+            "{text}"
+        );
+        assert_eq!(journal.claim(&[granting("a")]).unwrap(), ["a"]);
+
+        // Past the retention it is forgotten, and the compacted file drops its line.
+        clock.advance(std::time::Duration::from_millis(2 * DAY_MS));
+        let mut journal = FileJournal::with_clock(&path, clock.clone());
+        journal.load().unwrap();
+        assert!(!std::fs::read_to_string(&path).unwrap().contains("settled"));
+        assert!(journal.claim(&[granting("a")]).unwrap().is_empty());
+        std::fs::remove_dir_all(path.parent().unwrap()).ok();
+    }
+
+    #[test]
+    fn a_settled_line_written_before_lines_carried_the_time_counts_from_its_first_load() {
+        let path = temporary("legacy");
+        std::fs::write(&path, "{\"op\":\"settled\",\"id\":\"old\"}\n").unwrap();
+        let clock = Arc::new(ManualClock::new(100 * DAY_MS));
+        // Claiming before any load reads the file too.
+        let mut journal = FileJournal::with_clock(&path, clock.clone());
+        assert_eq!(journal.claim(&[granting("old")]).unwrap(), ["old"]);
+        let mut journal = FileJournal::with_clock(&path, clock.clone());
+        journal.load().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains(&format!(r#""at":{}"#, 100 * DAY_MS)),
+            "stamped at its first load: {text}"
+        );
+        std::fs::remove_dir_all(path.parent().unwrap()).ok();
     }
 }

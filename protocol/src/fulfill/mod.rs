@@ -17,5 +17,8 @@ pub use engine::{
 };
 pub use grant::{Grant, GrantOutcome, GrantRequest};
 pub use hosted::{HostAnswer, HostStep, HostedRun};
-pub use journal::{check_records, Journal, JournalError, JournalRecord, MemoryJournal, Recovery};
+pub use journal::{
+    check_records, Journal, JournalError, JournalRecord, MemoryJournal, Recovery, SettledIds,
+    SETTLED_RETENTION,
+};
 pub use report::{FulfillReport, SettledState, Settlement};

@@ -6,6 +6,10 @@
 //! left: entitlements granted but not yet marked (marked without granting again) and
 //! grants in doubt (the crash came between calling grant and recording its answer).
 //!
+//! Every journal of this library remembers what it settled for [`SETTLED_RETENTION`], and
+//! its claim refuses those ids: a stale listing (Twitch listing a FULFILLED entitlement as
+//! CLAIMED again) never grants one twice.
+//!
 //! The trait is three calls (load, claim, append), so a studio can back it with its own
 //! database. Journals shared by several instances (the `twitch-drops` crate's SQLite and
 //! PostgreSQL journals) also coordinate them: a claim takes an entitlement for one instance, and the others
@@ -18,8 +22,10 @@ use serde::{Deserialize, Serialize};
 use crate::entitlements::{Entitlement, FulfillmentStatus};
 
 mod memory;
+mod settled;
 
 pub use memory::MemoryJournal;
+pub use settled::{SettledIds, SETTLED_RETENTION};
 
 /// One journal line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,9 +136,11 @@ pub trait Journal {
     /// Records these `Granting` records durably, each taking its entitlement for this
     /// instance, and returns the ids it could not take because another instance holds them
     /// (or has already granted or settled them). The engine grants only what was taken.
+    /// A journal should refuse the ids it settled within [`SETTLED_RETENTION`], so that a
+    /// stale listing grants nothing again.
     ///
-    /// A journal used by one instance at a time takes everything: the default appends the
-    /// records and returns no ids.
+    /// The default appends the records and returns no ids: it takes everything, a settled id
+    /// too.
     fn claim(&mut self, records: &[JournalRecord]) -> Result<Vec<String>, JournalError> {
         self.append(records).map(|()| Vec::new())
     }

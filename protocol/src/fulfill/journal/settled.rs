@@ -1,0 +1,87 @@
+//! The entitlements a journal settled, remembered for a bounded time.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::time::Duration;
+
+/// How long a journal remembers a settled entitlement: longer than Twitch keeps a listing
+/// stale, about the weeks it honours a claim. Within it, an entitlement Twitch lists as
+/// CLAIMED again after it was settled is not granted again.
+pub const SETTLED_RETENTION: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
+/// The ids of settled entitlements, each with when it was settled (ms since the Unix
+/// epoch), kept as a 64-bit hash: sixteen bytes per id, whatever its length. A hash
+/// collision would only leave a fresh entitlement CLAIMED (refused like a settled one), never
+/// grant one twice.
+#[derive(Clone, Debug, Default)]
+pub struct SettledIds {
+    at: HashMap<u64, u64>,
+}
+
+impl SettledIds {
+    /// None remembered.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Remembers `id` as settled at `at_ms` (the later time if it already was).
+    pub fn insert(&mut self, id: &str, at_ms: u64) {
+        let at = self.at.entry(hash(id)).or_insert(at_ms);
+        *at = (*at).max(at_ms);
+    }
+
+    /// Forgets `id` (granted anew, e.g. a studio's own choice).
+    pub fn remove(&mut self, id: &str) {
+        self.at.remove(&hash(id));
+    }
+
+    /// True when `id` was settled and not yet forgotten.
+    pub fn contains(&self, id: &str) -> bool {
+        self.at.contains_key(&hash(id))
+    }
+
+    /// When `id` was settled, if it is remembered.
+    pub fn settled_at(&self, id: &str) -> Option<u64> {
+        self.at.get(&hash(id)).copied()
+    }
+
+    /// Forgets ids settled more than [`SETTLED_RETENTION`] before `now_ms`.
+    pub fn expire(&mut self, now_ms: u64) {
+        let oldest = now_ms.saturating_sub(SETTLED_RETENTION.as_millis() as u64);
+        self.at.retain(|_, at| *at >= oldest);
+    }
+
+    /// How many ids are remembered.
+    pub fn len(&self) -> usize {
+        self.at.len()
+    }
+
+    /// True when none is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.at.is_empty()
+    }
+}
+
+fn hash(id: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    id.hash(&mut hasher);
+    hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembers_for_the_retention_then_forgets() {
+        let day = 24 * 60 * 60 * 1000;
+        let mut settled = SettledIds::new();
+        settled.insert("a", 10 * day);
+        settled.insert("b", 20 * day);
+        settled.expire(40 * day + 1);
+        assert!(!settled.contains("a"), "past 30 days");
+        assert!(settled.contains("b"));
+        assert_eq!(settled.len(), 1);
+    }
+}
