@@ -6,13 +6,48 @@
 use std::collections::HashMap;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use fake_twitch::{FakeConfig, FakeTwitch, Seed, CLAIMED};
 
 const GAME: &str = "509658";
 const KILLS: usize = 30;
+
+/// Random moments to kill at, from a seed printed so that a failing schedule can be replayed.
+struct KillSchedule(u64);
+
+impl KillSchedule {
+    fn new() -> KillSchedule {
+        let seed = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1)
+            | 1;
+        eprintln!("kill schedule seed {seed}");
+        KillSchedule(seed)
+    }
+
+    /// The next moment, between `from_ms` and `from_ms + span_ms` into a run (xorshift).
+    fn next(&mut self, from_ms: u64, span_ms: u64) -> Duration {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        Duration::from_millis(from_ms + self.0 % span_ms)
+    }
+}
+
+/// Lets `child` run for `after`, checking every `poll`; true when it ended by itself first.
+fn ends_within(child: &mut Child, after: Duration, poll: Duration) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < after {
+        if child.try_wait().expect("wait").is_some() {
+            return true;
+        }
+        std::thread::sleep(poll);
+    }
+    child.try_wait().expect("wait").is_some()
+}
 
 /// The studio's grant: append to a ledger. A resumed grant checks the ledger first, as
 /// the engine asks of grants it may have called before a crash.
@@ -77,29 +112,14 @@ fn sigkill_at_random_points(kind: &str) {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
 
-    let mut seed = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(1)
-        | 1;
-    eprintln!("kill schedule seed {seed}");
+    let mut schedule = KillSchedule::new();
     let mut kills = 0;
     let mut finished_early = 0;
     for _ in 0..KILLS {
-        // xorshift: a kill between 10 ms and 250 ms into the run.
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let after = Duration::from_millis(10 + seed % 240);
+        // A kill between 10 ms and 250 ms into the run.
+        let after = schedule.next(10, 240);
         let mut child = fulfill(&fake, &dir, kind).spawn().expect("drops starts");
-        let started = Instant::now();
-        while started.elapsed() < after {
-            if child.try_wait().expect("wait").is_some() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        if child.try_wait().expect("wait").is_some() {
+        if ends_within(&mut child, after, Duration::from_millis(5)) {
             finished_early += 1;
             break;
         }
@@ -216,25 +236,13 @@ fn sigkill_with_a_grant_log(journal_flag: bool) {
         command
     };
 
-    let mut seed = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(1)
-        | 1;
-    eprintln!("kill schedule seed {seed}");
+    let mut schedule = KillSchedule::new();
     let mut kills = 0;
     for _ in 0..KILLS {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
         // Without scripts a run is quick: a kill between 5 ms and 65 ms into it.
-        let after = Duration::from_millis(5 + seed % 60);
+        let after = schedule.next(5, 60);
         let mut child = run().spawn().expect("drops starts");
-        let started = Instant::now();
-        while started.elapsed() < after && child.try_wait().expect("wait").is_none() {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        if child.try_wait().expect("wait").is_some() {
+        if ends_within(&mut child, after, Duration::from_millis(1)) {
             break;
         }
         // SIGKILL to the process itself (no script, no shell in between).

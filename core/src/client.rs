@@ -104,7 +104,8 @@ impl<T: Transport, C: Clock> Client<T, C> {
     }
 
     /// Answers a [`Step::Authorize`] from the session (fetching a token if needed, through
-    /// this client's transport), for drivers of steps the session cannot wrap (the engine).
+    /// this client's transport), for a state machine of the caller's that the session does
+    /// not wrap.
     pub fn authorize(&self, rejected: Option<u64>) -> Result<AccessToken, Error> {
         self.run(self.session.authorize(rejected))
     }

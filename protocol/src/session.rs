@@ -71,9 +71,10 @@ impl Session {
         Authorized::new(op, Arc::clone(self))
     }
 
-    /// The operation that answers a [`Step::Authorize`] for a state machine this session
-    /// cannot wrap (the fulfillment engine): run it like any other; its token fetch, if one
-    /// is needed, shows up as ordinary Send steps.
+    /// The operation that answers a [`Step::Authorize`] for a state machine of the caller's
+    /// that this session does not wrap: run it like any other; its token fetch, if one is
+    /// needed, shows up as ordinary Send steps. (The library's own operations and the
+    /// fulfillment engine never ask: they run wrapped, through [`Session::authorized`].)
     pub fn authorize(self: &Arc<Self>, rejected: Option<u64>) -> Authorized<AskToken> {
         self.authorized(AskToken {
             rejected,
