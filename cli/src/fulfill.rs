@@ -36,12 +36,17 @@ pub struct Summary {
     pub held_elsewhere: u64,
     pub requests: u64,
     pub seconds: f64,
+    /// Stopped by Ctrl-C or SIGTERM before the end: rerun with the same journal to finish.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
 }
 
 impl Summary {
     /// Non-zero when anything was left unfulfilled.
     pub fn exit_code(&self) -> ExitCode {
-        if self.failed == 0 {
+        if self.interrupted {
+            ExitCode::from(crate::interrupt::INTERRUPTED)
+        } else if self.failed == 0 {
             ExitCode::SUCCESS
         } else {
             ExitCode::from(1)
@@ -286,6 +291,17 @@ fn log_line(e: &twitch_drops::Entitlement) -> Result<String, String> {
 /// `drops` dies); elsewhere, and for what the script itself starts in the background, that
 /// is the script's own business.
 fn dies_with_this_process(command: &mut Command) {
+    // Its own process group (Unix) or console group (Windows): a Ctrl-C at the terminal
+    // stops `drops` gracefully and lets a running script finish, rather than killing it
+    // half-way (its answer lost, the entitlement in doubt).
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(command, 0);
+    #[cfg(windows)]
+    {
+        use std::os::windows::process::CommandExt;
+        const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
+        command.creation_flags(CREATE_NEW_PROCESS_GROUP);
+    }
     #[cfg(target_os = "linux")]
     {
         use std::os::unix::process::CommandExt;
@@ -416,6 +432,7 @@ pub fn fulfill<T: Transport + Sync, C: Clock + Sync>(
         held_elsewhere: report.held_elsewhere,
         requests: client.requests_sent() - requests_before,
         seconds: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        interrupted: report.interrupted,
     };
     if !report.quarantined_users.is_empty() {
         progress.note(&format!(
@@ -425,6 +442,9 @@ pub fn fulfill<T: Transport + Sync, C: Clock + Sync>(
     }
     let line = serde_json::to_string(&summary).map_err(|e| e.to_string())?;
     println!("{line}");
+    if report.interrupted {
+        progress.note("interrupted: rerun with the same journal to finish");
+    }
     match report.error {
         Some(e) => Err(e.to_string()),
         None => Ok(summary),

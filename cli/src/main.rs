@@ -4,6 +4,7 @@
 
 mod demo;
 mod fulfill;
+mod interrupt;
 mod journal;
 mod login;
 mod settings;
@@ -89,6 +90,13 @@ enum Command {
         download: Option<PathBuf>,
     },
     /// The main job: grant every CLAIMED entitlement of a game and mark it FULFILLED.
+    #[command(
+        after_help = "Exit status: 0 everything listed is FULFILLED; 1 some were left \
+        CLAIMED (grants failed or to retry later; see stderr); 2 the run stopped on an error \
+        (options, Twitch, the journal); 130 stopped by Ctrl-C or SIGTERM: the running grants \
+        finished and what was granted is marked; rerun with the same journal to finish. A \
+        second Ctrl-C quits at once (the grants that were running are resumed on the rerun)."
+    )]
     Fulfill {
         #[arg(long)]
         game: String,
@@ -125,7 +133,9 @@ enum Command {
         /// not written, nor its --grant-exec run, again.
         #[arg(long)]
         grant_log: Option<PathBuf>,
-        /// Grant scripts run at once.
+        /// Grants run at once (1 to 100): claimed in the journal together, their scripts run
+        /// side by side. After a crash only these can be in doubt (resumed on the rerun);
+        /// more at once means fewer journal writes.
         #[arg(long, default_value_t = 4)]
         grant_jobs: usize,
         /// Requests to Twitch out at once (1 to 16): the next page and PATCHes go side by
@@ -252,6 +262,12 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 .ok()
                 .filter(|t| *t >= Duration::from_millis(100) && *t <= Duration::from_secs(86_400))
                 .ok_or_else(|| format!("--claim-ttl {claim_ttl}: give 0.1 to 86400 seconds"))?;
+            if !(1..=twitch_drops::fulfill::MAX_GRANTS_IN_FLIGHT).contains(&grant_jobs) {
+                return Err(format!(
+                    "--grant-jobs {grant_jobs}: give 1 to {}",
+                    twitch_drops::fulfill::MAX_GRANTS_IN_FLIGHT
+                ));
+            }
             let client = cli.connection.client()?;
             let mut grant =
                 fulfill::CommandGrant::new(grant_exec, grant_log.as_deref(), grant_jobs)?;
@@ -272,6 +288,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             query.user_id = user;
             let options = FulfillOptions {
                 requests_in_flight,
+                grants_in_flight: grant_jobs,
+                stop_signal: Some(interrupt::stop_signal()?),
                 ..FulfillOptions::new(query)
             };
             let mut journal = journal::open(journal.as_ref(), claim_ttl)?;

@@ -161,7 +161,9 @@ impl<T: Transport, C: Clock> Client<T, C> {
     ) -> EngineInput {
         match step {
             StudioStep::LoadJournal => EngineInput::JournalLoaded(journal.load()),
-            StudioStep::Claim(records) => EngineInput::Claimed(journal.claim(&records)),
+            StudioStep::Claim { append, claim } => {
+                EngineInput::Claimed(journal.append_and_claim(&append, &claim))
+            }
             StudioStep::AppendJournal(records) => EngineInput::Appended(journal.append(&records)),
             StudioStep::Grant(requests) => EngineInput::Granted(grant.grant_batch(&requests)),
         }

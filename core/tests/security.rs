@@ -215,9 +215,10 @@ fn a_fulfillment_run_prints_and_journals_no_secret() {
             EngineStep::Studio(StudioStep::LoadJournal) => {
                 EngineInput::JournalLoaded(journal.load())
             }
-            EngineStep::Studio(StudioStep::Claim(records)) => {
-                assert_debug_hidden("journal records", &records);
-                EngineInput::Claimed(journal.claim(&records))
+            EngineStep::Studio(StudioStep::Claim { append, claim }) => {
+                assert_debug_hidden("journal records", &append);
+                assert_debug_hidden("journal records", &claim);
+                EngineInput::Claimed(journal.append_and_claim(&append, &claim))
             }
             EngineStep::Studio(StudioStep::AppendJournal(records)) => {
                 assert_debug_hidden("journal records", &records);
@@ -752,7 +753,7 @@ fn run_sans_io(
             EngineStep::Studio(StudioStep::LoadJournal) => {
                 EngineInput::JournalLoaded(Ok(journal.clone()))
             }
-            EngineStep::Studio(StudioStep::Claim(_)) => EngineInput::Claimed(Ok(Vec::new())),
+            EngineStep::Studio(StudioStep::Claim { .. }) => EngineInput::Claimed(Ok(Vec::new())),
             EngineStep::Studio(StudioStep::AppendJournal(_)) => EngineInput::Appended(Ok(())),
             EngineStep::Studio(StudioStep::Grant(requests)) => {
                 let outcomes = vec![GrantOutcome::Granted; requests.len()];

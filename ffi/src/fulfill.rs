@@ -192,6 +192,26 @@ pub unsafe extern "C" fn td_fulfill_options_set_requests_in_flight(
     })
 }
 
+/// Grants a run hands out at once, 1 to 100 (default 1): claimed in the journal together,
+/// given to the grant callback one after another (`td_client_fulfill`) or to the host side
+/// by side (`td_fulfill_run`), and their answers journaled together with the next claim.
+/// After a crash only these can be in doubt (granted again with `resumed` set); more means
+/// fewer journal writes. Another number fails the run with `TD_INVALID_INPUT` before
+/// anything is sent.
+///
+/// # Safety
+/// `options` is live.
+#[no_mangle]
+pub unsafe extern "C" fn td_fulfill_options_set_grants_in_flight(
+    options: *mut td_fulfill_options,
+    grants: u32,
+) -> td_result {
+    with_options(options, |o| {
+        o.options.grants_in_flight = grants as usize;
+        Ok(())
+    })
+}
+
 /// Sets the settlement callback (NULL `callback` removes it) and the `user_data` passed to it.
 ///
 /// # Safety
@@ -593,14 +613,16 @@ pub unsafe extern "C" fn td_client_fulfill_entitlements(
 }
 
 /// The engine over given entitlements, with the options that apply to it (quarantine,
-/// requests in flight; not the game and user filters).
+/// requests and grants in flight; not the game and user filters).
 pub(crate) fn engine_for_entitlements(
     config: &Config,
     entitlements: Vec<Entitlement>,
     options: &td_fulfill_options,
 ) -> Outcome<Engine> {
     let engine = Engine::for_entitlements(config, entitlements, options.options.quarantine_after);
-    Ok(engine.with_requests_in_flight(options.options.requests_in_flight)?)
+    Ok(engine
+        .with_requests_in_flight(options.options.requests_in_flight)?
+        .with_grants_in_flight(options.options.grants_in_flight)?)
 }
 
 /// Reads an array of `count` entitlement pointers.

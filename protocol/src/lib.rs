@@ -46,7 +46,7 @@ pub use eventsub::{Deduplicator, DropGrantCondition, EventSubError};
 pub use file_name::safe_file_name;
 pub use fulfill::{
     Engine, FulfillOptions, FulfillReport, Grant, GrantOutcome, GrantRequest, HostAnswer, HostStep,
-    HostedRun, Journal, MemoryJournal, SettledState, Settlement,
+    HostedRun, Journal, MemoryJournal, SettledState, Settlement, StopSignal,
 };
 pub use http::{HttpRequest, HttpResponse, Method};
 pub use ids::{check_id, IdProblem, InvalidId, MAX_ID_BYTES};

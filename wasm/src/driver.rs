@@ -205,7 +205,9 @@ async fn answer_studio(
 ) -> (&mut Hooks, Ticket, EngineInput) {
     let input = match step {
         StudioStep::LoadJournal => EngineInput::JournalLoaded(hooks.load().await),
-        StudioStep::Claim(records) => EngineInput::Claimed(hooks.claim(&records).await),
+        StudioStep::Claim { append, claim } => {
+            EngineInput::Claimed(hooks.append_and_claim(&append, &claim).await)
+        }
         StudioStep::AppendJournal(records) => EngineInput::Appended(hooks.append(&records).await),
         StudioStep::Grant(requests) => EngineInput::Granted(hooks.grant(&requests).await),
     };

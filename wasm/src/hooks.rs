@@ -155,6 +155,22 @@ impl Hooks {
         }
     }
 
+    /// Appends the answers of the grants before, then claims the next ones (two calls of a
+    /// JavaScript journal, which has no call for both).
+    pub(crate) async fn append_and_claim(
+        &mut self,
+        append: &[JournalRecord],
+        claim: &[JournalRecord],
+    ) -> Result<Vec<String>, JournalError> {
+        if !append.is_empty() {
+            self.append(append).await?;
+        }
+        if claim.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.claim(claim).await
+    }
+
     /// Hands settlements to `onSettled` (its wrapper never throws).
     pub(crate) fn settled(&self, settlements: &[Settlement]) {
         if let (Some(callback), false) = (&self.on_settled, settlements.is_empty()) {

@@ -90,9 +90,12 @@ pub fn run(data: &[u8], pipelined: bool) {
     } else {
         1
     };
+    let grants_in_flight = *pick(u, &[&1usize, &4, &100, &7]);
     engine = engine
         .with_requests_in_flight(in_flight)
-        .expect("1..=16 in flight");
+        .expect("1..=16 in flight")
+        .with_grants_in_flight(grants_in_flight)
+        .expect("1..=100 grants");
 
     let mut intended: HashSet<String> = HashSet::new(); // `Granting` claimed
     let mut held: HashSet<String> = HashSet::new(); // claimed by "another instance"
@@ -225,13 +228,25 @@ pub fn run(data: &[u8], pipelined: bool) {
                     EngineInput::JournalLoaded(Ok(records))
                 }
             }
-            EngineStep::Studio(StudioStep::Claim(records)) => {
+            EngineStep::Studio(StudioStep::Claim { append, claim }) => {
                 if rare(u, 40) {
                     EngineInput::Claimed(Err(JournalError("disk full".into())))
                 } else {
+                    // The answers of the batch before, written with the claim.
+                    for record in append {
+                        match record {
+                            JournalRecord::Granting { id, .. } => {
+                                panic!("`{id}`: `Granting` appended, not claimed")
+                            }
+                            JournalRecord::Granted { id } => {
+                                journaled_granted.insert(id);
+                            }
+                            _ => {}
+                        }
+                    }
                     // Another instance sharing the journal may hold some of them.
                     let mut held_here = Vec::new();
-                    for record in records {
+                    for record in claim {
                         let JournalRecord::Granting { id, .. } = record else {
                             panic!("a claim of a record that is not `Granting`: {record:?}");
                         };
@@ -264,7 +279,7 @@ pub fn run(data: &[u8], pipelined: bool) {
                 }
             }
             EngineStep::Studio(StudioStep::Grant(requests)) => {
-                assert!(!requests.is_empty() && requests.len() <= 100);
+                assert!(!requests.is_empty() && requests.len() <= grants_in_flight);
                 for request in &requests {
                     let id = &request.entitlement.id;
                     assert!(
@@ -304,7 +319,7 @@ fn is_studio(step: &EngineStep) -> bool {
     matches!(
         step,
         EngineStep::Studio(StudioStep::LoadJournal)
-            | EngineStep::Studio(StudioStep::Claim(_))
+            | EngineStep::Studio(StudioStep::Claim { .. })
             | EngineStep::Studio(StudioStep::AppendJournal(_))
             | EngineStep::Studio(StudioStep::Grant(_))
     )

@@ -305,6 +305,23 @@ impl Journal for FileJournal {
         Ok(held.into_iter().map(|r| r.id().to_owned()).collect())
     }
 
+    /// One write and one flush for both: the answers, then the ids taken.
+    fn append_and_claim(
+        &mut self,
+        append: &[JournalRecord],
+        claim: &[JournalRecord],
+    ) -> Result<Vec<String>, JournalError> {
+        let settled = self.settled()?;
+        let (held, taken): (Vec<&JournalRecord>, Vec<&JournalRecord>) =
+            claim.iter().partition(|r| settled.contains(r.id()));
+        let held: Vec<String> = held.into_iter().map(|r| r.id().to_owned()).collect();
+        let records: Vec<JournalRecord> = append.iter().chain(taken).cloned().collect();
+        if !records.is_empty() {
+            self.append(&records)?;
+        }
+        Ok(held)
+    }
+
     fn append(&mut self, records: &[JournalRecord]) -> Result<(), JournalError> {
         check_records(
             &format!("journal {}", self.path.display()),

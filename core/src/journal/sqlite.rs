@@ -223,14 +223,32 @@ impl Journal for SqliteJournal {
     }
 
     fn claim(&mut self, records: &[JournalRecord]) -> Result<Vec<String>, JournalError> {
-        let rows = claimed_rows(&format!("journal {}", self.path.display()), records)?;
+        self.append_and_claim(&[], records)
+    }
+
+    fn append(&mut self, records: &[JournalRecord]) -> Result<(), JournalError> {
+        let owner = self.claims.owner.clone();
+        self.immediate(|transaction, path| write_answers(transaction, path, records, &owner))
+    }
+
+    /// One transaction (one commit, one sync) for both.
+    fn append_and_claim(
+        &mut self,
+        append: &[JournalRecord],
+        claim: &[JournalRecord],
+    ) -> Result<Vec<String>, JournalError> {
+        let rows = claimed_rows(&format!("journal {}", self.path.display()), claim)?;
         let until = now_ms().saturating_add(self.claims.ttl_ms());
         let owner = self.claims.owner.clone();
         self.immediate(|transaction, path| {
+            write_answers(transaction, path, append, &owner)?;
+            let mut held = Vec::new();
+            if rows.is_empty() {
+                return Ok(held);
+            }
             let mut statement = transaction
                 .prepare_cached(CLAIM)
                 .map_err(|e| error(path, "cannot claim in", e))?;
-            let mut held = Vec::new();
             for row in rows {
                 let taken = statement
                     .execute(params![
@@ -249,27 +267,30 @@ impl Journal for SqliteJournal {
             Ok(held)
         })
     }
+}
 
-    fn append(&mut self, records: &[JournalRecord]) -> Result<(), JournalError> {
-        let owner = self.claims.owner.clone();
-        self.immediate(|transaction, path| {
-            for run in records.chunk_by(same_kind) {
-                let sql = update_sql(&run[0], &DIALECT)?;
-                let mut statement = transaction
-                    .prepare_cached(&sql)
-                    .map_err(|e| error(path, "cannot write to", e))?;
-                for record in run {
-                    let changed = statement
-                        .execute(params![record.id(), owner])
-                        .map_err(|e| error(path, "cannot write to", e))?;
-                    if changed == 0 {
-                        return Err(not_held(record.id()));
-                    }
-                }
+/// Writes records other than `Granting` (each updates the row this instance holds).
+fn write_answers(
+    transaction: &rusqlite::Transaction<'_>,
+    path: &Path,
+    records: &[JournalRecord],
+    owner: &str,
+) -> Result<(), JournalError> {
+    for run in records.chunk_by(same_kind) {
+        let sql = update_sql(&run[0], &DIALECT)?;
+        let mut statement = transaction
+            .prepare_cached(&sql)
+            .map_err(|e| error(path, "cannot write to", e))?;
+        for record in run {
+            let changed = statement
+                .execute(params![record.id(), owner])
+                .map_err(|e| error(path, "cannot write to", e))?;
+            if changed == 0 {
+                return Err(not_held(record.id()));
             }
-            Ok(())
-        })
+        }
     }
+    Ok(())
 }
 
 impl Drop for SqliteJournal {

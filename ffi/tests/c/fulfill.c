@@ -381,6 +381,8 @@ static void crash(td_client *client, int runs, char **fail_at, td_error *err) {
      * a time, so the failing append falls where the run says (pipelined, the next batch's
      * claim can come before this one's settlement). */
     CHECK_OK(td_fulfill_options_set_requests_in_flight(options, 1), NULL);
+    /* Batches of 100 grants, so a failed append leaves a whole batch in doubt. */
+    CHECK_OK(td_fulfill_options_set_grants_in_flight(options, 100), NULL);
     uint64_t resumed = 0, already = 0;
     for (int run = 0; run <= runs; run++) {
         store.appends = 0;

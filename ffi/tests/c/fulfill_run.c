@@ -134,6 +134,8 @@ static td_fulfill_run *begin(td_client *client, td_journal *journal, counters *n
     CHECK(options != NULL);
     CHECK_OK(td_fulfill_options_set_game_id(options, env("TWITCH_GAME_ID")), NULL);
     CHECK_OK(td_fulfill_options_set_on_settled(options, on_settled, n), NULL);
+    /* A host that grants side by side: a batch of 100 out at once. */
+    CHECK_OK(td_fulfill_options_set_grants_in_flight(options, 100), NULL);
     td_fulfill_run *run = NULL;
     CHECK_OK(td_client_begin_fulfill(client, options, journal, &run, err), err);
     td_fulfill_options_free(options); /* copied: the run does not need it */

@@ -210,6 +210,12 @@ impl HostedRun {
         }
     }
 
+    /// Asks the run to stop gracefully ([`Engine::interrupt`]): keep polling and answering
+    /// what is out until `Done`; the report says [`FulfillReport::interrupted`].
+    pub fn interrupt(&mut self) {
+        self.engine.interrupt();
+    }
+
     /// Entitlements settled since the last call (for a progress log or a settlement callback).
     pub fn take_settlements(&mut self) -> Vec<Settlement> {
         self.engine.take_settlements()
@@ -271,8 +277,8 @@ impl HostedRun {
             EngineStep::Studio(StudioStep::LoadJournal) => {
                 EngineInput::JournalLoaded(journal.load())
             }
-            EngineStep::Studio(StudioStep::Claim(records)) => {
-                EngineInput::Claimed(journal.claim(&records))
+            EngineStep::Studio(StudioStep::Claim { append, claim }) => {
+                EngineInput::Claimed(journal.append_and_claim(&append, &claim))
             }
             EngineStep::Studio(StudioStep::AppendJournal(records)) => {
                 EngineInput::Appended(journal.append(&records))

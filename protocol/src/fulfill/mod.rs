@@ -12,8 +12,9 @@ mod journal;
 mod report;
 
 pub use engine::{
-    Engine, EngineInput, EngineStep, FulfillOptions, StudioStep, Ticket, TwitchStep,
-    DEFAULT_REQUESTS_IN_FLIGHT, MAX_REQUESTS_IN_FLIGHT,
+    Engine, EngineInput, EngineStep, FulfillOptions, StopSignal, StudioStep, Ticket, TwitchStep,
+    DEFAULT_GRANTS_IN_FLIGHT, DEFAULT_REQUESTS_IN_FLIGHT, MAX_GRANTS_IN_FLIGHT,
+    MAX_REQUESTS_IN_FLIGHT,
 };
 pub use grant::{Grant, GrantOutcome, GrantRequest};
 pub use hosted::{HostAnswer, HostStep, HostedRun};

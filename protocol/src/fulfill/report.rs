@@ -61,6 +61,10 @@ pub struct FulfillReport {
     pub quarantined_users: Vec<String>,
     /// Grants called again after a crash left them in doubt (`resumed: true`).
     pub resumed: u64,
+    /// The run was interrupted (a stop signal, [`Engine::interrupt`](crate::fulfill::Engine::interrupt)):
+    /// what was granted is recorded and marked, what was not reached stays CLAIMED for the
+    /// next run with the same journal.
+    pub interrupted: bool,
     /// Why the run stopped early, if it did (entitlements not reached stay CLAIMED).
     #[serde(skip)]
     pub error: Option<Error>,
@@ -87,9 +91,10 @@ impl FulfillReport {
             + self.held_elsewhere
     }
 
-    /// True when the run reached the end and everything listed is FULFILLED.
+    /// True when the run reached the end (not interrupted, no error) and everything listed
+    /// is FULFILLED.
     pub fn is_complete(&self) -> bool {
-        self.error.is_none() && self.left() == 0
+        self.error.is_none() && !self.interrupted && self.left() == 0
     }
 
     pub(crate) fn count(&mut self, state: &SettledState) {

@@ -1142,6 +1142,20 @@ namespace TwitchDrops.Native
         internal static extern td_result td_fulfill_options_set_requests_in_flight(td_fulfill_options* options, uint requests);
 
         /// <summary>
+        ///  Grants a run hands out at once, 1 to 100 (default 1): claimed in the journal together,
+        ///  given to the grant callback one after another (`td_client_fulfill`) or to the host side
+        ///  by side (`td_fulfill_run`), and their answers journaled together with the next claim.
+        ///  After a crash only these can be in doubt (granted again with `resumed` set); more means
+        ///  fewer journal writes. Another number fails the run with `TD_INVALID_INPUT` before
+        ///  anything is sent.
+        ///
+        ///  # Safety
+        ///  `options` is live.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "td_fulfill_options_set_grants_in_flight", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern td_result td_fulfill_options_set_grants_in_flight(td_fulfill_options* options, uint grants);
+
+        /// <summary>
         ///  Sets the settlement callback (NULL `callback` removes it) and the `user_data` passed to it.
         ///
         ///  # Safety

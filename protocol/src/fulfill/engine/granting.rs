@@ -1,30 +1,25 @@
-//! Granting: a batch claimed in the journal, granted, its answers recorded; and the
-//! accounting every entitlement taken up ends in.
+//! Granting: a batch (up to `grants_in_flight`) claimed in the journal, granted, its answers
+//! recorded with the next batch's claim; and the accounting every entitlement taken up ends in.
 
 use super::*;
 
 impl Engine {
     pub(super) fn queue_grants(&mut self, entitlements: Vec<Entitlement>, resumed: bool) {
-        let mut requests = entitlements.into_iter().map(|entitlement| GrantRequest {
-            entitlement,
-            resumed,
-        });
-        loop {
-            let chunk: Vec<GrantRequest> = requests.by_ref().take(MAX_IDS_PER_REQUEST).collect();
-            if chunk.is_empty() {
-                break;
-            }
-            self.work.push_back(chunk);
-        }
+        self.work
+            .extend(entitlements.into_iter().map(|entitlement| GrantRequest {
+                entitlement,
+                resumed,
+            }));
     }
 
-    /// Claims a batch (journal `Granting`); `None` when every one was skipped.
-    pub(super) fn start_grants(
-        &mut self,
-        requests: Vec<GrantRequest>,
-    ) -> Option<(Ticket, EngineStep)> {
-        let mut kept = Vec::with_capacity(requests.len());
-        for request in requests {
+    /// Claims the next batch (up to `grants_in_flight`; quarantined viewers' are skipped) in
+    /// one journal write with the answers of the batch before; `None` when nothing is left.
+    pub(super) fn start_grants(&mut self) -> Option<(Ticket, EngineStep)> {
+        let mut kept = Vec::with_capacity(self.grants_in_flight.min(self.work.len()));
+        while kept.len() < self.grants_in_flight {
+            let Some(request) = self.work.pop_front() else {
+                break;
+            };
             if self.quarantined.contains(&request.entitlement.user_id) {
                 self.settle(&request.entitlement, SettledState::Quarantined);
             } else {
@@ -34,21 +29,58 @@ impl Engine {
         if kept.is_empty() {
             return None;
         }
-        let records = kept
+        let claim = kept
             .iter()
             .map(|r| JournalRecord::granting(&r.entitlement))
             .collect();
+        let append = self.take_appends();
+        let answered = std::mem::take(&mut self.answered);
         let ticket = self.ticket();
-        self.studio = Some((ticket, Studio::Intent(kept)));
-        Some((ticket, EngineStep::Studio(StudioStep::Claim(records))))
+        self.studio = Some((
+            ticket,
+            Studio::Intent {
+                requests: kept,
+                answered,
+            },
+        ));
+        Some((
+            ticket,
+            EngineStep::Studio(StudioStep::Claim { append, claim }),
+        ))
     }
 
-    /// Grants what the claim took; ids another instance holds are left to it.
+    /// Appends what waits (the last batch's answers, settled ids) when no claim follows at
+    /// once to carry it: an answer is never held back for long.
+    pub(super) fn start_recording(&mut self) -> Option<(Ticket, EngineStep)> {
+        if self.answers.is_empty() && self.to_record.is_empty() {
+            return None;
+        }
+        let records = self.take_appends();
+        let ticket = self.ticket();
+        let granted = std::mem::take(&mut self.answered);
+        self.studio = Some((ticket, Studio::Recording(granted)));
+        Some((
+            ticket,
+            EngineStep::Studio(StudioStep::AppendJournal(records)),
+        ))
+    }
+
+    /// The records waiting to be appended: the last batch's answers, then settled ids.
+    fn take_appends(&mut self) -> Vec<JournalRecord> {
+        let mut records = std::mem::take(&mut self.answers);
+        records.append(&mut self.to_record);
+        records
+    }
+
+    /// Grants what the claim took; ids another instance holds are left to it. The answers
+    /// the claim carried are durable now: those granted go on to be marked.
     pub(super) fn on_claimed(
         &mut self,
         requests: Vec<GrantRequest>,
+        answered: Vec<Granted>,
         held: Vec<String>,
     ) -> Option<(Studio, EngineStep)> {
+        self.to_mark.extend(answered);
         let held: HashSet<String> = held.into_iter().collect();
         let mut kept = Vec::with_capacity(requests.len());
         for request in requests {
@@ -81,7 +113,7 @@ impl Engine {
         &mut self,
         requests: Vec<(Granted, bool)>,
         outcomes: Vec<GrantOutcome>,
-    ) -> Option<(Studio, EngineStep)> {
+    ) {
         if outcomes.len() != requests.len() {
             self.stop(Error::invalid(
                 "grant outcomes",
@@ -91,10 +123,10 @@ impl Engine {
                     requests.len()
                 ),
             ));
-            return None;
+            return;
         }
-        let mut records = Vec::with_capacity(requests.len());
-        let mut granted = Vec::new();
+        // Held until the next claim carries them, or appended alone at once (see
+        // `start_grants`, `start_recording`).
         for ((who, resumed), outcome) in requests.into_iter().zip(outcomes) {
             let id = who.id.clone();
             if resumed {
@@ -103,24 +135,21 @@ impl Engine {
             match outcome {
                 GrantOutcome::Granted => {
                     self.report.granted += 1;
-                    records.push(JournalRecord::Granted { id });
-                    granted.push(who);
+                    self.answers.push(JournalRecord::Granted { id });
+                    self.answered.push(who);
                 }
                 GrantOutcome::RetryLater => {
-                    records.push(JournalRecord::NotGranted { id });
+                    self.answers.push(JournalRecord::NotGranted { id });
                     self.settle(&who, SettledState::RetryLater);
                 }
                 GrantOutcome::Failed(reason) => {
-                    records.push(JournalRecord::NotGranted { id });
+                    self.answers.push(JournalRecord::NotGranted { id });
                     self.settle(&who, SettledState::GrantFailed(reason));
                 }
             }
         }
-        Some((
-            Studio::Recording(granted),
-            EngineStep::Studio(StudioStep::AppendJournal(records)),
-        ))
     }
+
     /// Marks an entitlement as taken up in this run; false if it already was.
     pub(super) fn take_up(&mut self, entitlement: &Entitlement) -> bool {
         // Eight bytes per id keeps a 200 000-entitlement run small. A collision would only
@@ -148,9 +177,12 @@ impl Engine {
     /// granted or in doubt). A grant whose outcome never came stays in doubt, uncounted.
     pub(super) fn drop_studio(&mut self, studio: Studio) {
         match studio {
-            Studio::Intent(requests) => {
+            Studio::Intent { requests, answered } => {
                 for request in requests {
                     self.settle(&request.entitlement, SettledState::NotReached);
+                }
+                for entitlement in answered {
+                    self.settle(&entitlement, SettledState::Unmarked);
                 }
             }
             Studio::Recording(granted) => {
@@ -158,7 +190,7 @@ impl Engine {
                     self.settle(&entitlement, SettledState::Unmarked);
                 }
             }
-            Studio::Loading | Studio::Granting(_) | Studio::Settling => {}
+            Studio::Loading | Studio::Granting(_) => {}
         }
     }
 

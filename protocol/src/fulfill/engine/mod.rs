@@ -64,10 +64,11 @@ mod marking;
 mod schedule;
 mod steps;
 
-use steps::{check_requests_in_flight, MAX_PASSES};
+use steps::{check_grants_in_flight, check_requests_in_flight, MAX_PASSES};
 pub use steps::{
-    EngineInput, EngineStep, FulfillOptions, StudioStep, Ticket, TwitchStep,
-    DEFAULT_REQUESTS_IN_FLIGHT, MAX_REQUESTS_IN_FLIGHT,
+    EngineInput, EngineStep, FulfillOptions, StopSignal, StudioStep, Ticket, TwitchStep,
+    DEFAULT_GRANTS_IN_FLIGHT, DEFAULT_REQUESTS_IN_FLIGHT, MAX_GRANTS_IN_FLIGHT,
+    MAX_REQUESTS_IN_FLIGHT,
 };
 
 /// Where listing stands.
@@ -164,15 +165,21 @@ impl<N: Named> Named for &N {
 }
 
 /// The studio side (journal and grants), one step at a time, in this order per batch:
-/// claim, grant, record the outcomes; plus the records of settled entitlements.
+/// claim (with the answers of the batch before), grant; the answers of the last batch and the
+/// records of settled entitlements are appended alone when no claim follows at once.
 #[derive(Debug)]
 enum Studio {
     Loading,
-    Intent(Vec<GrantRequest>),
+    /// A claim out: the batch it takes, and the granted entitlements whose answers it
+    /// carries (owed their FULFILLED mark once it is durable).
+    Intent {
+        requests: Vec<GrantRequest>,
+        answered: Vec<Granted>,
+    },
     /// The driver has the requests; the run keeps who each is, and whether it was resumed.
     Granting(Vec<(Granted, bool)>),
+    /// An append out: answers and settled ids; the granted entitlements among them.
     Recording(Vec<Granted>),
-    Settling,
 }
 
 /// The fulfillment state machine ([`Engine::new`], [`Engine::for_entitlements`]).
@@ -184,6 +191,7 @@ pub struct Engine {
     query: EntitlementsQuery,
     quarantine_after: u32,
     requests_in_flight: usize,
+    grants_in_flight: usize,
     report: FulfillReport,
     settlements: Vec<Settlement>,
     /// The ids taken up in this run, hashed once (SipHash); the set does not hash them again.
@@ -191,8 +199,12 @@ pub struct Engine {
     user_failures: HashMap<String, u32>,
     quarantined: HashSet<String>,
     checks: VecDeque<Vec<(Entitlement, bool)>>,
-    /// Batches (≤100) waiting to be granted.
-    work: VecDeque<Vec<GrantRequest>>,
+    /// Entitlements waiting to be granted, taken up `grants_in_flight` at a time.
+    work: VecDeque<GrantRequest>,
+    /// The answers of the last batch granted, waiting for the next journal write.
+    answers: Vec<JournalRecord>,
+    /// The granted entitlements among `answers`.
+    answered: Vec<Granted>,
     /// Granted and journaled, waiting for a PATCH (sent 100 at a time; the rest when a pass
     /// over the list ends).
     to_mark: Vec<Granted>,
@@ -219,6 +231,10 @@ pub struct Engine {
     started: bool,
     /// Set when the run is stopping: nothing new starts; what is out is awaited.
     stopping: Option<Error>,
+    /// Set by [`Engine::interrupt`] (or the options' stop signal): no new grant, page or
+    /// re-read starts; what is granted is still recorded and marked.
+    interrupted: bool,
+    stop_signal: Option<StopSignal>,
     finished: bool,
 }
 
@@ -231,12 +247,14 @@ impl Engine {
         query.after = None;
         query.validate()?;
         check_requests_in_flight(options.requests_in_flight)?;
+        check_grants_in_flight(options.grants_in_flight)?;
         Ok(Engine {
             config: config.clone(),
             session: Arc::new(Session::new(config)),
             query,
             quarantine_after: options.quarantine_after.max(1),
             requests_in_flight: options.requests_in_flight,
+            grants_in_flight: options.grants_in_flight,
             report: FulfillReport::default(),
             settlements: Vec::new(),
             taken_up: HashSet::default(),
@@ -244,6 +262,8 @@ impl Engine {
             quarantined: HashSet::new(),
             checks: VecDeque::new(),
             work: VecDeque::new(),
+            answers: Vec::new(),
+            answered: Vec::new(),
             to_mark: Vec::new(),
             to_record: Vec::new(),
             listing: Listing::PassOver,
@@ -258,6 +278,8 @@ impl Engine {
             awaited: Ticket(0),
             started: false,
             stopping: None,
+            interrupted: false,
+            stop_signal: options.stop_signal,
             finished: false,
         })
     }
@@ -299,9 +321,36 @@ impl Engine {
         Ok(self)
     }
 
+    /// Grants handed out at once (1..=100; [`FulfillOptions::grants_in_flight`] sets it for
+    /// [`Engine::new`]).
+    pub fn with_grants_in_flight(mut self, grants: usize) -> Result<Engine, Error> {
+        self.grants_in_flight = check_grants_in_flight(grants)?;
+        Ok(self)
+    }
+
     /// Requests it may have out at once through [`Engine::advance`].
     pub fn requests_in_flight(&self) -> usize {
         self.requests_in_flight
+    }
+
+    /// Grants it hands out at once (one `Grant` step's worth).
+    pub fn grants_in_flight(&self) -> usize {
+        self.grants_in_flight
+    }
+
+    /// Asks the run to stop gracefully: no new grant, page or re-read starts; the grants and
+    /// requests out are awaited, their answers recorded, what was granted is marked
+    /// FULFILLED, and then it is `Done` with [`FulfillReport::interrupted`] set. What was not
+    /// reached stays CLAIMED (and the journal's open records) for the next run. Raising the
+    /// options' [`StopSignal`] does the same from another thread.
+    pub fn interrupt(&mut self) {
+        self.interrupted = true;
+    }
+
+    fn check_stop_signal(&mut self) {
+        if !self.interrupted && self.stop_signal.as_ref().is_some_and(StopSignal::is_raised) {
+            self.interrupted = true;
+        }
     }
 
     /// Outcomes settled since the last call (hand them to a report or a log; the engine
@@ -354,6 +403,7 @@ impl Engine {
         now_ms: u64,
     ) -> Vec<(Ticket, EngineStep)> {
         let mut steps = Vec::new();
+        self.check_stop_signal();
         match answer {
             _ if self.finished => {
                 let got = answer.map_or("a start", |(_, input)| input.name());
@@ -494,21 +544,20 @@ impl Engine {
                 self.on_loaded(records);
                 None
             }
-            (Studio::Intent(requests), EngineInput::Claimed(Ok(held))) => {
-                self.on_claimed(requests, held)
+            (Studio::Intent { requests, answered }, EngineInput::Claimed(Ok(held))) => {
+                self.on_claimed(requests, answered, held)
             }
             (Studio::Granting(requests), EngineInput::Granted(outcomes)) => {
-                self.on_granted(requests, outcomes)
+                self.on_granted(requests, outcomes);
+                None
             }
             (Studio::Recording(granted), EngineInput::Appended(Ok(()))) => {
                 self.to_mark.extend(granted);
                 None
             }
-            (Studio::Settling, EngineInput::Appended(Ok(()))) => None,
             (studio @ Studio::Loading, EngineInput::JournalLoaded(Err(e)))
-            | (studio @ Studio::Intent(_), EngineInput::Claimed(Err(e)))
-            | (studio @ (Studio::Recording(_) | Studio::Settling), EngineInput::Appended(Err(e))) =>
-            {
+            | (studio @ Studio::Intent { .. }, EngineInput::Claimed(Err(e)))
+            | (studio @ Studio::Recording(_), EngineInput::Appended(Err(e))) => {
                 // Account for the batch in hand before stopping: every entitlement taken up
                 // ends in one counted state.
                 self.drop_studio(studio);
@@ -521,8 +570,8 @@ impl Engine {
             (studio, other) => {
                 let expected = match studio {
                     Studio::Loading => "JournalLoaded",
-                    Studio::Intent(_) => "Claimed",
-                    Studio::Recording(_) | Studio::Settling => "Appended",
+                    Studio::Intent { .. } => "Claimed",
+                    Studio::Recording(_) => "Appended",
                     Studio::Granting(_) => "Granted",
                 };
                 // Put it back so the abort accounts for the batch in hand.
@@ -563,13 +612,14 @@ impl Engine {
                 self.settle(&entitlement, SettledState::NotReached);
             }
         }
-        for requests in std::mem::take(&mut self.work) {
-            for request in requests {
-                self.settle(&request.entitlement, SettledState::NotReached);
-            }
+        for request in std::mem::take(&mut self.work) {
+            self.settle(&request.entitlement, SettledState::NotReached);
         }
-        // Granted but not marked: the journal keeps them for the next run.
+        // Granted but not marked (or their answers not recorded: in doubt): the journal
+        // keeps them for the next run.
         let mut granted = self.remark.drain();
+        granted.append(&mut self.answered);
+        self.answers.clear();
         granted.append(&mut self.to_mark);
         for entitlement in &granted {
             self.settle(entitlement, SettledState::Unmarked);
@@ -577,6 +627,7 @@ impl Engine {
         if let Some(cause) = self.stopping.take().or(self.cursor_fault.take()) {
             self.report.error = Some(cause);
         }
+        self.report.interrupted = self.interrupted;
         self.finished = true;
         (self.ticket(), EngineStep::Done(self.report.clone()))
     }

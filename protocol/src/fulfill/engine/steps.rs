@@ -1,6 +1,8 @@
 //! The engine's vocabulary: the steps it hands its driver, the answers it takes, and the
 //! options of a run.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::entitlements::EntitlementsQuery;
@@ -19,6 +21,11 @@ pub(super) const MAX_PASSES: u32 = 64;
 pub const DEFAULT_REQUESTS_IN_FLIGHT: usize = 4;
 /// The most requests [`FulfillOptions::requests_in_flight`] allows out at once.
 pub const MAX_REQUESTS_IN_FLIGHT: usize = 16;
+/// Grants handed out at once, by default: one, so a crash leaves at most the one grant
+/// that was running in doubt.
+pub const DEFAULT_GRANTS_IN_FLIGHT: usize = 1;
+/// The most grants [`FulfillOptions::grants_in_flight`] hands out at once (one PATCH's worth).
+pub const MAX_GRANTS_IN_FLIGHT: usize = 100;
 
 /// Names a step that is out; its answer is fed back with it ([`Engine::advance`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -51,12 +58,18 @@ pub enum TwitchStep {
 pub enum StudioStep {
     /// Read the journal; answer [`EngineInput::JournalLoaded`].
     LoadJournal,
-    /// Record these `Granting` records durably, taking each entitlement for this run (see
-    /// [`crate::Journal::claim`]); answer [`EngineInput::Claimed`].
-    Claim(Vec<JournalRecord>),
+    /// Append `append` (the answers of the grants before), then record the `Granting`
+    /// records of `claim` durably, taking each entitlement for this run, in one write where
+    /// the journal can (see [`crate::Journal::append_and_claim`]); answer
+    /// [`EngineInput::Claimed`].
+    Claim {
+        append: Vec<JournalRecord>,
+        claim: Vec<JournalRecord>,
+    },
     /// Append these records durably; answer [`EngineInput::Appended`].
     AppendJournal(Vec<JournalRecord>),
-    /// Grant these (up to 100); answer [`EngineInput::Granted`] with one outcome each, in order.
+    /// Grant these (up to [`FulfillOptions::grants_in_flight`]); answer
+    /// [`EngineInput::Granted`] with one outcome each, in order.
     Grant(Vec<GrantRequest>),
 }
 
@@ -112,6 +125,14 @@ pub struct FulfillOptions {
     /// blocking `twitch_drops::Client::fulfill`, [`Engine::advance`]); 1 takes one step at a time
     /// (no grant beside a request either), as [`Engine::resume`] does.
     pub requests_in_flight: usize,
+    /// Grants handed to the grant function at once (1..=100, default 1): they are claimed in
+    /// the journal together, run (one `grant_batch` call, or a host's grants side by side),
+    /// and their answers recorded together with the next claim. After a crash only these
+    /// can be in doubt (granted again as `resumed`); more at once means fewer journal
+    /// writes (one per batch), and a grant function that runs them side by side goes faster.
+    pub grants_in_flight: usize,
+    /// Stops the run gracefully once raised, from any thread (see [`Engine::interrupt`]).
+    pub stop_signal: Option<StopSignal>,
 }
 
 impl FulfillOptions {
@@ -126,9 +147,51 @@ impl FulfillOptions {
             query,
             quarantine_after: 1,
             requests_in_flight: DEFAULT_REQUESTS_IN_FLIGHT,
+            grants_in_flight: DEFAULT_GRANTS_IN_FLIGHT,
+            stop_signal: None,
         }
     }
 }
+
+/// A graceful stop asked from another thread (a Ctrl-C handler, a game's quit button): raise
+/// it and the runs given it stop as [`Engine::interrupt`] says. Raising it only stores to an
+/// atomic flag, so a signal handler may do it. Clones share the flag.
+#[derive(Clone, Default)]
+pub struct StopSignal(Arc<AtomicBool>);
+
+impl StopSignal {
+    /// A signal not raised yet.
+    pub fn new() -> StopSignal {
+        StopSignal::default()
+    }
+
+    /// Asks every run holding this signal to stop gracefully.
+    pub fn raise(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// True once raised.
+    pub fn is_raised(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl std::fmt::Debug for StopSignal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("StopSignal")
+            .field(&self.is_raised())
+            .finish()
+    }
+}
+
+/// Two signals are equal when they are the same flag.
+impl PartialEq for StopSignal {
+    fn eq(&self, other: &StopSignal) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for StopSignal {}
 
 pub(super) fn check_requests_in_flight(requests: usize) -> Result<usize, Error> {
     if (1..=MAX_REQUESTS_IN_FLIGHT).contains(&requests) {
@@ -137,5 +200,15 @@ pub(super) fn check_requests_in_flight(requests: usize) -> Result<usize, Error> 
     Err(Error::invalid(
         "requests_in_flight",
         format!("{requests} is not within 1..={MAX_REQUESTS_IN_FLIGHT}"),
+    ))
+}
+
+pub(super) fn check_grants_in_flight(grants: usize) -> Result<usize, Error> {
+    if (1..=MAX_GRANTS_IN_FLIGHT).contains(&grants) {
+        return Ok(grants);
+    }
+    Err(Error::invalid(
+        "grants_in_flight",
+        format!("{grants} is not within 1..={MAX_GRANTS_IN_FLIGHT}"),
     ))
 }

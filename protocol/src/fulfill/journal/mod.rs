@@ -147,6 +147,27 @@ pub trait Journal {
 
     /// Appends records; returns only once they are durable.
     fn append(&mut self, records: &[JournalRecord]) -> Result<(), JournalError>;
+
+    /// Appends `append` (the answers of the grants before: `Granted`, `NotGranted`,
+    /// `Settled`), then claims `claim` as [`claim`](Self::claim) does, returning the ids it
+    /// could not take. The engine asks for both at once so that one durable write per batch
+    /// of grants records the answers of one batch and claims the next.
+    ///
+    /// The default calls `append` then `claim` (two writes); a journal that can do both in
+    /// one transaction or one flush should.
+    fn append_and_claim(
+        &mut self,
+        append: &[JournalRecord],
+        claim: &[JournalRecord],
+    ) -> Result<Vec<String>, JournalError> {
+        if !append.is_empty() {
+            self.append(append)?;
+        }
+        if claim.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.claim(claim)
+    }
 }
 
 /// What an interrupted run left behind, folded from its records.
