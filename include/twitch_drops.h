@@ -455,6 +455,13 @@ typedef struct td_op td_op;
 // Thread safety: one thread at a time (it may be moved between threads).
 typedef struct td_pages td_pages;
 
+// A graceful stop for fulfillment runs, raised from any thread or a signal handler: the
+// runs given it (`td_fulfill_options_set_stop_signal`) start no new grant, let the running
+// ones finish, journal their answers, mark what was granted and end with the report's
+// `td_fulfill_report_interrupted` true. Made by `td_stop_signal_new`, freed by
+// `td_stop_signal_free` (options and runs keep their own reference).
+typedef struct td_stop_signal td_stop_signal;
+
 // What Twitch says about a token (`td_client_validate_token`). Owned by the caller
 // (`td_token_info_free`); read-only.
 typedef struct td_token_info td_token_info;
@@ -1573,6 +1580,30 @@ enum td_result td_fulfill_options_set_requests_in_flight(struct td_fulfill_optio
 enum td_result td_fulfill_options_set_grants_in_flight(struct td_fulfill_options *options,
                                                        uint32_t grants);
 
+// A stop signal not raised yet (NULL only if out of memory).
+struct td_stop_signal *td_stop_signal_new(void);
+
+// Raises the signal: every run holding it stops gracefully. Only an atomic store: safe from
+// any thread and from a signal handler. NULL is a no-op.
+//
+// # Safety
+// `signal` is NULL or live.
+void td_stop_signal_raise(const struct td_stop_signal *signal);
+
+// Frees the caller's reference; NULL is a no-op. Runs and options holding it keep theirs.
+//
+// # Safety
+// `signal` is NULL or from `td_stop_signal_new`, not used afterwards.
+void td_stop_signal_free(struct td_stop_signal *signal);
+
+// Gives runs made with these options the stop signal `signal` (NULL removes it); the
+// options keep their own reference.
+//
+// # Safety
+// `options` is live; `signal` is NULL or live.
+enum td_result td_fulfill_options_set_stop_signal(struct td_fulfill_options *options,
+                                                  const struct td_stop_signal *signal);
+
 // Sets the settlement callback (NULL `callback` removes it) and the `user_data` passed to it.
 //
 // # Safety
@@ -1675,6 +1706,14 @@ uint64_t td_fulfill_report_left(const struct td_fulfill_report *report);
 // # Safety
 // `report` is NULL or live.
 bool td_fulfill_report_is_complete(const struct td_fulfill_report *report);
+
+// True when the run was stopped gracefully (`td_stop_signal_raise`,
+// `td_fulfill_run_interrupt`): what was granted is marked, the rest stays CLAIMED for the
+// next run with the same journal (false for NULL).
+//
+// # Safety
+// `report` is NULL or live.
+bool td_fulfill_report_interrupted(const struct td_fulfill_report *report);
 
 // How many viewers the run quarantined (0 for NULL).
 //
@@ -1842,6 +1881,15 @@ enum td_result td_fulfill_run_feed_grant(struct td_fulfill_run *run,
                                          uint32_t outcome,
                                          const char *reason,
                                          struct td_error *error);
+
+// Asks the run to stop gracefully: no new grant, page or re-read is handed out; keep
+// polling and answering what is out until DONE. What was granted is journaled and marked,
+// the rest stays CLAIMED for the next run with the same journal, and the report says
+// `td_fulfill_report_interrupted`. NULL is a no-op.
+//
+// # Safety
+// `run` is NULL or live, used by one thread at a time.
+void td_fulfill_run_interrupt(struct td_fulfill_run *run);
 
 // Steps handed out and not yet answered (0 for NULL).
 //

@@ -1,6 +1,7 @@
 //! Kill a real `drops fulfill` (and its grant scripts) with SIGKILL at random moments, many
-//! times, restarting it each time with the same journal. At the end every entitlement is
-//! FULFILLED and was granted exactly once, as the grant script's own ledger shows.
+//! times, restarting it each time with the same journal; and stop one with Ctrl-C. At the end
+//! every entitlement is FULFILLED and was granted exactly once, as the grant script's own
+//! ledger shows.
 #![cfg(unix)]
 
 use std::collections::HashMap;
@@ -63,6 +64,11 @@ echo "$DROPS_ENTITLEMENT_ID $DROPS_GRANT_RESUMED" >> "$LEDGER"
 "#;
 
 fn fulfill(fake: &FakeTwitch, dir: &Path, kind: &str) -> Command {
+    fulfill_with(fake, dir, kind, GRANT_SCRIPT)
+}
+
+/// `drops fulfill` with the journal `kind:dir/journal` and `script` as its grant.
+fn fulfill_with(fake: &FakeTwitch, dir: &Path, kind: &str, script: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_drops"));
     command
         .args(["fulfill", "--game", GAME, "--grant-jobs"])
@@ -70,7 +76,7 @@ fn fulfill(fake: &FakeTwitch, dir: &Path, kind: &str) -> Command {
         .arg("--journal")
         .arg(format!("{kind}:{}", dir.join("journal").display()))
         .arg("--grant-exec")
-        .arg(GRANT_SCRIPT)
+        .arg(script)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("LEDGER", dir.join("ledger"))
@@ -81,7 +87,7 @@ fn fulfill(fake: &FakeTwitch, dir: &Path, kind: &str) -> Command {
         .env("TWITCH_AUTH_URL", fake.auth_url())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        // Its own process group, so a kill takes its grant scripts down with it.
+        // Its own process group (its grant scripts have theirs, and die with it).
         .process_group(0);
     command
 }
@@ -298,5 +304,101 @@ fn sigkill_with_a_grant_log(journal_flag: bool) {
             .count();
         assert!(journals >= 1, "the default journal is there");
     }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Ctrl-C as a terminal sends it (SIGINT to the whole process group) while grant scripts
+/// run: the run stops gracefully (the running grants finish and are journaled, what was
+/// granted is marked), prints its summary, says how to finish and exits 130; the rerun
+/// with the same journal finishes with nothing in doubt and nothing granted twice.
+#[test]
+fn ctrl_c_stops_gracefully_and_the_rerun_finishes() {
+    let mut config = FakeConfig::new();
+    config.seed = Seed {
+        entitlements: 400,
+        games: vec![GAME.into()],
+        foreign_games: vec![],
+        users: 20,
+        fulfilled_fraction: 0.0,
+        rng_seed: 23,
+    };
+    let fake = FakeTwitch::start(config).expect("fake starts");
+    let claimed = fake
+        .entitlements()
+        .into_iter()
+        .filter(|e| e.game_id == GAME && e.fulfillment_status == CLAIMED)
+        .count();
+    let dir = std::env::temp_dir().join(format!("drops-ctrl-c-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    // Slow grants (20 ms each), so the signal comes while some run.
+    let slow = format!("sleep 0.02\n{GRANT_SCRIPT}");
+    let run = || {
+        let mut command = fulfill_with(&fake, &dir, "sqlite", &slow);
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        command
+    };
+    let child = run().spawn().expect("drops starts");
+    // Let some grants through, then Ctrl-C: SIGINT to the process group.
+    std::thread::sleep(Duration::from_millis(700));
+    let status = Command::new("kill")
+        .args(["-INT", "--", &format!("-{}", child.id())])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let first = child.wait_with_output().expect("reaped");
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert_eq!(first.status.code(), Some(130), "{stdout}\n{stderr}");
+    let summary: serde_json::Value = serde_json::from_str(stdout.trim()).expect("a JSON summary");
+    assert_eq!(summary["interrupted"], true, "{summary}");
+    assert!(
+        stderr.contains("interrupted: rerun with the same journal to finish"),
+        "{stderr}"
+    );
+    let fulfilled = summary["fulfilled"].as_u64().expect("fulfilled");
+    assert!(
+        fulfilled > 0 && (fulfilled as usize) < claimed,
+        "stopped mid-way: {summary}"
+    );
+    // Every grant that ran before the stop was recorded and marked: nothing in doubt.
+    let granted_first = std::fs::read_to_string(dir.join("ledger"))
+        .unwrap_or_default()
+        .lines()
+        .count();
+    assert_eq!(
+        granted_first as u64, fulfilled,
+        "what was granted was marked: {summary}"
+    );
+
+    let last = run().output().expect("drops runs");
+    assert!(last.status.success(), "the rerun completes: {last:?}");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&last.stdout).expect("a JSON summary line");
+    assert_eq!(
+        summary["resumed"], 0,
+        "nothing was left in doubt: {summary}"
+    );
+    let ledger = std::fs::read_to_string(dir.join("ledger")).expect("ledger");
+    let mut grants: HashMap<&str, usize> = HashMap::new();
+    for line in ledger.lines() {
+        *grants
+            .entry(line.split(' ').next().unwrap_or_default())
+            .or_default() += 1;
+    }
+    let left = fake
+        .entitlements()
+        .into_iter()
+        .filter(|e| e.game_id == GAME && e.fulfillment_status == CLAIMED)
+        .count();
+    eprintln!(
+        "Ctrl-C after 700 ms: {fulfilled} fulfilled before the stop; rerun {summary}; \
+         entitlements {claimed}, granted {}, twice {}, left CLAIMED {left}",
+        grants.len(),
+        grants.values().filter(|n| **n > 1).count()
+    );
+    assert_eq!(grants.len(), claimed);
+    assert!(grants.values().all(|n| *n == 1), "nothing granted twice");
+    assert_eq!(left, 0);
     std::fs::remove_dir_all(&dir).ok();
 }

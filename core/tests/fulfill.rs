@@ -289,6 +289,49 @@ fn pushed_entitlements_are_fulfilled_without_listing() {
 }
 
 #[test]
+fn a_stop_signal_ends_the_run_gracefully_and_the_next_run_finishes() {
+    let fake = fake_with(3000, 100);
+    let before = claimed(&fake).len();
+    let client = client(&fake);
+    let mut ledger = Ledger::default();
+    let mut journal = MemoryJournal::new();
+    let stop = twitch_drops::StopSignal::new();
+    let options = FulfillOptions {
+        stop_signal: Some(stop.clone()),
+        ..FulfillOptions::game(GAME)
+    };
+    // The grant raises it (as a Ctrl-C handler would, from anywhere) after 250 grants.
+    let report = client
+        .fulfill(options, &mut journal, &mut |r: &GrantRequest| {
+            if ledger.grants.len() == 250 {
+                stop.raise();
+            }
+            ledger.grant(r)
+        })
+        .expect("options");
+    assert!(report.interrupted && !report.is_complete(), "{report:?}");
+    assert!(report.error.is_none(), "{report:?}");
+    // The grant running when it was raised finished; nothing started after it. Everything
+    // granted was recorded and marked FULFILLED.
+    assert_eq!(report.granted, 251, "{report:?}");
+    assert_eq!(report.fulfilled, 251, "{report:?}");
+    assert_eq!(claimed(&fake).len(), before - 251);
+    assert_eq!(report.settled(), report.listed, "{report:?}");
+    let again = client
+        .fulfill(
+            FulfillOptions::game(GAME),
+            &mut journal,
+            &mut |r: &GrantRequest| ledger.grant(r),
+        )
+        .expect("options");
+    assert!(again.is_complete(), "{again:?}");
+    assert_eq!(again.resumed, 0, "nothing was left in doubt");
+    assert!(claimed(&fake).is_empty());
+    assert_eq!(ledger.grants.len(), before);
+    assert_eq!(ledger.twice(), 0);
+}
+
+#[test]
 fn pacing_keeps_a_small_bucket_from_answering_429() {
     let fake = fake_with(3000, 50);
     // 600 points a minute, but only 8 at once: the drain must wait for refills.

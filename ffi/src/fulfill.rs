@@ -7,7 +7,7 @@ use std::ffi::{c_char, c_void};
 
 use twitch_drops::{
     Config, Engine, Entitlement, EntitlementsQuery, FulfillOptions, FulfillReport, SettledState,
-    Settlement,
+    Settlement, StopSignal,
 };
 
 use crate::boundary::{
@@ -212,6 +212,62 @@ pub unsafe extern "C" fn td_fulfill_options_set_grants_in_flight(
     })
 }
 
+/// A graceful stop for fulfillment runs, raised from any thread or a signal handler: the
+/// runs given it (`td_fulfill_options_set_stop_signal`) start no new grant, let the running
+/// ones finish, journal their answers, mark what was granted and end with the report's
+/// `td_fulfill_report_interrupted` true. Made by `td_stop_signal_new`, freed by
+/// `td_stop_signal_free` (options and runs keep their own reference).
+pub struct td_stop_signal {
+    signal: StopSignal,
+}
+
+/// A stop signal not raised yet (NULL only if out of memory).
+#[no_mangle]
+pub extern "C" fn td_stop_signal_new() -> *mut td_stop_signal {
+    guard_value(std::ptr::null_mut(), || {
+        into_handle(td_stop_signal {
+            signal: StopSignal::new(),
+        })
+    })
+}
+
+/// Raises the signal: every run holding it stops gracefully. Only an atomic store: safe from
+/// any thread and from a signal handler. NULL is a no-op.
+///
+/// # Safety
+/// `signal` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn td_stop_signal_raise(signal: *const td_stop_signal) {
+    if let Some(signal) = signal.as_ref() {
+        signal.signal.raise();
+    }
+}
+
+/// Frees the caller's reference; NULL is a no-op. Runs and options holding it keep theirs.
+///
+/// # Safety
+/// `signal` is NULL or from `td_stop_signal_new`, not used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn td_stop_signal_free(signal: *mut td_stop_signal) {
+    guard_value((), || free_handle(signal))
+}
+
+/// Gives runs made with these options the stop signal `signal` (NULL removes it); the
+/// options keep their own reference.
+///
+/// # Safety
+/// `options` is live; `signal` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn td_fulfill_options_set_stop_signal(
+    options: *mut td_fulfill_options,
+    signal: *const td_stop_signal,
+) -> td_result {
+    with_options(options, |o| {
+        o.options.stop_signal = signal.as_ref().map(|s| s.signal.clone());
+        Ok(())
+    })
+}
+
 /// Sets the settlement callback (NULL `callback` removes it) and the `user_data` passed to it.
 ///
 /// # Safety
@@ -406,6 +462,19 @@ pub unsafe extern "C" fn td_fulfill_report_left(report: *const td_fulfill_report
 pub unsafe extern "C" fn td_fulfill_report_is_complete(report: *const td_fulfill_report) -> bool {
     guard_value(false, || {
         report.as_ref().is_some_and(|r| r.report.is_complete())
+    })
+}
+
+/// True when the run was stopped gracefully (`td_stop_signal_raise`,
+/// `td_fulfill_run_interrupt`): what was granted is marked, the rest stays CLAIMED for the
+/// next run with the same journal (false for NULL).
+///
+/// # Safety
+/// `report` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn td_fulfill_report_interrupted(report: *const td_fulfill_report) -> bool {
+    guard_value(false, || {
+        report.as_ref().is_some_and(|r| r.report.interrupted)
     })
 }
 

@@ -393,6 +393,22 @@ pub unsafe extern "C" fn td_fulfill_run_feed_grant(
     })
 }
 
+/// Asks the run to stop gracefully: no new grant, page or re-read is handed out; keep
+/// polling and answering what is out until DONE. What was granted is journaled and marked,
+/// the rest stays CLAIMED for the next run with the same journal, and the report says
+/// `td_fulfill_report_interrupted`. NULL is a no-op.
+///
+/// # Safety
+/// `run` is NULL or live, used by one thread at a time.
+#[no_mangle]
+pub unsafe extern "C" fn td_fulfill_run_interrupt(run: *mut td_fulfill_run) {
+    guard_value((), || {
+        if let Ok(run) = arg_mut(run, "run") {
+            run.run.interrupt();
+        }
+    })
+}
+
 /// Steps handed out and not yet answered (0 for NULL).
 ///
 /// # Safety

@@ -334,6 +334,29 @@ fn fulfill_run_crash(build: Build, how: Run) {
     assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
 }
 
+/// A non-blocking run whose stop signal is raised mid-run: it ends DONE and interrupted, having
+/// marked every grant it made (the C program checks it); a second run finishes resuming
+/// nothing, and nothing is given twice.
+fn fulfill_run_interrupt(build: Build, how: Run) {
+    let fake = fake(no_faults());
+    let claimed = claimed_left(&fake) as u64;
+    let journal = temp_path(&format!("run-interrupt-{build:?}-{how:?}.jsonl"));
+    let path = journal.to_str().expect("a UTF-8 temporary path");
+    let out = run(
+        &build_of(FULFILL_RUN, build),
+        &["interrupt", "250", path],
+        &fake_env(&fake),
+        how,
+    );
+    let _ = std::fs::remove_file(&journal);
+    assert!(out.contains("interrupted after"), "{out}");
+    let got = summary(&out);
+    assert_eq!(got["granted"], claimed, "{out}");
+    assert_eq!((got["duplicates"], got["resumed"]), (0, 0), "{out}");
+    assert_eq!(claimed_left(&fake), 0);
+    assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
+}
+
 /// Two instances sharing one C store through claim callbacks: `interleaved` (B's whole run
 /// inside A's first batch) and `takeover` (failing claims, a dead instance's claims taken
 /// over). The C program checks each instance's report and settlements; here, that every
@@ -553,6 +576,11 @@ fn c_fulfill_run_freed_mid_run_resumes_without_granting_twice() {
 }
 
 #[test]
+fn c_fulfill_run_stops_gracefully_on_its_stop_signal() {
+    fulfill_run_interrupt(Build::Plain, Run::Direct);
+}
+
+#[test]
 fn c_claims_share_a_journal_between_interleaved_instances() {
     claims_interleaved(Build::Plain, Run::Direct);
 }
@@ -658,6 +686,7 @@ fn sanitizers_report_nothing() {
     fulfill_crash(Build::Sanitized, Run::Direct);
     fulfill_run_drain(Build::Sanitized, Run::Direct, step_faults());
     fulfill_run_crash(Build::Sanitized, Run::Direct);
+    fulfill_run_interrupt(Build::Sanitized, Run::Direct);
     claims_interleaved(Build::Sanitized, Run::Direct);
     claims_takeover(Build::Sanitized, Run::Direct);
     eventsub(Build::Sanitized, Run::Direct);
@@ -683,6 +712,7 @@ fn valgrind_reports_no_leaks() {
     fulfill_crash(Build::Shared, Run::Valgrind);
     fulfill_run_drain(Build::Shared, Run::Valgrind, no_faults());
     fulfill_run_crash(Build::Shared, Run::Valgrind);
+    fulfill_run_interrupt(Build::Shared, Run::Valgrind);
     claims_interleaved(Build::Shared, Run::Valgrind);
     claims_takeover(Build::Shared, Run::Valgrind);
     eventsub(Build::Shared, Run::Valgrind);
@@ -745,6 +775,7 @@ macro_rules! platform_tests {
                 let got = fulfill_run_drain(BUILD, HOW, step_faults());
                 assert!(got["sleeps"] > 0, "retries waited: {got:?}");
                 fulfill_run_crash(BUILD, HOW);
+                fulfill_run_interrupt(BUILD, HOW);
             }
 
             #[test]

@@ -8,6 +8,10 @@
  *        fulfill_run crash N JOURNAL_PATH   the first run is freed after N grants with steps
  *                                           out (a crash); a second run with the same journal
  *                                           finishes, resuming only the grants in doubt
+ *        fulfill_run interrupt N JOURNAL_PATH  the first run's stop signal is raised after N
+ *                                           grants: it ends DONE, interrupted, having marked
+ *                                           all it granted; a second run finishes, resuming
+ *                                           nothing
  *        fulfill_run pushed N               N CLAIMED entitlements read (blocking), then given
  *                                           to td_client_begin_fulfill_entitlements, as an
  *                                           EventSub push would; bad options refused
@@ -69,6 +73,10 @@ static uint32_t give(game *g, const td_grant_request *request, const char **reas
 }
 
 /* Completes one step taken this frame. */
+/* A stop signal raised once the game has made `raise_after` grants, as a quit button would. */
+static td_stop_signal *raise_signal = NULL;
+static unsigned raise_after = 0;
+
 static void complete(td_fulfill_run *run, const td_run_step *step, game *g, counters *n, td_error *err) {
     switch (step->kind) {
     case TD_RUN_SEND: {
@@ -96,6 +104,7 @@ static void complete(td_fulfill_run *run, const td_run_step *step, game *g, coun
         const char *reason = NULL;
         uint32_t outcome = give(g, step->grant, &reason);
         CHECK_OK(td_fulfill_run_feed_grant(run, step->ticket, outcome, reason, err), err);
+        if (raise_signal != NULL && g->grants >= raise_after) td_stop_signal_raise(raise_signal);
         break;
     }
     default:
@@ -129,6 +138,9 @@ static int drive(td_fulfill_run *run, game *g, counters *n, unsigned stop_after,
     }
 }
 
+/* The stop signal `begin` gives its runs, if set. */
+static td_stop_signal *stop_signal = NULL;
+
 static td_fulfill_run *begin(td_client *client, td_journal *journal, counters *n, td_error *err) {
     td_fulfill_options *options = td_fulfill_options_new();
     CHECK(options != NULL);
@@ -136,6 +148,7 @@ static td_fulfill_run *begin(td_client *client, td_journal *journal, counters *n
     CHECK_OK(td_fulfill_options_set_on_settled(options, on_settled, n), NULL);
     /* A host that grants side by side: a batch of 100 out at once. */
     CHECK_OK(td_fulfill_options_set_grants_in_flight(options, 100), NULL);
+    CHECK_OK(td_fulfill_options_set_stop_signal(options, stop_signal), NULL);
     td_fulfill_run *run = NULL;
     CHECK_OK(td_client_begin_fulfill(client, options, journal, &run, err), err);
     td_fulfill_options_free(options); /* copied: the run does not need it */
@@ -218,6 +231,39 @@ int main(int argc, char **argv) {
         fulfilled = finish(run, err);
         td_fulfill_run_free(run);
         td_journal_free(journal);
+    } else if (strcmp(argv[1], "interrupt") == 0 && argc == 4) {
+        unsigned stop_after = (unsigned)strtoul(argv[2], NULL, 10);
+        td_journal *journal = NULL;
+        CHECK_OK(td_journal_new_file(argv[3], &journal, err), err);
+        stop_signal = td_stop_signal_new();
+        CHECK(stop_signal != NULL);
+        td_fulfill_run *run = begin(client, journal, &n, err);
+        raise_signal = stop_signal;
+        raise_after = stop_after;
+        stop_signal = NULL;
+        td_stop_signal_raise(NULL);     /* a no-op */
+        td_fulfill_run_interrupt(NULL); /* a no-op */
+        CHECK(drive(run, &g, &n, 0, err)); /* what is out is answered, then DONE */
+        td_fulfill_report *report = NULL;
+        CHECK_OK(td_fulfill_run_take_report(run, &report, err), err);
+        CHECK(td_fulfill_report_interrupted(report) && !td_fulfill_report_is_complete(report));
+        /* Everything granted (answered GRANTED) was recorded and marked. */
+        CHECK(td_fulfill_report_fulfilled(report) == g.grants);
+        CHECK(td_fulfill_report_not_reached(report) > 0);
+        printf("interrupted after %u grants: fulfilled %" PRIu64 ", not reached %" PRIu64 "\n", g.grants,
+               td_fulfill_report_fulfilled(report), td_fulfill_report_not_reached(report));
+        td_fulfill_report_free(report);
+        td_fulfill_run_free(run);
+        td_stop_signal_free(raise_signal); /* the run kept its own reference until now */
+        raise_signal = NULL;
+        td_journal_free(journal);
+        CHECK_OK(td_journal_new_file(argv[3], &journal, err), err);
+        run = begin(client, journal, &n, err);
+        CHECK(drive(run, &g, &n, 0, err));
+        fulfilled = finish(run, err);
+        CHECK(g.resumed == 0); /* nothing was left in doubt */
+        td_fulfill_run_free(run);
+        td_journal_free(journal);
     } else if (strcmp(argv[1], "pushed") == 0) {
         td_entitlements_query *query = td_entitlements_query_new();
         CHECK(query != NULL);
@@ -251,7 +297,7 @@ int main(int argc, char **argv) {
         td_fulfill_run_free(run);
         td_journal_free(journal);
     } else {
-        fprintf(stderr, "usage: fulfill_run drain JOURNAL | crash N JOURNAL | pushed N\n");
+        fprintf(stderr, "usage: fulfill_run drain JOURNAL | crash N JOURNAL | interrupt N JOURNAL | pushed N\n");
         return 2;
     }
     td_fulfill_run_free(NULL);

@@ -1156,6 +1156,41 @@ namespace TwitchDrops.Native
         internal static extern td_result td_fulfill_options_set_grants_in_flight(td_fulfill_options* options, uint grants);
 
         /// <summary>
+        ///  A stop signal not raised yet (NULL only if out of memory).
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "td_stop_signal_new", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern td_stop_signal* td_stop_signal_new();
+
+        /// <summary>
+        ///  Raises the signal: every run holding it stops gracefully. Only an atomic store: safe from
+        ///  any thread and from a signal handler. NULL is a no-op.
+        ///
+        ///  # Safety
+        ///  `signal` is NULL or live.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "td_stop_signal_raise", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void td_stop_signal_raise(td_stop_signal* signal);
+
+        /// <summary>
+        ///  Frees the caller's reference; NULL is a no-op. Runs and options holding it keep theirs.
+        ///
+        ///  # Safety
+        ///  `signal` is NULL or from `td_stop_signal_new`, not used afterwards.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "td_stop_signal_free", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void td_stop_signal_free(td_stop_signal* signal);
+
+        /// <summary>
+        ///  Gives runs made with these options the stop signal `signal` (NULL removes it); the
+        ///  options keep their own reference.
+        ///
+        ///  # Safety
+        ///  `options` is live; `signal` is NULL or live.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "td_fulfill_options_set_stop_signal", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern td_result td_fulfill_options_set_stop_signal(td_fulfill_options* options, td_stop_signal* signal);
+
+        /// <summary>
         ///  Sets the settlement callback (NULL `callback` removes it) and the `user_data` passed to it.
         ///
         ///  # Safety
@@ -1304,6 +1339,18 @@ namespace TwitchDrops.Native
         [DllImport(__DllName, EntryPoint = "td_fulfill_report_is_complete", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         [return: MarshalAs(UnmanagedType.U1)]
         internal static extern bool td_fulfill_report_is_complete(td_fulfill_report* report);
+
+        /// <summary>
+        ///  True when the run was stopped gracefully (`td_stop_signal_raise`,
+        ///  `td_fulfill_run_interrupt`): what was granted is marked, the rest stays CLAIMED for the
+        ///  next run with the same journal (false for NULL).
+        ///
+        ///  # Safety
+        ///  `report` is NULL or live.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "td_fulfill_report_interrupted", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        [return: MarshalAs(UnmanagedType.U1)]
+        internal static extern bool td_fulfill_report_interrupted(td_fulfill_report* report);
 
         /// <summary>
         ///  How many viewers the run quarantined (0 for NULL).
@@ -1461,6 +1508,18 @@ namespace TwitchDrops.Native
         /// </summary>
         [DllImport(__DllName, EntryPoint = "td_fulfill_run_feed_grant", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern td_result td_fulfill_run_feed_grant(td_fulfill_run* run, ulong ticket, uint outcome, byte* reason, td_error* error);
+
+        /// <summary>
+        ///  Asks the run to stop gracefully: no new grant, page or re-read is handed out; keep
+        ///  polling and answering what is out until DONE. What was granted is journaled and marked,
+        ///  the rest stays CLAIMED for the next run with the same journal, and the report says
+        ///  `td_fulfill_report_interrupted`. NULL is a no-op.
+        ///
+        ///  # Safety
+        ///  `run` is NULL or live, used by one thread at a time.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "td_fulfill_run_interrupt", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void td_fulfill_run_interrupt(td_fulfill_run* run);
 
         /// <summary>
         ///  Steps handed out and not yet answered (0 for NULL).
@@ -2275,6 +2334,18 @@ namespace TwitchDrops.Native
     /// </summary>
     [StructLayout(LayoutKind.Sequential)]
     internal unsafe partial struct td_fulfill_options
+    {
+    }
+
+    /// <summary>
+    ///  A graceful stop for fulfillment runs, raised from any thread or a signal handler: the
+    ///  runs given it (`td_fulfill_options_set_stop_signal`) start no new grant, let the running
+    ///  ones finish, journal their answers, mark what was granted and end with the report's
+    ///  `td_fulfill_report_interrupted` true. Made by `td_stop_signal_new`, freed by
+    ///  `td_stop_signal_free` (options and runs keep their own reference).
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct td_stop_signal
     {
     }
 
