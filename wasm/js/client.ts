@@ -104,15 +104,16 @@ export class DropsClient {
   /**
    * Grants and fulfills every CLAIMED entitlement of `gameId` (and `userId`), each once:
    * recovers first what a stopped run left in the journal, lists page by page, calls
-   * `grant` for batches of up to 100 (concurrently within a batch), journals around each
-   * grant and marks the granted FULFILLED in batches of 100. Resolves to the totals. A run
+   * `grant` for up to `grantsInFlight` at once (default 1), journals around each grant and
+   * marks the granted FULFILLED in batches of 100. Resolves to the totals (`interrupted`
+   * when `signal` aborted it). A run
    * that stops (Twitch keeps failing, the journal fails) rejects with the `DropsError` of
    * its cause, whose `fulfillReport` has the totals so far; run again to finish.
    */
   async fulfill(options: FulfillOptions): Promise<FulfillReport> {
     const run = rawRun(options);
     return this.#inTurn(run.journal === undefined, () =>
-      this.#raw.fulfill(run.settings, run.grant, run.journal, run.onSettled),
+      this.#raw.fulfill(run.settings, run.grant, run.journal, run.onSettled, run.stop),
     );
   }
 
@@ -130,7 +131,7 @@ export class DropsClient {
     }
     const text = JSON.stringify(entitlements);
     return this.#inTurn(run.journal === undefined, () =>
-      this.#raw.fulfillEntitlements(text, run.settings, run.grant, run.journal, run.onSettled),
+      this.#raw.fulfillEntitlements(text, run.settings, run.grant, run.journal, run.onSettled, run.stop),
     );
   }
 

@@ -3,6 +3,7 @@
 // decides what to grant, journal or mark: that is the core's engine, run by the driver.
 
 import { InvalidInputError } from './errors.js';
+import { RawStop } from './raw/twitch_drops_wasm.js';
 import type {
   FulfillJournal,
   FulfillRunOptions,
@@ -20,6 +21,8 @@ export interface RawRun {
   /** The caller's journal; `undefined` for the client's in-memory one. */
   journal: RawJournal | undefined;
   onSettled: ((settlements: string) => void) | undefined;
+  /** Raised when the options' `signal` aborts (the run's own handle on the flag). */
+  stop: RawStop | undefined;
 }
 
 /** A journal as the wasm driver calls it: JSON text in and out. */
@@ -105,7 +108,7 @@ export function rawRun(options: FulfillRunOptions): RawRun {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidInputError('invalid `options`: pass an object with at least `grant`', 'options');
   }
-  const { grant, journal, onSettled, ...settings } = options;
+  const { grant, journal, onSettled, signal, ...settings } = options;
   if (typeof grant !== 'function') {
     throw new InvalidInputError('invalid `grant`: must be a function (request) => Promise<GrantOutcome>', 'grant');
   }
@@ -127,6 +130,15 @@ export function rawRun(options: FulfillRunOptions): RawRun {
   if (onSettled !== undefined && typeof onSettled !== 'function') {
     throw new InvalidInputError('invalid `onSettled`: must be a function', 'onSettled');
   }
+  if (
+    signal !== undefined &&
+    (typeof signal !== 'object' ||
+      signal === null ||
+      typeof signal.aborted !== 'boolean' ||
+      typeof signal.addEventListener !== 'function')
+  ) {
+    throw new InvalidInputError('invalid `signal`: must be an AbortSignal', 'signal');
+  }
   return {
     settings: JSON.stringify(settings),
     grant: grantBatch(grant),
@@ -136,5 +148,17 @@ export function rawRun(options: FulfillRunOptions): RawRun {
       claim: journal.claim === undefined ? undefined : journalClaim(journal),
     },
     onSettled: onSettled && settled(onSettled),
+    stop: signal && stopOn(signal),
   };
+}
+
+/** A stop flag for the engine, raised when `signal` aborts (at once if it has). */
+function stopOn(signal: AbortSignal): RawStop {
+  const stop = new RawStop();
+  if (signal.aborted) {
+    stop.raise();
+  } else {
+    signal.addEventListener('abort', () => stop.raise(), { once: true });
+  }
+  return stop.share();
 }

@@ -261,6 +261,18 @@ export interface FulfillRunOptions {
    * called one batch at a time. 1 takes one step at a time.
    */
   requestsInFlight?: number;
+  /**
+   * Grants handed to `grant` at once, 1 to 100 (default 1): claimed in the journal together,
+   * granted concurrently, their answers journaled with the next claim. After a crash only
+   * these can be in doubt (granted again with `resumed: true`); more means fewer journal writes.
+   */
+  grantsInFlight?: number;
+  /**
+   * Stops the run gracefully when it aborts: no new grant starts, the running ones finish
+   * and are journaled, what was granted is marked FULFILLED, and the report says
+   * `interrupted: true`. Run again with the same journal to finish.
+   */
+  signal?: AbortSignal;
 }
 
 /** The options of `client.fulfill`: which CLAIMED entitlements, and how to grant them. */
@@ -292,6 +304,8 @@ export interface FulfillReport {
   quarantinedUsers: string[];
   /** Entitlements not FULFILLED by this run (listed − fulfilled − alreadyFulfilled − heldElsewhere). */
   left: number;
+  /** Stopped through `signal` before the end: run again with the same journal to finish. */
+  interrupted: boolean;
 }
 
 // ---- EventSub ----------------------------------------------------------------------

@@ -11,7 +11,7 @@ use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use serde_json::Value;
 use twitch_drops_protocol::{
     analytics, device, entitlements, eventsub as subscriptions, token, update, Engine,
-    EntitlementPages, Error, FulfillReport, MemoryJournal,
+    EntitlementPages, Error, FulfillReport, MemoryJournal, StopSignal,
 };
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
@@ -215,10 +215,13 @@ impl RawClient {
         grant: Function,
         journal: Option<Object>,
         on_settled: Option<Function>,
+        stop: Option<RawStop>,
     ) -> Promise {
         let driver = Rc::clone(&self.driver);
-        let engine = fulfill::fulfill_options(&options)
-            .and_then(|options| Engine::new(driver.config(), options));
+        let engine = fulfill::fulfill_options(&options).and_then(|mut options| {
+            options.stop_signal = stop.map(|s| s.0);
+            Engine::new(driver.config(), options)
+        });
         let hooks = js_journal(journal)
             .and_then(|journal| Hooks::new(grant, journal, &self.journal, on_settled));
         run_engine(driver, engine, hooks)
@@ -235,12 +238,18 @@ impl RawClient {
         grant: Function,
         journal: Option<Object>,
         on_settled: Option<Function>,
+        stop: Option<RawStop>,
     ) -> Promise {
         let driver = Rc::clone(&self.driver);
         let engine = wire::entitlements("entitlements", &entitlements).and_then(|list| {
-            let (quarantine_after, requests_in_flight) = fulfill::pushed_options(&options)?;
-            Engine::for_entitlements(driver.config(), list, quarantine_after)
-                .with_requests_in_flight(requests_in_flight)
+            let (quarantine_after, requests, grants) = fulfill::pushed_options(&options)?;
+            let engine = Engine::for_entitlements(driver.config(), list, quarantine_after)
+                .with_requests_in_flight(requests)?
+                .with_grants_in_flight(grants)?;
+            Ok(match stop {
+                Some(stop) => engine.with_stop_signal(stop.0),
+                None => engine,
+            })
         });
         let hooks = js_journal(journal)
             .and_then(|journal| Hooks::new(grant, journal, &self.journal, on_settled));
@@ -348,6 +357,30 @@ struct PagesState {
 
 /// Pages of entitlements, one request per `next()`. Calls must not overlap (an async
 /// generator awaits each before the next).
+/// A run's graceful stop, raised when the JavaScript `AbortSignal` given to `fulfill`
+/// aborts: the engine starts no new grant and ends once what is out has answered.
+#[wasm_bindgen]
+pub struct RawStop(StopSignal);
+
+#[wasm_bindgen]
+impl RawStop {
+    #[wasm_bindgen(constructor)]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> RawStop {
+        RawStop(StopSignal::new())
+    }
+
+    /// Another handle on the same flag (the run takes one; the caller keeps one to raise).
+    pub fn share(&self) -> RawStop {
+        RawStop(self.0.clone())
+    }
+
+    /// Asks the run to stop gracefully.
+    pub fn raise(&self) {
+        self.0.raise();
+    }
+}
+
 #[wasm_bindgen]
 pub struct RawPages {
     driver: Rc<Driver>,

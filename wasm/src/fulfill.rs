@@ -25,11 +25,17 @@ struct RunOptionsJs {
     user_id: Option<String>,
     quarantine_after: Option<f64>,
     requests_in_flight: Option<f64>,
+    grants_in_flight: Option<f64>,
 }
 
 /// How many requests may be out at once (the range is the engine's to check).
 fn requests_in_flight(options: &RunOptionsJs) -> Result<Option<usize>, Error> {
     Ok(count("requestsInFlight", options.requests_in_flight)?.map(|n| n as usize))
+}
+
+/// How many grants are handed out at once (the range is the engine's to check).
+fn grants_in_flight(options: &RunOptionsJs) -> Result<Option<usize>, Error> {
+    Ok(count("grantsInFlight", options.grants_in_flight)?.map(|n| n as usize))
 }
 
 fn quarantine_after(options: &RunOptionsJs) -> Result<Option<u32>, Error> {
@@ -49,12 +55,16 @@ pub fn fulfill_options(text: &str) -> Result<FulfillOptions, Error> {
     if let Some(requests) = requests_in_flight(&options)? {
         run.requests_in_flight = requests;
     }
+    if let Some(grants) = grants_in_flight(&options)? {
+        run.grants_in_flight = grants;
+    }
     Ok(run)
 }
 
-/// Reads the options of a run over pushed entitlements: `quarantineAfter` and
-/// `requestsInFlight` (pushed entitlements are taken as given, not filtered).
-pub fn pushed_options(text: &str) -> Result<(u32, usize), Error> {
+/// Reads the options of a run over pushed entitlements: `quarantineAfter`,
+/// `requestsInFlight` and `grantsInFlight` (pushed entitlements are taken as given, not
+/// filtered).
+pub fn pushed_options(text: &str) -> Result<(u32, usize, usize), Error> {
     let options: RunOptionsJs = read("options", text)?;
     if options.game_id.is_some() || options.user_id.is_some() {
         return Err(invalid(
@@ -66,6 +76,7 @@ pub fn pushed_options(text: &str) -> Result<(u32, usize), Error> {
     Ok((
         quarantine_after(&options)?.unwrap_or(default.quarantine_after),
         requests_in_flight(&options)?.unwrap_or(default.requests_in_flight),
+        grants_in_flight(&options)?.unwrap_or(default.grants_in_flight),
     ))
 }
 
@@ -171,6 +182,8 @@ struct ReportJs<'a> {
     resumed: u64,
     quarantined_users: &'a [String],
     left: u64,
+    /// Stopped through its abort signal: run again with the same journal to finish.
+    interrupted: bool,
 }
 
 fn report_js(r: &FulfillReport) -> ReportJs<'_> {
@@ -189,6 +202,7 @@ fn report_js(r: &FulfillReport) -> ReportJs<'_> {
         resumed: r.resumed,
         quarantined_users: &r.quarantined_users,
         left: r.left(),
+        interrupted: r.interrupted,
     }
 }
 

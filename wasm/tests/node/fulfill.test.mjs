@@ -66,10 +66,11 @@ test('fulfill drains the fake: every CLAIMED entitlement granted once and FULFIL
       resumed: 0,
       quarantinedUsers: [],
       left: 0,
+      interrupted: false,
     });
     assert.deepEqual(new Set(given.keys()), before.claimed);
     assert.ok([...given.values()].every((times) => times === 1), 'each granted once');
-    assert.ok(calls.maxInFlight > 1, 'the grants of a batch run concurrently');
+    assert.equal(calls.maxInFlight, 1, 'one grant at a time by default');
     assert.equal(settled.length, n);
     assert.ok(settled.every((s) => s.state === 'fulfilled' && typeof s.userId === 'string'));
 
@@ -198,12 +199,12 @@ test('a custom async journal that fails mid-run stops it; the next run grants no
       return 'granted';
     };
     const journal = arrayJournal();
-    // Appends: intent of batch 1, its grants, its settlement, intent of batch 2; then the
-    // record of batch 2's grants fails, as a crash would lose it.
+    // Batches of 100. Appends: intent of batch 1, its grants, its settlement, intent of
+    // batch 2; then the record of batch 2's grants fails, as a crash would lose it.
     journal.failAfter = 4;
     // One step at a time, so the appends come in the order counted above (pipelined, batch
     // 2 may be granted before batch 1's PATCH is answered).
-    const stopped = await client.fulfill({ gameId: GAME, grant, journal, requestsInFlight: 1 }).then(
+    const stopped = await client.fulfill({ gameId: GAME, grant, journal, requestsInFlight: 1, grantsInFlight: 100 }).then(
       () => assert.fail('the run should stop'),
       (error) => error,
     );
@@ -368,4 +369,50 @@ test('bad options reject with InvalidInputError before anything is sent', async 
   await field(client.fulfillEntitlements([{ id: 'e1' }], { grant }), 'entitlements');
   await field(client.fulfillEntitlements([], { grant, gameId: GAME }), 'options');
   assert.equal(client.requestsSent(), 0);
+});
+
+test('an AbortSignal stops a run gracefully; grantsInFlight grants side by side', async () => {
+  const fake = await startFake();
+  try {
+    const before = await store(fake);
+    const n = before.claimed.size;
+    const client = new DropsClient(fake.clientOptions);
+    const { given, calls, give } = game();
+    const controller = new AbortController();
+    const grant = async ({ entitlement, resumed }) => {
+      calls.total += 1;
+      if (resumed) calls.resumed += 1;
+      calls.inFlight += 1;
+      calls.maxInFlight = Math.max(calls.maxInFlight, calls.inFlight);
+      await delay(1);
+      calls.inFlight -= 1;
+      give(entitlement.id);
+      if (given.size === 60) controller.abort();
+      return 'granted';
+    };
+    const first = await client.fulfill({ gameId: GAME, grant, grantsInFlight: 10, signal: controller.signal });
+    assert.equal(first.interrupted, true);
+    assert.equal(calls.maxInFlight, 10, 'ten grants at once');
+    // The batch running when it aborted finished; nothing started after it, and every grant
+    // made was recorded and marked.
+    assert.equal(first.granted, 60);
+    assert.equal(first.fulfilled, 60);
+    assert.equal((await store(fake)).claimed.size, n - 60);
+
+    const second = await client.fulfill({ gameId: GAME, grant, grantsInFlight: 10 });
+    assert.equal(second.interrupted, false);
+    assert.equal(second.resumed, 0, 'nothing was left in doubt');
+    assert.equal(second.fulfilled, n - 60);
+    assert.equal((await store(fake)).claimed.size, 0);
+    assert.equal(given.size, n);
+    assert.ok([...given.values()].every((times) => times === 1), 'nothing granted twice');
+
+    // Something else as `signal` is refused, naming it.
+    await assert.rejects(
+      client.fulfill({ gameId: GAME, grant, signal: 'stop' }),
+      (e) => e instanceof InvalidInputError && e.field === 'signal',
+    );
+  } finally {
+    await fake.close();
+  }
 });

@@ -321,6 +321,13 @@ impl Engine {
         Ok(self)
     }
 
+    /// Stops gracefully once `signal` is raised ([`FulfillOptions::stop_signal`] sets it for
+    /// [`Engine::new`]).
+    pub fn with_stop_signal(mut self, signal: StopSignal) -> Engine {
+        self.stop_signal = Some(signal);
+        self
+    }
+
     /// Grants handed out at once (1..=100; [`FulfillOptions::grants_in_flight`] sets it for
     /// [`Engine::new`]).
     pub fn with_grants_in_flight(mut self, grants: usize) -> Result<Engine, Error> {
