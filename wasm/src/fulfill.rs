@@ -340,10 +340,17 @@ mod tests {
             "requestsInFlight"
         );
         assert_eq!(
-            pushed_options(r#"{"quarantineAfter":2,"requestsInFlight":2}"#).unwrap(),
-            (2, 2)
+            pushed_options(r#"{"quarantineAfter":2,"requestsInFlight":2,"grantsInFlight":7}"#)
+                .unwrap(),
+            (2, 2, 7)
         );
-        assert_eq!(pushed_options("{}").unwrap(), (1, 4));
+        assert_eq!(pushed_options("{}").unwrap(), (1, 4, 1));
+        assert_eq!(
+            fulfill_options(r#"{"grantsInFlight":10}"#)
+                .unwrap()
+                .grants_in_flight,
+            10
+        );
         assert_eq!(
             pushed_options(r#"{"gameId":"1"}"#).unwrap_err().kind(),
             ErrorKind::InvalidInput
@@ -424,7 +431,8 @@ mod tests {
         assert_eq!(v["retryLater"], 1);
         assert_eq!(v["quarantinedUsers"], json!(["v"]));
         assert_eq!(v["left"], 1);
-        assert_eq!(v.as_object().unwrap().len(), 14);
+        assert_eq!(v.as_object().unwrap().len(), 15);
+        assert_eq!(v["interrupted"], false);
         assert!(report_text(&r).starts_with(r#"{"listed":5,"granted":0,"fulfilled":3,"#));
     }
 
