@@ -288,7 +288,7 @@ async fn fulfill_drives_the_engine_with_a_js_grant_and_the_sessions_token() {
     // `authorize` operation, whose refresh the driver sends like any request.
     let client = RawClient::new(USER, Some(fetch)).unwrap();
     let (grant, batches) = grants("granted");
-    let report = text(client.fulfill(r#"{"gameId":"509658"}"#.into(), grant, None, None))
+    let report = text(client.fulfill(r#"{"gameId":"509658"}"#.into(), grant, None, None, None))
         .await
         .unwrap();
     assert_eq!(report["listed"], 1);
@@ -322,6 +322,7 @@ async fn fulfill_drives_the_engine_with_a_js_grant_and_the_sessions_token() {
             ("load", load.as_ref().unchecked_ref()),
             ("append", append.as_ref().unchecked_ref()),
         ])),
+        None,
         None,
     ))
     .await
@@ -385,7 +386,13 @@ async fn fulfill_leaves_what_the_journals_claim_says_another_instance_holds() {
         ]))
     };
     let run = |grant: Function, claim: &Function| {
-        text(client.fulfill(r#"{"gameId":"509658"}"#.into(), grant, journal(claim), None))
+        text(client.fulfill(
+            r#"{"gameId":"509658"}"#.into(),
+            grant,
+            journal(claim),
+            None,
+            None,
+        ))
     };
 
     // Another instance holds e1: not granted, not marked, settled heldElsewhere.
@@ -419,9 +426,15 @@ async fn fulfill_leaves_what_the_journals_claim_says_another_instance_holds() {
     let (grant, batches) = grants("granted");
     let odd = journal(&claim).unwrap();
     Reflect::set(&odd, &"claim".into(), &"yes".into()).unwrap();
-    let error = text(client.fulfill(r#"{"gameId":"509658"}"#.into(), grant, Some(odd), None))
-        .await
-        .unwrap_err();
+    let error = text(client.fulfill(
+        r#"{"gameId":"509658"}"#.into(),
+        grant,
+        Some(odd),
+        None,
+        None,
+    ))
+    .await
+    .unwrap_err();
     let p = payload(&error);
     assert_eq!(p["kind"], "InvalidInput", "{p}");
     assert_eq!(p["field"], "journal.claim");

@@ -260,7 +260,24 @@ impl Journal for PostgresJournal {
     }
 
     fn claim(&mut self, records: &[JournalRecord]) -> Result<Vec<String>, JournalError> {
-        let mut rows = claimed_rows("the PostgreSQL journal", records)?;
+        self.append_and_claim(&[], records)
+    }
+
+    /// One statement per run of records of a kind (a batch's answers, its settlements),
+    /// all in one transaction.
+    fn append(&mut self, records: &[JournalRecord]) -> Result<(), JournalError> {
+        self.append_and_claim(records, &[]).map(|_| ())
+    }
+
+    /// One transaction for both: the answers, then the claim.
+    fn append_and_claim(
+        &mut self,
+        append: &[JournalRecord],
+        claim: &[JournalRecord],
+    ) -> Result<Vec<String>, JournalError> {
+        let owner = self.claims.owner.clone();
+        let answers = Answers::of(append)?;
+        let mut rows = claimed_rows("the PostgreSQL journal", claim)?;
         // Every instance takes ids in the same order.
         rows.sort_by(|a, b| a.id.cmp(&b.id));
         let column = |f: fn(&OpenRow) -> &String| -> Vec<&str> {
@@ -272,15 +289,24 @@ impl Journal for PostgresJournal {
             column(|r| &r.benefit_id),
             column(|r| &r.game_id),
         );
-        let (owner, ttl) = (self.claims.owner.clone(), ttl_ms(self.claims.ttl));
+        let ttl = ttl_ms(self.claims.ttl);
         let taken: std::collections::HashSet<String> = retrying(&mut self.client, |client| {
-            client
-                .query(CLAIM, &[&ids, &users, &benefits, &games, &owner, &ttl])
-                .map_err(db("cannot claim"))?
-                .iter()
-                .map(|row| row.try_get::<_, String>(0))
-                .collect::<Result<_, _>>()
-                .map_err(db("cannot claim"))
+            // Dropped without commit on any failure: nothing of it is written.
+            let mut transaction = client.transaction().map_err(db("cannot begin"))?;
+            answers.write(&mut transaction, &owner)?;
+            let taken = if ids.is_empty() {
+                Default::default()
+            } else {
+                transaction
+                    .query(CLAIM, &[&ids, &users, &benefits, &games, &owner, &ttl])
+                    .map_err(db("cannot claim"))?
+                    .iter()
+                    .map(|row| row.try_get::<_, String>(0))
+                    .collect::<Result<_, _>>()
+                    .map_err(db("cannot claim"))?
+            };
+            transaction.commit().map_err(db("cannot commit"))?;
+            Ok(taken)
         })?;
         Ok(rows
             .into_iter()
@@ -288,11 +314,16 @@ impl Journal for PostgresJournal {
             .map(|r| r.id)
             .collect())
     }
+}
 
-    /// One statement per run of records of a kind (a batch's answers, its settlements),
-    /// all in one transaction.
-    fn append(&mut self, records: &[JournalRecord]) -> Result<(), JournalError> {
-        let owner = self.claims.owner.clone();
+/// Records other than `Granting`, as statements: one per run of records of a kind.
+struct Answers<'a> {
+    all: Vec<&'a str>,
+    runs: Vec<(String, Vec<&'a str>)>,
+}
+
+impl<'a> Answers<'a> {
+    fn of(records: &'a [JournalRecord]) -> Result<Answers<'a>, JournalError> {
         let mut runs = Vec::new();
         for run in records.chunk_by(same_kind) {
             let sql = update_sql(&run[0], &DIALECT)?;
@@ -300,27 +331,35 @@ impl Journal for PostgresJournal {
             ids.sort_unstable();
             runs.push((sql, ids));
         }
-        let all: Vec<&str> = records.iter().map(JournalRecord::id).collect();
-        retrying(&mut self.client, |client| {
-            // Dropped without commit on any failure: nothing of it is written.
-            let mut transaction = client.transaction().map_err(db("cannot begin"))?;
-            transaction
-                .query(LOCK, &[&all])
+        let all = records.iter().map(JournalRecord::id).collect();
+        Ok(Answers { all, runs })
+    }
+
+    /// Each updates the row this instance holds (locked first, in id order).
+    fn write(
+        &self,
+        transaction: &mut postgres::Transaction<'_>,
+        owner: &str,
+    ) -> Result<(), Failed> {
+        if self.all.is_empty() {
+            return Ok(());
+        }
+        transaction
+            .query(LOCK, &[&self.all])
+            .map_err(db("cannot write"))?;
+        for (sql, ids) in &self.runs {
+            let changed: std::collections::HashSet<String> = transaction
+                .query(sql.as_str(), &[ids, &owner])
+                .map_err(db("cannot write"))?
+                .iter()
+                .map(|row| row.try_get::<_, String>(0))
+                .collect::<Result<_, _>>()
                 .map_err(db("cannot write"))?;
-            for (sql, ids) in &runs {
-                let changed: std::collections::HashSet<String> = transaction
-                    .query(sql.as_str(), &[ids, &owner])
-                    .map_err(db("cannot write"))?
-                    .iter()
-                    .map(|row| row.try_get::<_, String>(0))
-                    .collect::<Result<_, _>>()
-                    .map_err(db("cannot write"))?;
-                if let Some(id) = ids.iter().find(|id| !changed.contains(**id)) {
-                    return Err(Failed::Journal(not_held(id)));
-                }
+            if let Some(id) = ids.iter().find(|id| !changed.contains(**id)) {
+                return Err(Failed::Journal(not_held(id)));
             }
-            transaction.commit().map_err(db("cannot commit"))
-        })
+        }
+        Ok(())
     }
 }
 
