@@ -190,6 +190,13 @@ impl<T: Transport, C: Clock> Client<T, C> {
     pub fn requests_sent(&self) -> u64 {
         self.session.requests_sent()
     }
+
+    /// This client's counters so far: requests by route and status, retries by reason, 429s,
+    /// time waited for the rate limit, tokens fetched, grants by outcome, resumed grants,
+    /// journal recoveries (see [`MetricsSnapshot`](crate::MetricsSnapshot)).
+    pub fn metrics(&self) -> crate::MetricsSnapshot {
+        self.session.metrics()
+    }
 }
 
 /// Pages of entitlements ([`Client::entitlement_pages`]). Ends after the last page or the

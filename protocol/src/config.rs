@@ -2,6 +2,7 @@
 //! hard to retry. Validated once, when a client is made.
 
 use crate::error::Error;
+use crate::observe::Logger;
 use crate::retry::RetryPolicy;
 use crate::secret::Secret;
 use crate::url::check_secure_url;
@@ -39,6 +40,7 @@ pub struct Config {
     helix_url: String,
     auth_url: String,
     retry: RetryPolicy,
+    logger: Option<Logger>,
 }
 
 impl Config {
@@ -50,6 +52,7 @@ impl Config {
             helix_url: DEFAULT_HELIX_URL.to_string(),
             auth_url: DEFAULT_AUTH_URL.to_string(),
             retry: RetryPolicy::default(),
+            logger: None,
         }
     }
 
@@ -69,6 +72,19 @@ impl Config {
     pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
+    }
+
+    /// Hands this client's notes (requests, retries, waits, tokens, the engine's decisions)
+    /// at the logger's level and above to it, besides `tracing`. Per client: two clients
+    /// may log to different places.
+    pub fn with_logger(mut self, logger: Logger) -> Self {
+        self.logger = Some(logger);
+        self
+    }
+
+    /// The logger given with [`Config::with_logger`].
+    pub fn logger(&self) -> Option<&Logger> {
+        self.logger.as_ref()
     }
 
     pub fn client_id(&self) -> &str {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::error::Error;
 use crate::http::{HttpRequest, HttpResponse, Method};
+use crate::observe::{self, Note, RetryReason};
 use crate::rate_limit::{wait_after_429, RateLimit};
 use crate::retry::{Backoff, RetryPolicy};
 use crate::step::{Input, Step};
@@ -203,6 +204,7 @@ impl Exchange {
             401 if self.needs_token() && !self.renewed => {
                 // Twitch advises reacting to 401: renew once, then believe it.
                 self.renewed = true;
+                self.note_retry(RetryReason::TokenRejected, Duration::ZERO, 1);
                 let rejected = self.token.take().map(|t| t.id());
                 Call::Next(Pending::Authorize(rejected))
             }
@@ -215,6 +217,7 @@ impl Exchange {
                     return Call::Answer(Answer::Failed(Error::RateLimited { reset_at_ms }));
                 }
                 let wait = wait_after_429(&response, now_ms, &mut self.backoff, &self.policy);
+                self.note_retry(RetryReason::RateLimited, wait, self.rate_waits);
                 Call::Next(Pending::Sleep(wait))
             }
             500..=599 => self.retry_or_give_up(Error::from_response(&response), now_ms),
@@ -247,8 +250,26 @@ impl Exchange {
         if self.failures > self.policy.max_retries {
             return Call::Answer(Answer::Failed(error));
         }
-        Call::Next(Pending::Sleep(
-            self.backoff.next_delay(&self.policy, now_ms),
-        ))
+        let delay = self.backoff.next_delay(&self.policy, now_ms);
+        let reason = match &error {
+            Error::Http { status, .. } | Error::Unauthorized { status, .. } => {
+                RetryReason::Status(*status)
+            }
+            Error::Transport(e) => RetryReason::Transport(e.kind),
+            _ => RetryReason::Unreadable,
+        };
+        self.note_retry(reason, delay, self.failures);
+        Call::Next(Pending::Sleep(delay))
+    }
+
+    /// Tells the session's observer this request goes out again.
+    fn note_retry(&self, reason: RetryReason, delay: Duration, attempt: u32) {
+        observe::note(&Note::Retry {
+            method: self.method,
+            path: observe::path_of(&self.url),
+            reason,
+            delay,
+            attempt,
+        });
     }
 }

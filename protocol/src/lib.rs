@@ -20,6 +20,7 @@ pub mod file_name;
 pub mod fulfill;
 mod http;
 pub mod ids;
+pub mod observe;
 mod rate_limit;
 mod redact;
 mod retry;
@@ -50,6 +51,7 @@ pub use fulfill::{
 };
 pub use http::{HttpRequest, HttpResponse, Method};
 pub use ids::{check_id, IdProblem, InvalidId, MAX_ID_BYTES};
+pub use observe::{Level, LogRecord, Logger, Metrics, MetricsSnapshot};
 pub use rate_limit::RateLimit;
 pub use redact::{scrub, MIN_SCRUBBED_BYTES, REDACTED};
 pub use retry::RetryPolicy;

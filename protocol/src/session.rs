@@ -23,6 +23,8 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::http::HttpRequest;
 use crate::http::HttpResponse;
+use crate::http::Method;
+use crate::observe::{self, MetricsSnapshot, Note, Observer};
 use crate::rate_limit::{Bucket, RateLimit};
 use crate::single_request::SingleRequest;
 use crate::step::{Input, Operation, Step};
@@ -41,6 +43,7 @@ pub struct Session {
     fetched: Condvar,
     requests: AtomicU64,
     bucket: Mutex<Bucket>,
+    observer: Arc<Observer>,
 }
 
 #[derive(Debug)]
@@ -63,7 +66,18 @@ impl Session {
             fetched: Condvar::new(),
             requests: AtomicU64::new(0),
             bucket: Mutex::new(Bucket::default()),
+            observer: Arc::new(Observer::new(config.logger().cloned())),
         }
+    }
+
+    /// The counters of every operation of this session so far.
+    pub fn metrics(&self) -> MetricsSnapshot {
+        self.observer.metrics().snapshot()
+    }
+
+    /// Notes `note` to this session's observer (metrics, logger, `tracing`).
+    pub(crate) fn note(&self, note: &Note<'_>) {
+        self.observer.note(note);
     }
 
     /// `op` with its token requests answered from this session's store.
@@ -144,6 +158,10 @@ impl Session {
 
     fn finish_fetch(&self, id: u64, result: Result<OAuthToken, Error>, now_ms: u64) -> Input {
         let mut state = self.lock();
+        if result.is_ok() {
+            let renewal = state.next_fetch > 2;
+            self.observer.note(&Note::TokenFetched { renewal });
+        }
         if state.fetch.is_some_and(|(running, _)| running == id) {
             state.fetch = None;
         }
@@ -176,6 +194,8 @@ pub struct Authorized<O> {
     held: Option<(HttpRequest, u64)>,
     /// The bucket's number of the Helix request out, until its answer comes.
     out: Option<u64>,
+    /// The request out: its method, its URL's path (query left out) and when it went.
+    sent: Option<(Method, String, u64)>,
 }
 
 impl<O> std::fmt::Debug for Authorized<O> {
@@ -212,6 +232,7 @@ impl<O: Operation> Authorized<O> {
             stage: Stage::Op,
             held: None,
             out: None,
+            sent: None,
         }
     }
 
@@ -220,17 +241,52 @@ impl<O: Operation> Authorized<O> {
         let (number, wait) = self.tokens.let_out(&request, now_ms);
         match number {
             Some(number) if !wait.is_zero() => {
+                self.tokens.note(&Note::Paced { delay: wait });
                 self.held = Some((request, number));
                 Step::Sleep(wait)
             }
-            _ => self.release(request, number),
+            _ => self.release(request, number, now_ms),
         }
     }
 
-    fn release(&mut self, request: HttpRequest, number: Option<u64>) -> Step<O::Output> {
+    fn release(
+        &mut self,
+        request: HttpRequest,
+        number: Option<u64>,
+        now_ms: u64,
+    ) -> Step<O::Output> {
         self.tokens.requests.fetch_add(1, Ordering::Relaxed);
         self.out = number;
+        self.sent = Some((
+            request.method,
+            observe::path_of(&request.url).to_owned(),
+            now_ms,
+        ));
         Step::Send(request)
+    }
+
+    /// Notes the answer to the request out, if `input` is one.
+    fn note_answer(&mut self, input: &Input, now_ms: u64) {
+        let status = match input {
+            Input::Response(response) => Some(response.status),
+            Input::TransportFailed(_) => None,
+            _ => return,
+        };
+        let Some((method, path, sent_at)) = self.sent.take() else {
+            return;
+        };
+        let remaining = match input {
+            Input::Response(response) => RateLimit::from_response(response)
+                .map(|limit| (u64::from(limit.remaining), u64::from(limit.limit))),
+            _ => None,
+        };
+        self.tokens.note(&Note::Answered {
+            method,
+            path: &path,
+            status,
+            ms: now_ms.saturating_sub(sent_at),
+            remaining,
+        });
     }
 
     fn authorize(&mut self, rejected: Option<u64>, now_ms: u64) -> Flow<O::Output> {
@@ -260,6 +316,7 @@ impl<O: Operation> Operation for Authorized<O> {
     type Output = O::Output;
 
     fn resume(&mut self, input: Input, now_ms: u64) -> Step<O::Output> {
+        self.note_answer(&input, now_ms);
         if let Some(number) = self.out.take() {
             let response = match &input {
                 Input::Response(response) => Some(response),
@@ -269,12 +326,14 @@ impl<O: Operation> Operation for Authorized<O> {
         }
         if let Some((request, number)) = self.held.take() {
             if matches!(input, Input::Slept) {
-                return self.release(request, Some(number));
+                return self.release(request, Some(number), now_ms);
             }
             // Not the answer to the wait: the request never went out.
             self.tokens.answered(number, None, now_ms);
         }
-        match self.step(input, now_ms) {
+        // What the operation notes on the way (retries and their reasons) is this session's.
+        let observer = Arc::clone(&self.tokens.observer);
+        match observer.scope(|| self.step(input, now_ms)) {
             Step::Send(request) => self.send(request, now_ms),
             other => other,
         }

@@ -64,15 +64,31 @@ impl TransportError {
     }
 }
 
-impl fmt::Display for TransportError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = match self.kind {
+impl TransportErrorKind {
+    /// `"connect"`, `"interrupted"`, `"refused"`, `"too_large"`: for metrics and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransportErrorKind::Connect => "connect",
+            TransportErrorKind::Interrupted => "interrupted",
+            TransportErrorKind::Refused => "refused",
+            TransportErrorKind::TooLarge => "too_large",
+        }
+    }
+
+    /// What happened, for people.
+    pub fn describe(self) -> &'static str {
+        match self {
             TransportErrorKind::Connect => "could not connect",
             TransportErrorKind::Interrupted => "connection interrupted before a whole response",
             TransportErrorKind::Refused => "request refused before sending",
             TransportErrorKind::TooLarge => "response body larger than the limit",
-        };
-        write!(f, "{what}: {}", self.message)
+        }
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind.describe(), self.message)
     }
 }
 

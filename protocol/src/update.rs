@@ -465,6 +465,9 @@ impl UpdateEntitlements {
     /// The batch may or may not have been applied: wait, then re-read its ids.
     fn ambiguous(&mut self, mut batch: Batch, cause: Error, now_ms: u64) -> Step<UpdateReport> {
         batch.ambiguous += 1;
+        crate::observe::note(&crate::observe::Note::UpdateReread {
+            ids: batch.ids.len(),
+        });
         let wait = batch.backoff.next_delay(self.config.retry_policy(), now_ms);
         self.stage = Stage::PauseBeforeReread(batch, cause);
         Step::Sleep(wait)

@@ -44,6 +44,7 @@ pub(crate) struct Inner {
     pub(crate) requests: usize,
     pub(crate) requests_by_route: BTreeMap<String, usize>,
     pub(crate) rate_limited: usize,
+    pub(crate) faults_injected: BTreeMap<String, usize>,
     pub(crate) busy_micros: u64,
 }
 
@@ -64,6 +65,7 @@ impl State {
                 requests: 0,
                 requests_by_route: BTreeMap::new(),
                 rate_limited: 0,
+                faults_injected: BTreeMap::new(),
                 busy_micros: 0,
             }),
             base_url,
@@ -89,6 +91,7 @@ impl Inner {
             requests: self.requests,
             requests_by_route: self.requests_by_route.clone(),
             rate_limited: self.rate_limited,
+            faults_injected: self.faults_injected.clone(),
             tokens_issued: self.tokens.issued,
             busy_micros: self.busy_micros,
         }
@@ -111,6 +114,12 @@ impl Inner {
         self.requests = 0;
         self.requests_by_route.clear();
         self.rate_limited = 0;
+        self.faults_injected.clear();
         self.busy_micros = 0;
+    }
+
+    /// Counts a fault the fake injected (`"500"`, `"503"`, `"429"`, `"drop"`, `"truncate"`).
+    pub(crate) fn injected(&mut self, fault: &str) {
+        *self.faults_injected.entry(fault.to_owned()).or_default() += 1;
     }
 }

@@ -34,6 +34,10 @@ pub struct Stats {
     pub requests_by_route: BTreeMap<String, usize>,
     /// 429 responses sent, real or injected.
     pub rate_limited: usize,
+    /// Faults injected by the configured rates, by kind: `"500"`, `"503"` (HTML), `"429"`
+    /// (every n-th call and spurious ones), `"drop"` (no response after applying),
+    /// `"truncate"` (a body cut short after applying).
+    pub faults_injected: BTreeMap<String, usize>,
     /// Access tokens issued, by any grant or by [`FakeTwitch::user_token`](crate::FakeTwitch::user_token).
     pub tokens_issued: usize,
     /// Total time spent inside handlers, in microseconds, excluding injected latency.

@@ -132,6 +132,15 @@ impl Engine {
             if resumed {
                 self.report.resumed += 1;
             }
+            let name = match &outcome {
+                GrantOutcome::Granted => "granted",
+                GrantOutcome::RetryLater => "retry_later",
+                GrantOutcome::Failed(_) => "failed",
+            };
+            self.session.note(&Note::Granted {
+                outcome: name,
+                resumed,
+            });
             match outcome {
                 GrantOutcome::Granted => {
                     self.report.granted += 1;

@@ -7,6 +7,12 @@ use super::*;
 impl Engine {
     pub(super) fn on_loaded(&mut self, records: Vec<JournalRecord>) {
         let recovery = Recovery::from_records(&records);
+        if !recovery.is_empty() {
+            self.session.note(&Note::Recovered {
+                granted: recovery.granted.len(),
+                in_doubt: recovery.in_doubt.len(),
+            });
+        }
         let open = recovery
             .granted
             .into_iter()
@@ -42,6 +48,7 @@ impl Engine {
             _ => match EntitlementPages::new(self.query.clone()) {
                 Ok(pages) => {
                     self.passes += 1;
+                    self.session.note(&Note::PassStarted { pass: self.passes });
                     (pages, 0, false)
                 }
                 Err(e) => {

@@ -77,6 +77,9 @@ impl Engine {
                 if *failures >= self.quarantine_after
                     && self.quarantined.insert(entitlement.user_id.clone())
                 {
+                    self.session.note(&Note::Quarantined {
+                        user_id: &entitlement.user_id,
+                    });
                     self.report
                         .quarantined_users
                         .push(entitlement.user_id.clone());

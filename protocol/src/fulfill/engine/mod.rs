@@ -51,6 +51,7 @@ use crate::error::Error;
 use crate::fulfill::grant::{GrantOutcome, GrantRequest};
 use crate::fulfill::journal::{JournalRecord, Recovery};
 use crate::fulfill::report::{FulfillReport, SettledState, Settlement};
+use crate::observe::Note;
 use crate::session::{Authorized, Session};
 use crate::single_request::SingleRequest;
 use crate::step::{Input, Operation, Step};
@@ -351,12 +352,15 @@ impl Engine {
     /// reached stays CLAIMED (and the journal's open records) for the next run. Raising the
     /// options' [`StopSignal`] does the same from another thread.
     pub fn interrupt(&mut self) {
-        self.interrupted = true;
+        if !self.interrupted {
+            self.interrupted = true;
+            self.session.note(&Note::Interrupted);
+        }
     }
 
     fn check_stop_signal(&mut self) {
         if !self.interrupted && self.stop_signal.as_ref().is_some_and(StopSignal::is_raised) {
-            self.interrupted = true;
+            self.interrupt();
         }
     }
 

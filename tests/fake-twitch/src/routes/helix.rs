@@ -118,9 +118,11 @@ fn pipeline(state: &State, inner: &mut Inner, req: &Request, route: HelixRoute) 
         inner.faults.faults.html_503_rate,
     );
     if inner.faults.strikes(rates.0) {
+        inner.injected("500");
         return Outcome::Reply(with_quota(Reply::helix_error(500, ""), peeked));
     }
     if inner.faults.strikes(rates.1) {
+        inner.injected("503");
         return Outcome::Reply(with_quota(
             Reply::with_body(503, "text/html", HTML_503),
             peeked,
@@ -138,6 +140,7 @@ fn pipeline(state: &State, inner: &mut Inner, req: &Request, route: HelixRoute) 
         return Outcome::Reply(too_many(available));
     }
     if inner.faults.next_call_is_limited() {
+        inner.injected("429");
         return Outcome::Reply(too_many(Quota {
             remaining: 0,
             reset: unix_now() + 1,
@@ -146,6 +149,7 @@ fn pipeline(state: &State, inner: &mut Inner, req: &Request, route: HelixRoute) 
     }
     let spurious = inner.faults.faults.spurious_429_rate;
     if inner.faults.strikes(spurious) {
+        inner.injected("429");
         return Outcome::Reply(too_many(available));
     }
     let quota = match inner.limiter.take(&key) {
@@ -169,10 +173,12 @@ fn pipeline(state: &State, inner: &mut Inner, req: &Request, route: HelixRoute) 
     if entitlement_call && reply.status == 200 {
         let drop_rate = inner.faults.faults.drop_after_apply_rate;
         if inner.faults.strikes(drop_rate) {
+            inner.injected("drop");
             return Outcome::Drop;
         }
         let truncate_rate = inner.faults.faults.truncate_after_apply_rate;
         if inner.faults.strikes(truncate_rate) {
+            inner.injected("truncate");
             let cut = reply.body.len() / 2;
             reply.body = Bytes::copy_from_slice(&reply.body[..cut]);
         }
