@@ -12,7 +12,7 @@ use twitch_drops::{
 
 const GAME: &str = "509658";
 
-pub fn run(entitlements: usize) -> Result<ExitCode, String> {
+pub fn run(entitlements: usize, logging: &crate::log::Logging) -> Result<ExitCode, String> {
     let mut config = FakeConfig::new();
     config.seed = Seed {
         entitlements,
@@ -38,7 +38,8 @@ pub fn run(entitlements: usize) -> Result<ExitCode, String> {
         Credentials::ClientSecret(fake.client_secret().into()),
     )
     .with_helix_url(fake.helix_url())
-    .with_auth_url(fake.auth_url());
+    .with_auth_url(fake.auth_url())
+    .with_logger(logging.logger());
     let client = Client::with_transport(sdk, UreqTransport::new(), SystemClock)
         .map_err(|e| e.to_string())?;
     eprintln!("drops fulfill --game {GAME}  (the demo's grant: a set standing for the game)");
@@ -53,6 +54,8 @@ pub fn run(entitlements: usize) -> Result<ExitCode, String> {
         FulfillOptions::game(GAME),
         &mut journal,
         &mut grant,
+        logging.quiet(),
+        &|e| e.to_string(),
     )?;
     let twice = granted.values().filter(|n| **n > 1).count();
     eprintln!("granted {} rewards; granted twice: {twice}", granted.len());

@@ -13,8 +13,8 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use twitch_drops::{
-    Client, Clock, Engine, FulfillOptions, Grant, GrantOutcome, GrantRequest, Journal,
-    SettledState, Transport,
+    Client, Clock, Engine, EntitlementsQuery, FulfillOptions, Grant, GrantOutcome, GrantRequest,
+    Journal, SettledState, Transport,
 };
 
 /// Exit status a grant script uses for "retry later" (`EX_TEMPFAIL`).
@@ -23,6 +23,8 @@ const RETRY_LATER: i32 = 75;
 /// The one JSON line `fulfill` ends with.
 #[derive(Debug, Default, Serialize)]
 pub struct Summary {
+    /// This `drops`'s version.
+    pub version: &'static str,
     pub listed: u64,
     /// FULFILLED now, `already_fulfilled` included.
     pub fulfilled: u64,
@@ -35,6 +37,10 @@ pub struct Summary {
     /// Left to other instances sharing the journal (they hold the claims).
     pub held_elsewhere: u64,
     pub requests: u64,
+    /// Requests sent again (a 5xx, a dropped connection, a 429, a refused token).
+    pub retries: u64,
+    /// Times a request waited for the rate limit (paced before sending, or after a 429).
+    pub rate_limited_waits: u64,
     pub seconds: f64,
     /// Stopped by Ctrl-C or SIGTERM before the end: rerun with the same journal to finish.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -407,11 +413,15 @@ pub fn fulfill<T: Transport + Sync, C: Clock + Sync>(
     options: FulfillOptions,
     journal: &mut dyn Journal,
     grant: &mut dyn Grant,
+    quiet: bool,
+    explain: &dyn Fn(&twitch_drops::Error) -> String,
 ) -> Result<Summary, String> {
     let started = Instant::now();
     let requests_before = client.requests_sent();
+    let metrics_before = client.metrics();
+    let game = options.query.game_id.clone();
     let engine = Engine::new(client.config(), options).map_err(|e| e.to_string())?;
-    let progress = Progress::new();
+    let progress = Progress::new(quiet);
     let mut settled = 0u64;
     let report = client.drive_engine_pipelined(engine, journal, grant, &mut |s| {
         settled += 1;
@@ -422,8 +432,20 @@ pub fn fulfill<T: Transport + Sync, C: Clock + Sync>(
             progress.update(settled);
         }
     });
+    // A run that stopped before taking anything up (Twitch unreachable, credentials
+    // refused) has nothing to sum up: its error says it all.
+    if let (Some(e), 0) = (&report.error, report.listed) {
+        return Err(explain(e));
+    }
     progress.finish(settled);
+    if report.listed == 0 && report.error.is_none() && !report.interrupted {
+        if let Some(game) = &game {
+            check_game_has_entitlements(client, game, &progress);
+        }
+    }
+    let metrics = client.metrics();
     let summary = Summary {
+        version: env!("CARGO_PKG_VERSION"),
         listed: report.listed,
         fulfilled: report.fulfilled + report.already_fulfilled,
         already_fulfilled: report.already_fulfilled,
@@ -431,6 +453,8 @@ pub fn fulfill<T: Transport + Sync, C: Clock + Sync>(
         failed: report.left(),
         held_elsewhere: report.held_elsewhere,
         requests: client.requests_sent() - requests_before,
+        retries: metrics.total_retries() - metrics_before.total_retries(),
+        rate_limited_waits: metrics.rate_limit_waits - metrics_before.rate_limit_waits,
         seconds: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
         interrupted: report.interrupted,
     };
@@ -446,41 +470,69 @@ pub fn fulfill<T: Transport + Sync, C: Clock + Sync>(
         progress.note("interrupted: rerun with the same journal to finish");
     }
     match report.error {
-        Some(e) => Err(e.to_string()),
+        Some(e) => Err(explain(&e)),
         None => Ok(summary),
     }
 }
 
-/// A bar on a terminal, plain lines otherwise.
+/// Nothing to fulfill: warns when the game has no entitlements at all (any status), the
+/// mark of a mistyped game id rather than of a drained one. One request, made only then.
+fn check_game_has_entitlements<T: Transport + Sync, C: Clock + Sync>(
+    client: &Client<T, C>,
+    game: &str,
+    progress: &Progress,
+) {
+    let mut query = EntitlementsQuery::new().game(game);
+    query.first = Some(1);
+    if let Ok(page) = client.entitlements_page(&query) {
+        if page.entitlements.is_empty() {
+            progress.note(&format!(
+                "drops: warning: game {game} has no entitlements at all, CLAIMED or \
+                 FULFILLED: check the game id (--game)"
+            ));
+        }
+    }
+}
+
+/// A bar on a terminal, plain lines otherwise, nothing with `-q`.
 enum Progress {
     Bar(ProgressBar),
-    Lines,
+    /// The last count printed, so the final line is not printed twice.
+    Lines(std::cell::Cell<Option<u64>>),
+    Silent,
 }
 
 impl Progress {
-    fn new() -> Self {
-        if std::io::stderr().is_terminal() {
+    fn new(quiet: bool) -> Self {
+        if quiet {
+            Progress::Silent
+        } else if std::io::stderr().is_terminal() {
             let bar = ProgressBar::new_spinner();
             if let Ok(style) = ProgressStyle::with_template("{spinner} {elapsed} {msg}") {
                 bar.set_style(style);
             }
             Progress::Bar(bar)
         } else {
-            Progress::Lines
+            Progress::Lines(std::cell::Cell::new(None))
         }
     }
 
     fn update(&self, settled: u64) {
         match self {
             Progress::Bar(bar) => bar.set_message(format!("{settled} entitlements settled")),
-            Progress::Lines => eprintln!("{settled} entitlements settled"),
+            Progress::Lines(last) => {
+                eprintln!("{settled} entitlements settled");
+                last.set(Some(settled));
+            }
+            Progress::Silent => {}
         }
     }
 
     fn note(&self, line: &str) {
         match self {
             Progress::Bar(bar) => bar.println(line),
-            Progress::Lines => eprintln!("{line}"),
+            Progress::Lines(_) => eprintln!("{line}"),
+            Progress::Silent => {}
         }
     }
 
@@ -489,7 +541,9 @@ impl Progress {
             Progress::Bar(bar) => {
                 bar.finish_with_message(format!("{settled} entitlements settled"))
             }
-            Progress::Lines => eprintln!("{settled} entitlements settled"),
+            Progress::Lines(last) if last.get() == Some(settled) => {}
+            Progress::Lines(_) => eprintln!("{settled} entitlements settled"),
+            Progress::Silent => {}
         }
     }
 }

@@ -6,6 +6,7 @@ mod demo;
 mod fulfill;
 mod interrupt;
 mod journal;
+mod log;
 mod login;
 mod settings;
 
@@ -15,7 +16,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use twitch_drops::{AnalyticsQuery, EntitlementsQuery, FulfillOptions, FulfillmentStatus};
+use twitch_drops::{
+    AnalyticsQuery, EntitlementsQuery, FulfillOptions, FulfillmentStatus, UpdateStatus,
+};
 
 use settings::Connection;
 
@@ -25,6 +28,8 @@ use settings::Connection;
 struct Cli {
     #[command(flatten)]
     connection: Connection,
+    #[command(flatten)]
+    logging: log::Logging,
     #[command(subcommand)]
     command: Command,
 }
@@ -155,6 +160,7 @@ fn main() -> ExitCode {
     let mut cli = Cli::parse();
     // Analytics needs a user token: the saved login's, unless a token is given.
     cli.connection.use_login = matches!(cli.command, Command::Analytics { .. });
+    cli.connection.logger = Some(cli.logging.logger());
     let result = run(cli);
     // A saved login renewed during the command (on Twitch's 401) is saved for the next one.
     if let Err(message) = login::save_renewed() {
@@ -170,6 +176,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode, String> {
+    let explain = |e: &twitch_drops::Error| cli.connection.explain(e);
     match cli.command {
         Command::Entitlements {
             game,
@@ -191,12 +198,12 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let mut out = std::io::stdout().lock();
             if all {
                 for entitlement in client.entitlements(query) {
-                    print_json(&mut out, &entitlement.map_err(|e| e.to_string())?)?;
+                    print_json(&mut out, &entitlement.map_err(|e| explain(&e))?)?;
                 }
             } else {
                 for entitlement in client
                     .entitlements_page(&query)
-                    .map_err(|e| e.to_string())?
+                    .map_err(|e| explain(&e))?
                     .entitlements
                 {
                     print_json(&mut out, &entitlement)?;
@@ -208,10 +215,24 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let client = cli.connection.client()?;
             let report = client
                 .update_entitlements(&ids, status)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| explain(&e))?;
             let mut out = std::io::stdout().lock();
             for outcome in &report.outcomes {
                 print_json(&mut out, outcome)?;
+            }
+            // What did not succeed, for people: the JSON lines above are for programs.
+            for outcome in report
+                .outcomes
+                .iter()
+                .filter(|o| o.status != UpdateStatus::Success)
+            {
+                eprintln!("drops: {}: {}", outcome.id, outcome.status.as_str());
+            }
+            for id in &report.unconfirmed {
+                eprintln!(
+                    "drops: {id}: not confirmed (Twitch's answers kept failing); read it back \
+                     with `drops entitlements --id {id}` before trying again"
+                );
             }
             Ok(if report.all_succeeded() {
                 ExitCode::SUCCESS
@@ -232,7 +253,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 ended_at: to,
                 ..Default::default()
             };
-            let page = client.game_analytics(&query).map_err(|e| e.to_string())?;
+            let page = client.game_analytics(&query).map_err(|e| explain(&e))?;
             let mut out = std::io::stdout().lock();
             for report in &page.reports {
                 print_json(&mut out, report)?;
@@ -240,7 +261,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     let name = report.file_name().ok_or(
                         "a report's game_id and type leave no usable file name; not saved",
                     )?;
-                    let csv = client.download_report(report).map_err(|e| e.to_string())?;
+                    let csv = client.download_report(report).map_err(|e| explain(&e))?;
                     let path = save_inside(dir, &name, &csv)?;
                     eprintln!("saved {}", path.display());
                 }
@@ -293,10 +314,17 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 ..FulfillOptions::new(query)
             };
             let mut journal = journal::open(journal.as_ref(), claim_ttl)?;
-            let summary = fulfill::fulfill(&client, options, journal.as_mut(), &mut grant)?;
+            let summary = fulfill::fulfill(
+                &client,
+                options,
+                journal.as_mut(),
+                &mut grant,
+                cli.logging.quiet(),
+                &explain,
+            )?;
             Ok(summary.exit_code())
         }
-        Command::Demo { entitlements } => demo::run(entitlements),
+        Command::Demo { entitlements } => demo::run(entitlements, &cli.logging),
         Command::Login { scopes } => login::run(
             cli.connection.config(twitch_drops::Credentials::None)?,
             &scopes,

@@ -1,7 +1,7 @@
 //! Where the command finds its credentials and Twitch: flags, else the environment.
 
 use clap::Args;
-use twitch_drops::{Client, Config, Credentials, SystemClock, UreqTransport};
+use twitch_drops::{Client, Config, Credentials, Logger, SystemClock, UreqTransport};
 
 /// Connection flags; each can come from the environment instead.
 #[derive(Args)]
@@ -35,6 +35,9 @@ pub struct Connection {
     /// (commands that need a user token set it; a given access token still comes first).
     #[arg(skip)]
     pub use_login: bool,
+    /// Where the library's notes go (from `-v`, `-q`, `--log-format`).
+    #[arg(skip)]
+    pub logger: Option<Logger>,
 }
 
 pub type DropsClient = Client<UreqTransport, SystemClock>;
@@ -70,13 +73,44 @@ impl Connection {
     }
 
     /// The settings with `credentials`; a clear message when the client id is missing.
+    /// `error` as the user reads it, with what to check when it can only be a setting: the
+    /// token endpoint refusing the credentials, a route Twitch does not have (a base URL
+    /// without its path), a server that cannot be reached.
+    pub fn explain(&self, error: &twitch_drops::Error) -> String {
+        use twitch_drops::{Error, TransportErrorKind};
+        let shown = |url: &str| twitch_drops::url::for_messages(url);
+        match error {
+            Error::Unauthorized { .. } => format!(
+                "{error} (OAuth at {}: --client-id/TWITCH_CLIENT_ID, \
+                 --client-secret/TWITCH_CLIENT_SECRET, --access-token/TWITCH_ACCESS_TOKEN)",
+                shown(&self.auth_url)
+            ),
+            Error::Http { status: 404, .. } => format!(
+                "{error}: {} has no such route: check --helix-url (TWITCH_HELIX_URL), which \
+                 ends in /helix",
+                shown(&self.helix_url)
+            ),
+            Error::Transport(e) if e.kind == TransportErrorKind::Connect => format!(
+                "{error}: check --helix-url and --auth-url (TWITCH_HELIX_URL, TWITCH_AUTH_URL: \
+                 now {} and {})",
+                shown(&self.helix_url),
+                shown(&self.auth_url)
+            ),
+            other => other.to_string(),
+        }
+    }
+
     pub fn config(&self, credentials: Credentials) -> Result<Config, String> {
         let client_id = self
             .client_id
             .clone()
             .ok_or("no client id: pass --client-id or set TWITCH_CLIENT_ID")?;
-        Ok(Config::new(client_id, credentials)
+        let config = Config::new(client_id, credentials)
             .with_helix_url(&self.helix_url)
-            .with_auth_url(&self.auth_url))
+            .with_auth_url(&self.auth_url);
+        Ok(match &self.logger {
+            Some(logger) => config.with_logger(logger.clone()),
+            None => config,
+        })
     }
 }

@@ -122,6 +122,8 @@ impl UreqTransport {
             .map_err(|e| TransportError::new(TransportErrorKind::Refused, e.to_string()))?;
         let plain = request.uri().scheme_str() != Some("https");
         let agent = if plain { &self.loopback } else { &self.agent };
+        let target = host_and_port(request.uri());
+        let classify = |e| classify(e, &target);
         let mut response = agent.run(request).map_err(classify)?;
         let status = response.status().as_u16();
         let headers = response
@@ -172,10 +174,35 @@ impl Transport for UreqTransport {
     }
 }
 
-/// Sorts ureq's errors by whether the server may have seen the request.
-fn classify(error: ureq::Error) -> TransportError {
+/// `host:port` of a request, as its errors name it.
+fn host_and_port(uri: &http::Uri) -> String {
+    let host = uri.host().unwrap_or("?");
+    let port = uri
+        .port_u16()
+        .unwrap_or(if uri.scheme_str() == Some("https") {
+            443
+        } else {
+            80
+        });
+    format!("{host}:{port}")
+}
+
+/// Sorts ureq's errors by whether the server may have seen the request, and says what
+/// happened where: a refused connection, a name not found, a timeout, a TLS failure.
+fn classify(error: ureq::Error, target: &str) -> TransportError {
     use ureq::Error as E;
     use ureq::Timeout as T;
+    let detail = match &error {
+        E::HostNotFound => format!("{target}: the host name was not found (DNS)"),
+        E::ConnectionFailed => format!("{target}: the connection failed"),
+        E::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            format!("{target}: connection refused (is the server running, and the URL right?)")
+        }
+        E::Timeout(T::Connect | T::Resolve) => format!("{target}: timed out connecting"),
+        E::Timeout(_) => format!("{target}: timed out waiting for the answer"),
+        E::Tls(e) => format!("{target}: TLS failed: {e}"),
+        other => format!("{target}: {other}"),
+    };
     let kind = match &error {
         E::HostNotFound | E::ConnectionFailed | E::Tls(_) => TransportErrorKind::Connect,
         E::Timeout(T::Connect | T::Resolve) => TransportErrorKind::Connect,
@@ -189,7 +216,7 @@ fn classify(error: ureq::Error) -> TransportError {
         E::BadUri(_) | E::Http(_) | E::InvalidProxyUrl => TransportErrorKind::Refused,
         _ => TransportErrorKind::Interrupted,
     };
-    TransportError::new(kind, error.to_string())
+    TransportError::new(kind, detail)
 }
 
 /// The resolver of the plain-http agent: resolves as the system (or the given function)

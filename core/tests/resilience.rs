@@ -12,9 +12,9 @@ use common::*;
 use mockito::{Matcher, Server};
 use serde_json::json;
 use twitch_drops::{
-    Client, Credentials, EntitlementsQuery, Error, FulfillmentStatus, HttpRequest, HttpResponse,
-    Method, RateLimit, RetryPolicy, Transport, TransportError, TransportErrorKind, UpdateStatus,
-    UreqTransport,
+    Client, Config, Credentials, EntitlementsQuery, Error, FulfillmentStatus, HttpRequest,
+    HttpResponse, Method, RateLimit, RetryPolicy, Transport, TransportError, TransportErrorKind,
+    UpdateStatus, UreqTransport,
 };
 
 const PATH: &str = "/helix/entitlements/drops";
@@ -842,14 +842,19 @@ fn a_patch_that_never_connected_is_resent_without_a_re_read() {
     let clock = clock();
     let attempts = AtomicUsize::new(0);
     let inner = UreqTransport::new();
-    let transport = |request: HttpRequest| {
-        if attempts.fetch_add(1, Ordering::SeqCst) == 0 {
-            return Err(TransportError::new(
-                TransportErrorKind::Connect,
-                "connection refused",
-            ));
-        }
-        inner.send(request)
+    // The server answered once (a 429: not applied), so a failed connection after it is
+    // taken as passing and retried (a client that never reached a server fails at once).
+    let transport = |request: HttpRequest| match attempts.fetch_add(1, Ordering::SeqCst) {
+        0 => Ok(HttpResponse {
+            status: 429,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }),
+        1 => Err(TransportError::new(
+            TransportErrorKind::Connect,
+            "connection refused",
+        )),
+        _ => inner.send(request),
     };
     let client = Client::with_transport(
         config(&server, Credentials::AccessToken(TOKEN.into())),
@@ -865,6 +870,32 @@ fn a_patch_that_never_connected_is_resent_without_a_re_read() {
     patch.assert();
     reread.assert();
     assert!(report.all_succeeded());
-    assert_eq!(client.requests_sent(), 2);
-    assert_eq!(clock.sleeps().len(), 1);
+    assert_eq!(client.requests_sent(), 3);
+    assert_eq!(clock.sleeps().len(), 2);
+}
+
+#[test]
+fn a_client_that_never_reached_a_server_fails_at_once_naming_it() {
+    let clock = clock();
+    let attempts = AtomicUsize::new(0);
+    let transport = |_: HttpRequest| -> Result<HttpResponse, TransportError> {
+        attempts.fetch_add(1, Ordering::SeqCst);
+        Err(TransportError::new(
+            TransportErrorKind::Connect,
+            "127.0.0.1:9: connection refused",
+        ))
+    };
+    let client = Client::with_transport(
+        Config::new("cid", Credentials::AccessToken(TOKEN.into()))
+            .with_helix_url("http://127.0.0.1:9/helix"),
+        transport,
+        Arc::clone(&clock),
+    )
+    .unwrap();
+    let err = client
+        .entitlements_page(&EntitlementsQuery::new())
+        .unwrap_err();
+    assert_eq!(attempts.load(Ordering::SeqCst), 1, "no retry");
+    assert!(clock.sleeps().is_empty());
+    assert!(err.to_string().contains("127.0.0.1:9"), "{err}");
 }

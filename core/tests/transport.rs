@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use common::*;
 use mockito::{Matcher, Server};
 use twitch_drops::{
-    Client, Credentials, EntitlementsQuery, Error, FulfillmentStatus, HttpRequest, Method,
-    RetryPolicy, Transport, TransportError, TransportErrorKind, UreqOptions, UreqTransport,
+    Client, Credentials, EntitlementsQuery, Error, FulfillmentStatus, HttpRequest, ManualClock,
+    Method, RetryPolicy, Transport, TransportError, TransportErrorKind, UreqOptions, UreqTransport,
 };
 
 fn small_body_transport(max_body_bytes: u64) -> UreqTransport {
@@ -175,15 +175,28 @@ fn a_refused_connection_is_a_connect_error() {
     assert!(!err.may_have_reached_server());
 }
 
+/// A client whose token came from a live server (so it has reached one), and whose Helix
+/// is at a closed port: a refused connection is then taken as passing, and retried.
+fn reached_client_of_a_closed_helix(
+    auth: &mut mockito::ServerGuard,
+    clock: &Arc<ManualClock>,
+) -> TestClient {
+    auth.mock("POST", "/oauth2/token")
+        .with_body(app_token_body("fetched", 3600))
+        .create();
+    let helix = format!("http://127.0.0.1:{}/helix", closed_port());
+    client(
+        config(auth, Credentials::ClientSecret("secret".into())).with_helix_url(helix),
+        clock,
+    )
+}
+
 #[test]
 fn a_refused_connection_is_retried_max_retries_times_then_reported() {
-    let base = format!("http://127.0.0.1:{}", closed_port());
     let policy = RetryPolicy::default();
     let clock = clock();
-    let client = client(
-        config_at(&base, Credentials::AccessToken(TOKEN.into())),
-        &clock,
-    );
+    let mut auth = Server::new();
+    let client = reached_client_of_a_closed_helix(&mut auth, &clock);
 
     let err = client
         .entitlements_page(&EntitlementsQuery::new())
@@ -199,23 +212,43 @@ fn a_refused_connection_is_retried_max_retries_times_then_reported() {
         ),
         "{err:?}"
     );
-    assert_eq!(client.requests_sent(), policy.max_retries as u64 + 1);
+    // The token, then the page with every retry.
+    assert_eq!(client.requests_sent(), 1 + policy.max_retries as u64 + 1);
     assert_eq!(clock.sleeps().len(), policy.max_retries as usize);
     assert!(
         err.to_string().starts_with("could not reach Twitch"),
         "{err}"
     );
+    assert!(err.to_string().contains("connection refused"), "{err}");
+}
+
+#[test]
+fn a_client_that_never_reached_a_server_reports_a_refused_connection_at_once() {
+    let port = closed_port();
+    let clock = clock();
+    let client = client(
+        config_at(
+            &format!("http://127.0.0.1:{port}"),
+            Credentials::AccessToken(TOKEN.into()),
+        ),
+        &clock,
+    );
+    let err = client
+        .entitlements_page(&EntitlementsQuery::new())
+        .unwrap_err();
+    assert_eq!(client.requests_sent(), 1, "no retry: {err}");
+    assert!(clock.sleeps().is_empty());
+    let shown = err.to_string();
+    assert!(shown.contains(&format!("127.0.0.1:{port}")), "{shown}");
+    assert!(shown.contains("connection refused"), "{shown}");
 }
 
 #[test]
 fn a_patch_that_cannot_connect_is_retried_like_a_read() {
-    let base = format!("http://127.0.0.1:{}", closed_port());
     let policy = RetryPolicy::default();
     let clock = clock();
-    let client = client(
-        config_at(&base, Credentials::AccessToken(TOKEN.into())),
-        &clock,
-    );
+    let mut auth = Server::new();
+    let client = reached_client_of_a_closed_helix(&mut auth, &clock);
 
     let err = client
         .update_entitlements(&["a", "b"], FulfillmentStatus::Fulfilled)
@@ -232,7 +265,7 @@ fn a_patch_that_cannot_connect_is_retried_like_a_read() {
         ),
         "{err:?}"
     );
-    assert_eq!(client.requests_sent(), policy.max_retries as u64 + 1);
+    assert_eq!(client.requests_sent(), 1 + policy.max_retries as u64 + 1);
 }
 
 #[test]

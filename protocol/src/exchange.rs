@@ -227,6 +227,11 @@ impl Exchange {
 
     fn on_transport_error(&mut self, error: TransportError, now_ms: u64) -> Call {
         match error.kind {
+            // A client that never had an answer from any server fails at once: the URL is
+            // wrong or the server is not running, and retrying only hides it.
+            TransportErrorKind::Connect if !observe::reached() => {
+                Call::Answer(Answer::Failed(Error::Transport(error)))
+            }
             // Never reached the server: resending is safe for any method.
             TransportErrorKind::Connect => self.retry(Error::Transport(error), now_ms),
             TransportErrorKind::Interrupted => {

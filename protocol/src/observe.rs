@@ -292,6 +292,7 @@ pub struct Metrics {
     /// Reason → count.
     retries: Mutex<BTreeMap<String, u64>>,
     rate_limited: AtomicU64,
+    rate_limit_waits: AtomicU64,
     rate_limit_wait_ms: AtomicU64,
     token_fetches: AtomicU64,
     update_rereads: AtomicU64,
@@ -313,6 +314,8 @@ pub struct MetricsSnapshot {
     pub retries: BTreeMap<String, u64>,
     /// Answers 429 (rate limited).
     pub rate_limited: u64,
+    /// Times a request waited for the rate limit: held back by pacing, or after a 429.
+    pub rate_limit_waits: u64,
     /// Time requests were held back for the rate limit: pacing and 429 waits (ms).
     pub rate_limit_wait_ms: u64,
     pub token_fetches: u64,
@@ -349,6 +352,7 @@ impl Metrics {
             requests: lock(&self.requests).clone(),
             retries: lock(&self.retries).clone(),
             rate_limited: n(&self.rate_limited),
+            rate_limit_waits: n(&self.rate_limit_waits),
             rate_limit_wait_ms: n(&self.rate_limit_wait_ms),
             token_fetches: n(&self.token_fetches),
             update_rereads: n(&self.update_rereads),
@@ -385,10 +389,14 @@ impl Metrics {
             Note::Retry { reason, delay, .. } => {
                 *lock(&self.retries).entry(reason.key()).or_default() += 1;
                 if *reason == RetryReason::RateLimited {
+                    add(&self.rate_limit_waits, 1);
                     add(&self.rate_limit_wait_ms, delay.as_millis() as u64);
                 }
             }
-            Note::Paced { delay } => add(&self.rate_limit_wait_ms, delay.as_millis() as u64),
+            Note::Paced { delay } => {
+                add(&self.rate_limit_waits, 1);
+                add(&self.rate_limit_wait_ms, delay.as_millis() as u64);
+            }
             Note::TokenFetched { .. } => add(&self.token_fetches, 1),
             Note::UpdateReread { .. } => add(&self.update_rereads, 1),
             Note::Recovered { granted, in_doubt } => {
@@ -416,6 +424,9 @@ impl Metrics {
 pub struct Observer {
     metrics: Metrics,
     logger: Option<Logger>,
+    /// Some server answered this session once: from then on a failed connection is taken
+    /// as passing, and retried; before, as a wrong URL or a server that is not running.
+    reached: std::sync::atomic::AtomicBool,
 }
 
 thread_local! {
@@ -429,7 +440,13 @@ impl Observer {
         Observer {
             metrics: Metrics::default(),
             logger,
+            reached: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// A server answered (any status).
+    pub(crate) fn mark_reached(&self) {
+        self.reached.store(true, Ordering::Relaxed);
     }
 
     /// The counters so far.
@@ -471,6 +488,16 @@ impl Observer {
         let _restore = Restore(previous);
         body()
     }
+}
+
+/// False while the session whose operation runs on this thread has never had an answer
+/// from any server (true outside a session: nothing is known).
+pub(crate) fn reached() -> bool {
+    CURRENT.with(|c| {
+        c.borrow()
+            .as_ref()
+            .is_none_or(|observer| observer.reached.load(Ordering::Relaxed))
+    })
 }
 
 /// Notes `note` to the observer of the operation running on this thread (see

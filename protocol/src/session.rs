@@ -275,6 +275,9 @@ impl<O: Operation> Authorized<O> {
         let Some((method, path, sent_at)) = self.sent.take() else {
             return;
         };
+        if status.is_some() {
+            self.tokens.observer.mark_reached();
+        }
         let remaining = match input {
             Input::Response(response) => RateLimit::from_response(response)
                 .map(|limit| (u64::from(limit.remaining), u64::from(limit.limit))),
