@@ -192,7 +192,7 @@ test('settled ids are refused by claim for 30 days, kept through compaction, the
   });
 });
 
-test('a run on the fake with a FileJournal: no secret in the file; a stale listing granted once', async () => {
+test('a run on the fake with a FileJournal: each granted once, no secret in the file, what it settled refused', async () => {
   const fake = await startFake();
   await inFolder(async (dir) => {
     const path = join(dir, 'journal.jsonl');
@@ -321,7 +321,11 @@ test('SIGKILLed mid-grant several times, then rerun: all FULFILLED, none granted
       let ended = null;
       run.exited.then((how) => (ended = how));
       while (ended === null && grantLog(log).length < grantsBefore + wait) await delay(2);
-      if (ended !== null) break; // It finished first: nothing left to interrupt.
+      if (ended !== null) {
+        // It finished first: nothing left to interrupt.
+        assert.equal(ended.code, 0, run.output());
+        break;
+      }
       process.kill(run.child.pid, 'SIGKILL');
       const how = await run.exited;
       assert.equal(how.signal, 'SIGKILL', run.output());
