@@ -5,7 +5,8 @@
 #   3. node --test: the built package against the fake Twitch binary (clean drain, 401,
 #      429, 5xx, lost answers, per-id outcomes, every error class, custom fetch, device
 #      flow and analytics; the fulfillment engine with its grant outcomes, journals and
-#      stops; EventSub webhooks fed by the fake), its manifest and TypeScript types
+#      stops; Node's FileJournal, its file shared with the Rust `drops`, and drains
+#      SIGKILLed mid-grant; EventSub webhooks fed by the fake), its manifest and TypeScript types
 #      (tsc --noEmit), the README's examples, and the package in a real headless Chromium
 #      page
 # Needs cargo, node >= 18, npm, and Chromium with its driver (Debian:
@@ -36,9 +37,11 @@ say "npm ci"
 npm ci --no-audit --no-fund --loglevel=error
 bash build.sh
 
-say "cargo build -p fake-twitch"
-(cd "$root" && cargo build --quiet -p fake-twitch)
+say "cargo build -p fake-twitch -p twitch-drops-cli"
+(cd "$root" && cargo build --quiet -p fake-twitch -p twitch-drops-cli)
 export FAKE_TWITCH_BIN="$target_dir/debug/fake-twitch"
+# The Rust `drops` reads and writes FileJournal files with the package's FileJournal.
+export DROPS_BIN="$target_dir/debug/drops"
 
 say "wasm-bindgen-test (Node)"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \

@@ -2,6 +2,8 @@
 
 export { DropsClient } from './client.js';
 export { Deduplicator, eventSubResponse, verifyEventSub } from './eventsub.js';
+export { FileJournal } from './file-journal.js';
+export type { FileJournalOptions } from './file-journal.js';
 export {
   DropsError,
   InvalidInputError,

@@ -64,6 +64,9 @@ struct Stamp {
 struct Contents {
     records: Vec<JournalRecord>,
     settled_at: HashMap<String, Option<u64>>,
+    /// The file has bytes: even without a record (a torn line alone) it is rewritten on
+    /// load, or the next append would be glued to the torn line.
+    non_empty: bool,
 }
 
 impl FileJournal {
@@ -96,6 +99,7 @@ impl FileJournal {
         let mut contents = Contents {
             records: Vec::new(),
             settled_at: HashMap::new(),
+            non_empty: false,
         };
         let file = match File::open(&self.path) {
             Ok(file) => file,
@@ -113,6 +117,7 @@ impl FileJournal {
                 "refused",
             ),
         })?;
+        contents.non_empty = !lines.is_empty();
         let last = lines.len().saturating_sub(1);
         for (number, line) in lines.iter().enumerate() {
             if line.trim_ascii().is_empty() {
@@ -287,7 +292,7 @@ impl Journal for FileJournal {
             }
         }
         bytes.extend_from_slice(&encode(&open, now));
-        if !contents.records.is_empty() {
+        if contents.non_empty {
             self.rewrite(&bytes)?;
         }
         self.file = None;
@@ -418,6 +423,21 @@ mod tests {
         journal.load().unwrap();
         assert!(!std::fs::read_to_string(&path).unwrap().contains("settled"));
         assert!(journal.claim(&[granting("a")]).unwrap().is_empty());
+        std::fs::remove_dir_all(path.parent().unwrap()).ok();
+    }
+
+    #[test]
+    fn a_torn_line_alone_is_cleaned_away_before_the_next_append() {
+        // A crash during a fresh journal's first append leaves only a torn line.
+        let path = temporary("torn-alone");
+        std::fs::write(&path, "{\"op\":\"granting\",\"id\":\"a\",\"us").unwrap();
+        let mut journal = FileJournal::new(&path);
+        assert!(journal.load().unwrap().is_empty());
+        assert!(journal.claim(&[granting("b")]).unwrap().is_empty());
+        let granted = JournalRecord::Granted { id: "b".into() };
+        journal.append(std::slice::from_ref(&granted)).unwrap();
+        let mut journal = FileJournal::new(&path);
+        assert_eq!(journal.load().unwrap(), [granting("b"), granted]);
         std::fs::remove_dir_all(path.parent().unwrap()).ok();
     }
 

@@ -15,7 +15,7 @@ window.addEventListener('unhandledrejection', (event) => report({ fatal: describ
 
 const findings = {};
 try {
-  const { DropsClient, DropsError, InvalidInputError, HttpError } = await import('/pkg/browser.js');
+  const { DropsClient, DropsError, FileJournal, InvalidInputError, HttpError } = await import('/pkg/browser.js');
   const config = JSON.parse(new URLSearchParams(location.search).get('config'));
   const urls = { helixUrl: config.helixUrl, authUrl: config.authUrl };
 
@@ -30,6 +30,14 @@ try {
       dropsError: error instanceof DropsError,
       field: error.field,
     };
+  }
+
+  // A file journal needs Node: refused at once, pointing to IndexedDB.
+  try {
+    new FileJournal('drops-journal.jsonl');
+    findings.fileJournal = 'accepted';
+  } catch (error) {
+    findings.fileJournal = { ...describe(error), invalidInput: error instanceof InvalidInputError };
   }
 
   // A viewer's own token: drain their CLAIMED entitlements of the game.
@@ -103,6 +111,47 @@ try {
       requests: seen,
     };
   }
+
+  // The README's IndexedDB journal (examples/indexeddb-journal.mjs), for a second viewer:
+  // an earlier run left one entitlement granted but not marked and one in doubt; a run on
+  // the journal opened anew (a reopened tab) finishes them, then refuses what it settled.
+  const { indexedDbJournal } = await import('/examples/indexeddb-journal.mjs');
+  const viewer = config.journalViewer;
+  const viewerClient = new DropsClient({
+    clientId: config.clientId,
+    accessToken: viewer.accessToken,
+    refreshToken: viewer.refreshToken,
+    ...urls,
+  });
+  const theirs = [];
+  for await (const e of viewerClient.entitlements({ gameId: config.gameId, status: 'CLAIMED', first: 1000 })) {
+    theirs.push(e);
+  }
+  const record = (e) => ({ op: 'granting', id: e.id, user_id: e.userId, benefit_id: e.benefitId, game_id: e.gameId });
+  const earlier = indexedDbJournal('drops-test');
+  await earlier.load();
+  const heldBefore = await earlier.claim([record(theirs[0]), record(theirs[1])]);
+  await earlier.append([{ op: 'granted', id: theirs[0].id }]);
+  const journal = indexedDbJournal('drops-test');
+  const grants = [];
+  const run = await viewerClient.fulfill({
+    gameId: config.gameId,
+    journal,
+    grant: ({ entitlement, resumed }) => {
+      grants.push({ id: entitlement.id, resumed });
+      return 'granted';
+    },
+  });
+  findings.idb = {
+    listed: theirs.map((e) => e.id),
+    heldBefore,
+    granted: theirs[0].id,
+    inDoubt: theirs[1].id,
+    run,
+    grants,
+    openAfter: await journal.load(),
+    heldAfter: await journal.claim(theirs.slice(0, 3).map(record)),
+  };
 } catch (error) {
   findings.fatal = describe(error);
 }

@@ -1,7 +1,8 @@
 // The built package in a real headless Chromium: a page served from loopback loads
 // pkg/browser.js and drains a viewer's entitlements on the fake Twitch (another origin, so
 // CORS applies: the Ratelimit-* headers are hidden, 429s still waited out), refuses a
-// client secret, and reports what it saw to this test.
+// client secret, runs the fulfillment engine for a second viewer over the README's
+// IndexedDB journal (examples/indexeddb-journal.mjs), and reports what it saw to this test.
 //
 // Needs Chromium: Debian `apt-get install -y chromium chromium-driver`, or CHROMIUM_BIN.
 
@@ -53,7 +54,9 @@ async function serve() {
         ? join(wasmDir, 'tests/browser/page.html')
         : path === '/page.mjs'
           ? join(wasmDir, 'tests/browser/page.mjs')
-          : path.startsWith('/pkg/')
+          : path === '/examples/indexeddb-journal.mjs'
+            ? join(wasmDir, 'examples/indexeddb-journal.mjs')
+            : path.startsWith('/pkg/')
             ? join(wasmDir, normalize(path).replace(/^(\.\.[/\\])+/, ''))
             : null;
     try {
@@ -69,7 +72,7 @@ async function serve() {
   return { server, port: server.address().port, result };
 }
 
-test('headless Chromium: the package drains a viewer on the fake and refuses a client secret', async () => {
+test('headless Chromium: the package drains a viewer on the fake, refuses a client secret, and fulfills over IndexedDB', async () => {
   const chromium = findChromium();
   const fake = await startFake();
   const { server, port, result } = await serve();
@@ -82,8 +85,13 @@ test('headless Chromium: the package drains a viewer on the fake and refuses a c
     );
     const perUser = new Map();
     for (const e of claimed) perUser.set(e.user_id, (perUser.get(e.user_id) ?? 0) + 1);
-    const [user, theirs] = [...perUser].sort((a, b) => b[1] - a[1])[0];
+    const viewers = [...perUser].sort((a, b) => b[1] - a[1]);
+    const [user, theirs] = viewers[0];
     const token = await fake.userToken(user);
+    // The next one runs the fulfillment engine over the README's IndexedDB journal.
+    const [journalUser, journalTheirs] = viewers[1];
+    assert.ok(journalTheirs >= 3, `the second viewer has ${journalTheirs}`);
+    const journalToken = await fake.userToken(journalUser);
     // Every 2nd Helix call is a 429, and tokens die after 2 uses (refreshed in the page).
     await fake.setFaults({ rate_limit_every: 2, revoke_token_after: 2 });
 
@@ -94,6 +102,7 @@ test('headless Chromium: the package drains a viewer on the fake and refuses a c
       helixUrl: fake.helix_url,
       authUrl: fake.auth_url,
       gameId: GAME,
+      journalViewer: { accessToken: journalToken.access_token, refreshToken: journalToken.refresh_token },
     };
     const url = `http://127.0.0.1:${port}/?config=${encodeURIComponent(JSON.stringify(config))}`;
     let stderr = '';
@@ -134,6 +143,9 @@ test('headless Chromium: the package drains a viewer on the fake and refuses a c
     assert.equal(findings.secret.field, 'clientSecret');
     assert.match(findings.secret.message, /never be used in a browser/);
 
+    assert.equal(findings.fileJournal.invalidInput, true, JSON.stringify(findings.fileJournal));
+    assert.match(findings.fileJournal.message, /needs Node.*IndexedDB/);
+
     assert.equal(findings.listed, theirs);
     assert.equal(findings.fulfilled, theirs);
     assert.deepEqual(findings.statuses, ['SUCCESS']);
@@ -153,6 +165,23 @@ test('headless Chromium: the package drains a viewer on the fake and refuses a c
       assert.equal(request.credentials, 'omit');
       assert.equal(request.referrerPolicy, 'no-referrer');
     }
+
+    // The IndexedDB journal: the granted entitlement marked without a grant, the one in
+    // doubt granted as resumed, the rest once each; afterwards nothing open, and what it
+    // settled refused.
+    const idb = findings.idb;
+    assert.equal(idb.listed.length, journalTheirs);
+    assert.deepEqual(idb.heldBefore, []);
+    assert.equal(idb.run.fulfilled, journalTheirs, JSON.stringify(idb.run));
+    assert.equal(idb.run.resumed, 1);
+    assert.equal(idb.run.left, 0);
+    assert.ok(!idb.grants.some((g) => g.id === idb.granted), 'granted before: only marked');
+    assert.deepEqual(idb.grants.filter((g) => g.resumed), [{ id: idb.inDoubt, resumed: true }]);
+    assert.deepEqual(idb.grants.map((g) => g.id).sort(), idb.listed.filter((id) => id !== idb.granted).sort());
+    assert.deepEqual(idb.openAfter, []);
+    assert.deepEqual(idb.heldAfter, idb.listed.slice(0, 3));
+    const afterIdb = new Map((await fake.entitlements()).map((e) => [e.id, e.fulfillment_status]));
+    for (const id of idb.listed) assert.equal(afterIdb.get(id), 'FULFILLED', id);
 
     const stats = await fake.stats();
     assert.ok(stats.rate_limited > 0, '429s were served and waited out');

@@ -15,7 +15,8 @@ import { promisify } from 'node:util';
 import { count, startFake } from './fake.mjs';
 
 const wasmDir = fileURLToPath(new URL('../..', import.meta.url));
-const EXAMPLES = ['examples/drain.mjs', 'examples/fulfill.mjs', 'examples/webhook.mjs'];
+// indexeddb-journal.mjs runs in headless Chromium (browser.test.mjs), the others here.
+const EXAMPLES = ['examples/drain.mjs', 'examples/fulfill.mjs', 'examples/indexeddb-journal.mjs', 'examples/webhook.mjs'];
 
 /** The code block that follows `example`'s marker in `readme`, or null without a marker. */
 function quoted(readme, example) {

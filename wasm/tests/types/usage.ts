@@ -7,6 +7,7 @@ import {
   DropsError,
   EventSubError,
   eventSubResponse,
+  FileJournal,
   HttpError,
   JournalError,
   verifyEventSub,
@@ -24,6 +25,7 @@ import {
   type EventSubResponse,
   type EventSubSubscription,
   type FetchFunction,
+  type FileJournalOptions,
   type FulfillJournal,
   type FulfillReport,
   type GrantFunction,
@@ -151,6 +153,12 @@ export async function fulfillment(client: DropsClient): Promise<void> {
   };
   const sharedReport = await client.fulfill({ gameId: '1', grant, journal: shared });
   console.log(sharedReport.heldElsewhere);
+  // Node's file journal: a FulfillJournal, its clock replaceable.
+  const options: FileJournalOptions = { now: () => Date.now() };
+  const file: FulfillJournal = new FileJournal('drops-journal.jsonl', options);
+  const open: JournalRecord[] = await new FileJournal('j').load();
+  const held: string[] = await new FileJournal('j').claim(open);
+  console.log(held, new FileJournal('j').path, (await client.fulfill({ gameId: '1', grant, journal: file })).left);
   // A sync grant and the default journal.
   await client.fulfill({ gameId: '1', userId: 'u', grant: () => 'retryLater' });
 
@@ -200,6 +208,10 @@ export async function fulfillmentMisuse(client: DropsClient, message: EventSubMe
   await client.fulfill({ gameId: '1', grant: () => 'granted', journal: { load: () => [], append: () => undefined, claim: async () => [1] } });
   // @ts-expect-error records are the core's shapes
   const record: JournalRecord = { op: 'granting', id: 'e' };
+  // @ts-expect-error a file journal takes a path
+  new FileJournal(new URL('file:///j'));
+  // @ts-expect-error the clock answers ms
+  new FileJournal('j', { now: () => new Date() });
   // @ts-expect-error pushed entitlements are not filtered by game
   await client.fulfillEntitlements([], { grant: () => 'granted', gameId: '1' });
   // @ts-expect-error only a verification has a challenge
