@@ -57,11 +57,13 @@ impl Logging {
     }
 }
 
+/// Per target: when a warning was last printed, and how many were held back since.
+type Throttle = Mutex<Vec<(&'static str, Instant, u64)>>;
+
 struct Printer {
     format: LogFormat,
-    /// At the default level: per target, when a warning was last printed and how many
-    /// were held back since.
-    throttle: Option<Mutex<Vec<(&'static str, Instant, u64)>>>,
+    /// At the default level only.
+    throttle: Option<Throttle>,
 }
 
 impl Printer {
