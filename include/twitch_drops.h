@@ -234,6 +234,18 @@ typedef enum td_run_step_kind {
   TD_RUN_DONE = 5,
 } td_run_step_kind;
 
+// How much a log line matters.
+typedef enum td_log_level {
+  // Something failed for good.
+  TD_LOG_ERROR = 1,
+  // A human should notice: retries, waits for the rate limit, a viewer quarantined.
+  TD_LOG_WARN = 2,
+  // The run's milestones: tokens, journal recovery, passes over the list.
+  TD_LOG_INFO = 3,
+  // Every request and its answer.
+  TD_LOG_DEBUG = 4,
+} td_log_level;
+
 // What an operation needs next.
 typedef enum td_step_kind {
   // Perform `request`, then call `td_op_feed_response` (any status) or
@@ -685,6 +697,17 @@ typedef struct td_journal_callbacks {
   // Last, so initializers written before it existed leave it NULL.
   td_journal_claim_fn claim;
 } td_journal_callbacks;
+
+// A logger: hears each note of the library at or above its level. `target` says what it
+// is about (`twitch_drops::http`, `::retry`, `::rate_limit`, `::token`, `::fulfill`);
+// `message` is one line for people, never holding a secret. Both are borrowed for the call.
+// Called on the thread where the library decided (a worker thread of `td_client_fulfill`
+// too), possibly concurrently: `user_data` must allow that. Must not call back into the
+// client, nor let C++ exceptions or longjmp cross it.
+typedef void (*td_log_fn)(void *user_data,
+                          enum td_log_level level,
+                          struct td_str target,
+                          struct td_str message);
 
 // The answer of `td_op_poll`. Only the fields of `kind` are meaningful.
 typedef struct td_step {
@@ -1968,6 +1991,31 @@ enum td_result td_journal_new_callbacks(const struct td_journal_callbacks *callb
 // `sink` is the pointer the load callback received, during the callback; `json_line` is a
 // C string.
 enum td_result td_journal_sink_push(struct td_journal_sink *sink, const char *json_line);
+
+// Hands the notes of clients made from `config` at `level` and above to `log` (NULL
+// removes it). Per client: two clients may log to different places. `user_data` is passed
+// back to every call and must outlive those clients. A `level` out of 1..=4 is
+// `TD_INVALID_INPUT`.
+//
+// # Safety
+// `config` is a live config; `log` NULL or a valid function; `user_data` as above.
+enum td_result td_client_config_set_logger(struct td_client_config *config,
+                                           uint32_t level,
+                                           td_log_fn log,
+                                           void *user_data);
+
+// Copies the client's counters so far as JSON into `buf`, like `td_error_message`:
+// `{"requests":{"GET /helix/entitlements/drops":{"200":12}},"retries":{"503":1},
+// "rate_limited":0,"rate_limit_waits":0,"rate_limit_wait_ms":0,"token_fetches":1,
+// "update_rereads":0,"granted":…,"retry_later":…,"grant_failed":…,"resumed_grants":…,
+// "journal_recoveries":…,"quarantined_users":…}`.
+//
+// # Safety
+// `client` is live; `buf` NULL or `len` writable bytes; `len_out` writable.
+enum td_result td_client_metrics_json(const struct td_client *client,
+                                      char *buf,
+                                      size_t len,
+                                      size_t *len_out);
 
 // Frees an operation, finished or not; NULL is a no-op. A request it handed out must no
 // longer be read; an answer arriving later is simply dropped by the host.

@@ -90,6 +90,7 @@ pub struct td_client_config {
     pub(crate) ureq: UreqSettings,
     pub(crate) door: Option<Door>,
     pub(crate) clock: FfiClock,
+    pub(crate) logger: Option<twitch_drops::Logger>,
 }
 
 impl td_client_config {
@@ -102,6 +103,9 @@ impl td_client_config {
         }
         if let Some(url) = &self.auth_url {
             config = config.with_auth_url(url.clone());
+        }
+        if let Some(logger) = &self.logger {
+            config = config.with_logger(logger.clone());
         }
         config
     }
@@ -165,6 +169,7 @@ pub unsafe extern "C" fn td_client_config_new(
             },
             door: None,
             clock: FfiClock::System,
+            logger: None,
         }));
         Ok(())
     })

@@ -32,6 +32,7 @@ pub mod fulfill;
 pub mod fulfill_run;
 pub mod grant;
 pub mod journal;
+pub mod observe;
 pub mod op;
 pub mod result;
 pub mod token;

@@ -17,12 +17,18 @@ use serde_json::json;
 
 /// The main job through the blocking API: every scenario must end with nothing CLAIMED left
 /// in our game and no entitlement fulfilled twice.
+/// The drain program against a fake with `faults`: the fake's stats, the program's totals,
+/// and the client's metrics as it printed them.
 fn drain(
     build: Build,
     how: Run,
     faults: Faults,
     args: &[&str],
-) -> (fake_twitch::Stats, std::collections::HashMap<String, u64>) {
+) -> (
+    fake_twitch::Stats,
+    std::collections::HashMap<String, u64>,
+    serde_json::Value,
+) {
     let fake = fake(faults);
     let out = run(&common::build(DRAIN, build), args, &fake_env(&fake), how);
     let got = summary(&out);
@@ -30,15 +36,33 @@ fn drain(
     assert_eq!(got["listed"], 720, "{out}");
     assert_eq!(claimed_left(&fake), 0);
     assert_eq!(stats.duplicate_fulfill_attempts, 0);
-    (stats, got)
+    let metrics = out
+        .lines()
+        .find_map(|line| line.strip_prefix("metrics "))
+        .and_then(|json| serde_json::from_str(json).ok())
+        .unwrap_or_else(|| panic!("a metrics line of JSON: {out}"));
+    (stats, got, metrics)
 }
 
 fn drain_clean(build: Build, how: Run) {
-    let (stats, got) = drain(build, how, no_faults(), &[]);
+    let (stats, got, metrics) = drain(build, how, no_faults(), &[]);
     // 1 token + 4 pages of 200 + 8 batches of 100 + 1 check: nothing wasted.
     assert_eq!(got["requests"], 14);
     assert_eq!(stats.requests, 14);
     assert_eq!(stats.tokens_issued, 1);
+    assert_eq!(
+        got["log_lines"], 0,
+        "a clean drain has nothing to warn about"
+    );
+    assert_eq!(metrics["retries"], serde_json::json!({}));
+    let requests: u64 = metrics["requests"]
+        .as_object()
+        .expect("requests by route")
+        .values()
+        .flat_map(|by_status| by_status.as_object().expect("by status").values())
+        .map(|n| n.as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(requests, 14, "{metrics}");
 }
 
 fn drain_401(build: Build, how: Run) {
@@ -46,7 +70,7 @@ fn drain_401(build: Build, how: Run) {
         revoke_token_after: 3,
         ..Faults::default()
     };
-    let (stats, got) = drain(build, how, faults, &["--manual-clock"]);
+    let (stats, got, _) = drain(build, how, faults, &["--manual-clock"]);
     assert!(stats.tokens_issued >= 4, "tokens renewed: {stats:?}");
     assert!(got["requests"] > 14);
 }
@@ -56,7 +80,7 @@ fn drain_429(build: Build, how: Run) {
         rate_limit_every: 4,
         ..Faults::default()
     };
-    let (stats, got) = drain(build, how, faults, &["--manual-clock"]);
+    let (stats, got, _) = drain(build, how, faults, &["--manual-clock"]);
     assert!(stats.rate_limited >= 3, "{stats:?}");
     // Each 429 says the bucket is empty: the client waited for two points to come back
     // (800 a minute: 150 ms), not for the whole bucket, before resending.
@@ -78,9 +102,31 @@ fn drain_5xx(build: Build, how: Run) {
         rng_seed: 11,
         ..Faults::default()
     };
-    let (stats, got) = drain(build, how, faults, &["--manual-clock"]);
+    let (stats, got, got_metrics) = drain(build, how, faults, &["--manual-clock"]);
     assert!(got["requests"] > 14, "retries happened: {got:?} {stats:?}");
     assert!(got["sleeps"] > 0);
+    // The logger heard one warning per retry, the metrics count them, and every fault the
+    // fake injected is a retry of a read or the re-read of an update whose answer was lost.
+    let metrics = got_metrics;
+    let retries: u64 = metrics["retries"]
+        .as_object()
+        .expect("retries by reason")
+        .values()
+        .map(|n| n.as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(got["retry_lines"], retries, "{metrics}");
+    assert_eq!(
+        got["log_lines"], got["retry_lines"],
+        "only warnings at this level"
+    );
+    let injected: usize = stats.faults_injected.values().sum();
+    assert_eq!(
+        retries + metrics["update_rereads"].as_u64().unwrap_or(0),
+        injected as u64,
+        "{metrics} against {:?}",
+        stats.faults_injected
+    );
+    assert_eq!(metrics["token_fetches"], stats.tokens_issued as u64);
 }
 
 fn outcomes(build: Build, how: Run) {

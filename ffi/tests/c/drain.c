@@ -4,11 +4,29 @@
  *
  * usage: drain [--manual-clock]
  * env:   TWITCH_CLIENT_ID TWITCH_CLIENT_SECRET TWITCH_HELIX_URL TWITCH_AUTH_URL TWITCH_GAME_ID
- * prints one line: listed=N fulfilled=N requests=N slept_ms=N sleeps=N */
+ * prints one line: listed=N fulfilled=N requests=N slept_ms=N sleeps=N log_lines=N retry_lines=N,
+ * then `metrics {JSON}` (td_client_metrics_json). A logger (warn and up) hears the library's
+ * notes; none may hold the client secret. */
 #include <inttypes.h>
 #include <time.h>
 
 #include "test_util.h"
+
+/* What the logger heard. */
+typedef struct heard {
+    unsigned lines, retries;
+    const char *secret;
+} heard;
+
+static void on_log(void *user_data, td_log_level level, td_str target, td_str message) {
+    heard *h = user_data;
+    CHECK(level >= TD_LOG_ERROR && level <= TD_LOG_WARN); /* the level asked for and up */
+    CHECK(target.ptr[target.len] == '\0' && message.ptr[message.len] == '\0');
+    CHECK(strstr(message.ptr, h->secret) == NULL);
+    CHECK(strstr(message.ptr, "Bearer") == NULL);
+    h->lines++;
+    if (strcmp(target.ptr, "twitch_drops::retry") == 0) h->retries++;
+}
 
 int main(int argc, char **argv) {
     int manual = argc > 1 && strcmp(argv[1], "--manual-clock") == 0;
@@ -27,6 +45,10 @@ int main(int argc, char **argv) {
     policy.base_delay_ms = 20;
     policy.max_delay_ms = 200;
     CHECK_OK(td_client_config_set_retry_policy(config, &policy), NULL);
+    heard heard = {0, 0, env("TWITCH_CLIENT_SECRET")};
+    CHECK(td_client_config_set_logger(config, 9, on_log, &heard) == TD_INVALID_INPUT);
+    CHECK(td_client_config_set_logger(NULL, TD_LOG_WARN, on_log, &heard) == TD_NULL_POINTER);
+    CHECK_OK(td_client_config_set_logger(config, TD_LOG_WARN, on_log, &heard), NULL);
     if (manual) {
         CHECK_OK(td_client_config_set_clock(config, manual_now, manual_sleep, &clock), NULL);
     }
@@ -104,8 +126,16 @@ int main(int argc, char **argv) {
     CHECK_OK(td_client_rate_limit(client, &limit, &remaining, &reset), NULL);
     CHECK(limit > 0 && remaining <= limit && reset > 0);
 
-    printf("listed=%zu fulfilled=%zu requests=%" PRIu64 " slept_ms=%" PRIu64 " sleeps=%u\n", ids.len,
-           ids.len, td_client_requests_sent(client), clock.slept_ms, clock.sleeps);
+    printf("listed=%zu fulfilled=%zu requests=%" PRIu64 " slept_ms=%" PRIu64
+           " sleeps=%u log_lines=%u retry_lines=%u\n",
+           ids.len, ids.len, td_client_requests_sent(client), clock.slept_ms, clock.sleeps, heard.lines,
+           heard.retries);
+    char metrics[8192];
+    size_t metrics_len = 0;
+    CHECK(td_client_metrics_json(client, metrics, 4, &metrics_len) == TD_BUFFER_TOO_SMALL);
+    CHECK(metrics_len > 4 && metrics_len <= sizeof metrics);
+    CHECK_OK(td_client_metrics_json(client, metrics, sizeof metrics, &metrics_len), NULL);
+    printf("metrics %s\n", metrics);
     id_list_free(&ids);
     td_client_free(client);
     td_error_free(err);

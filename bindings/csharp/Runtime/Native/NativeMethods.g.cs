@@ -35,6 +35,9 @@ namespace TwitchDrops.Native
         internal delegate void td_client_config_set_clock_sleep_delegate(void* user_data, ulong ms);
 
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        internal delegate void td_client_config_set_logger_log_delegate(void* user_data, td_log_level level, td_str target, td_str message);
+
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
         internal delegate void td_client_config_set_transport_transport_delegate(void* user_data, td_http_request* request, td_http_response* response);
 
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
@@ -1618,6 +1621,31 @@ namespace TwitchDrops.Native
         internal static extern td_result td_journal_sink_push(td_journal_sink* sink, byte* json_line);
 
         /// <summary>
+        ///  Hands the notes of clients made from `config` at `level` and above to `log` (NULL
+        ///  removes it). Per client: two clients may log to different places. `user_data` is passed
+        ///  back to every call and must outlive those clients. A `level` out of 1..=4 is
+        ///  `TD_INVALID_INPUT`.
+        ///
+        ///  # Safety
+        ///  `config` is a live config; `log` NULL or a valid function; `user_data` as above.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "td_client_config_set_logger", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern td_result td_client_config_set_logger(td_client_config* config, uint level, td_client_config_set_logger_log_delegate log, void* user_data);
+
+        /// <summary>
+        ///  Copies the client's counters so far as JSON into `buf`, like `td_error_message`:
+        ///  `{"requests":{"GET /helix/entitlements/drops":{"200":12}},"retries":{"503":1},
+        ///  "rate_limited":0,"rate_limit_waits":0,"rate_limit_wait_ms":0,"token_fetches":1,
+        ///  "update_rereads":0,"granted":…,"retry_later":…,"grant_failed":…,"resumed_grants":…,
+        ///  "journal_recoveries":…,"quarantined_users":…}`.
+        ///
+        ///  # Safety
+        ///  `client` is live; `buf` NULL or `len` writable bytes; `len_out` writable.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "td_client_metrics_json", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern td_result td_client_metrics_json(td_client* client, byte* buf, System.UIntPtr len, System.UIntPtr* len_out);
+
+        /// <summary>
         ///  Frees an operation, finished or not; NULL is a no-op. A request it handed out must no
         ///  longer be read; an answer arriving later is simply dropped by the host.
         ///
@@ -2855,6 +2883,29 @@ namespace TwitchDrops.Native
         ///  reason given with `td_grant_reason_set` is reported.
         /// </summary>
         TD_GRANT_FAILED = 3,
+    }
+
+    /// <summary>
+    ///  How much a log line matters.
+    /// </summary>
+    internal enum td_log_level : uint
+    {
+        /// <summary>
+        ///  Something failed for good.
+        /// </summary>
+        TD_LOG_ERROR = 1,
+        /// <summary>
+        ///  A human should notice: retries, waits for the rate limit, a viewer quarantined.
+        /// </summary>
+        TD_LOG_WARN = 2,
+        /// <summary>
+        ///  The run's milestones: tokens, journal recovery, passes over the list.
+        /// </summary>
+        TD_LOG_INFO = 3,
+        /// <summary>
+        ///  Every request and its answer.
+        /// </summary>
+        TD_LOG_DEBUG = 4,
     }
 
     /// <summary>
