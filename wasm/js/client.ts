@@ -18,6 +18,9 @@ import type {
   FulfillReport,
   FulfillRunOptions,
   FulfillmentStatus,
+  LogLevel,
+  Logger,
+  Metrics,
   RateLimit,
   SubscribeDropGrantsOptions,
   TokenInfo,
@@ -56,15 +59,46 @@ export class DropsClient {
     if (typeof options !== 'object' || options === null) {
       throw new InvalidInputError('invalid `options`: pass an object with at least `clientId`', 'options');
     }
-    const { fetch, ...settings } = options;
+    const { fetch, logger, logLevel, ...settings } = options;
     if (fetch !== undefined && typeof fetch !== 'function') {
       throw new InvalidInputError('invalid `fetch`: must be a function', 'fetch');
     }
+    if (logger !== undefined && (typeof logger !== 'object' || logger === null)) {
+      throw new InvalidInputError('invalid `logger`: pass console, or an object with warn/info/debug', 'logger');
+    }
+    const level = LOG_LEVELS.indexOf(logLevel ?? 'warn') + 1;
+    if (level === 0) {
+      throw new InvalidInputError("invalid `logLevel`: 'error', 'warn', 'info' or 'debug'", 'logLevel');
+    }
     try {
-      this.#raw = new RawClient(JSON.stringify(settings), fetch);
+      this.#raw = new RawClient(JSON.stringify(settings), fetch, logger && logTo(logger), level);
     } catch (thrown) {
       throw fromRaw(thrown);
     }
+  }
+
+  /**
+   * The client's counters so far: requests by route and status, retries by reason, 429s,
+   * waits for the rate limit, tokens fetched, grants by outcome, resumed grants, journal
+   * recoveries. Scrape them, or log them after a run.
+   */
+  metrics(): Metrics {
+    const raw = JSON.parse(this.#raw.metrics()) as Record<string, unknown>;
+    return {
+      requests: raw.requests as Record<string, Record<string, number>>,
+      retries: raw.retries as Record<string, number>,
+      rateLimited: raw.rate_limited as number,
+      rateLimitWaits: raw.rate_limit_waits as number,
+      rateLimitWaitMs: raw.rate_limit_wait_ms as number,
+      tokenFetches: raw.token_fetches as number,
+      updateRereads: raw.update_rereads as number,
+      granted: raw.granted as number,
+      retryLater: raw.retry_later as number,
+      grantFailed: raw.grant_failed as number,
+      resumedGrants: raw.resumed_grants as number,
+      journalRecoveries: raw.journal_recoveries as number,
+      quarantinedUsers: raw.quarantined_users as number,
+    };
   }
 
   /** One page of entitlements. */
@@ -203,4 +237,18 @@ export class DropsClient {
   requestsSent(): number {
     return this.#raw.requestsSent();
   }
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
+
+/** The library's `log(level, target, message)` onto a console-compatible logger. */
+function logTo(logger: Logger): (level: string, target: string, message: string) => void {
+  return (level, target, message) => {
+    const write = logger[level as LogLevel] ?? logger.log;
+    try {
+      write?.call(logger, `[${target}] ${message}`);
+    } catch {
+      // A logger that throws loses its line, never the run.
+    }
+  };
 }

@@ -32,6 +32,46 @@ export interface DropsClientOptions {
   authUrl?: string;
   /** Used for every request instead of the global `fetch`. */
   fetch?: FetchFunction;
+  /**
+   * Hears what the client does at `logLevel` and above: requests (debug), retries and waits
+   * for the rate limit (warn), tokens, journal recovery and passes (info). Console-compatible:
+   * `console` itself works, or any object with `error`, `warn`, `info`, `debug` (or `log`).
+   * Lines never hold a secret; what the logger throws is ignored.
+   */
+  logger?: Logger;
+  /** The lowest level the logger hears (default `'warn'`). */
+  logLevel?: LogLevel;
+}
+
+/** How much a log line matters. */
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+/** A console-compatible logger: each line is `[target] message`. */
+export interface Logger {
+  error?: (line: string) => void;
+  warn?: (line: string) => void;
+  info?: (line: string) => void;
+  debug?: (line: string) => void;
+  log?: (line: string) => void;
+}
+
+/** The client's counters so far (`client.metrics()`). */
+export interface Metrics {
+  /** Requests by route (`"GET /helix/entitlements/drops"`) and status (`"0"`: no answer). */
+  requests: Record<string, Record<string, number>>;
+  /** Retries by reason: a status (`"503"`), `"429"`, `"401"`, `"transport_connect"`, … */
+  retries: Record<string, number>;
+  rateLimited: number;
+  rateLimitWaits: number;
+  rateLimitWaitMs: number;
+  tokenFetches: number;
+  updateRereads: number;
+  granted: number;
+  retryLater: number;
+  grantFailed: number;
+  resumedGrants: number;
+  journalRecoveries: number;
+  quarantinedUsers: number;
 }
 
 /** A reward a viewer earned: give `userId` the benefit `benefitId`, then mark it FULFILLED. */

@@ -85,16 +85,30 @@ pub struct RawClient {
 impl RawClient {
     /// `options`: JSON text of `{ clientId, clientSecret?, accessToken?, refreshToken?,
     /// helixUrl?, authUrl? }`. `fetch`: called as `fetch(request)` for every request
-    /// instead of the global `fetch`.
+    /// instead of the global `fetch`. `log`: called as `log(level, target, message)` with
+    /// every note at `log_level` (1 error … 4 debug) and above.
     #[wasm_bindgen(constructor)]
-    pub fn new(options: &str, fetch: Option<Function>) -> Result<RawClient, JsValue> {
+    pub fn new(
+        options: &str,
+        fetch: Option<Function>,
+        log: Option<Function>,
+        log_level: u32,
+    ) -> Result<RawClient, JsValue> {
         let browser = in_browser();
-        let config = options::config_from_json(options, browser).map_err(|e| to_js(&e))?;
+        let mut config = options::config_from_json(options, browser).map_err(|e| to_js(&e))?;
+        if let Some(log) = log {
+            config = config.with_logger(js_logger(log, log_level).map_err(|e| to_js(&e))?);
+        }
         let transport = FetchTransport::new(fetch, browser);
         Ok(RawClient {
             driver: Rc::new(Driver::new(config, transport)),
             journal: Rc::new(RefCell::new(Some(MemoryJournal::new()))),
         })
+    }
+
+    /// The client's counters so far, as JSON text of `Metrics`.
+    pub fn metrics(&self) -> String {
+        serde_json::to_string(&self.driver.session().metrics()).unwrap_or_default()
     }
 
     /// One page of entitlements: resolves to JSON text of `EntitlementsPage`.
@@ -357,6 +371,32 @@ struct PagesState {
 
 /// Pages of entitlements, one request per `next()`. Calls must not overlap (an async
 /// generator awaits each before the next).
+/// A JavaScript function as the client's logger. The engine runs on the one thread that
+/// made it (no threads in this package), so the function never crosses threads although
+/// `Logger` asks for `Send + Sync`.
+struct JsLog(Function);
+
+// SAFETY: wasm32 without threads: the function is only ever called on the thread (the JS
+// event loop) that made it; natively (unit tests) it is never called.
+unsafe impl Send for JsLog {}
+// SAFETY: as above.
+unsafe impl Sync for JsLog {}
+
+fn js_logger(log: Function, level: u32) -> Result<twitch_drops_protocol::Logger, Error> {
+    let level = twitch_drops_protocol::Level::from_number(level)
+        .ok_or_else(|| invalid("logLevel", "must be 'error', 'warn', 'info' or 'debug'"))?;
+    let log = JsLog(log);
+    Ok(twitch_drops_protocol::Logger::new(level, move |record| {
+        // What the logger throws is dropped: a log line never stops a run.
+        let _ = log.0.call3(
+            &JsValue::UNDEFINED,
+            &JsValue::from_str(record.level.as_str()),
+            &JsValue::from_str(record.target),
+            &JsValue::from_str(record.message),
+        );
+    }))
+}
+
 /// A run's graceful stop, raised when the JavaScript `AbortSignal` given to `fulfill`
 /// aborts: the engine starts no new grant and ends once what is out has answered.
 #[wasm_bindgen]

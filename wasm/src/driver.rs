@@ -66,6 +66,11 @@ impl Driver {
         &self.config
     }
 
+    /// The client's session: its tokens, bucket and metrics.
+    pub(crate) fn session(&self) -> &Session {
+        &self.session
+    }
+
     /// Runs `operation` to completion, its token requests answered from the session.
     pub(crate) async fn run<O: Operation>(&self, operation: O) -> Result<O::Output, Error> {
         self.drive(self.session.authorized(operation)).await

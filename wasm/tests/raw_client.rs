@@ -107,7 +107,7 @@ fn payload(error: &JsValue) -> Value {
 #[wasm_bindgen_test]
 async fn a_page_comes_back_in_camel_case() {
     let (fetch, seen) = scripted(|_, _, _, _| page());
-    let client = RawClient::new(TOKEN, Some(fetch)).unwrap();
+    let client = RawClient::new(TOKEN, Some(fetch), None, 2).unwrap();
     let page = text(client.entitlements_page(r#"{"gameId":"509658"}"#.into()))
         .await
         .unwrap();
@@ -125,7 +125,7 @@ async fn concurrent_401s_share_one_token_refresh() {
         (_, "Bearer old") => unauthorized(),
         _ => page(),
     });
-    let client = RawClient::new(USER, Some(fetch)).unwrap();
+    let client = RawClient::new(USER, Some(fetch), None, 2).unwrap();
     let calls: Vec<Promise> = (0..4)
         .map(|_| client.entitlements_page("{}".into()))
         .collect();
@@ -152,7 +152,7 @@ async fn concurrent_401s_share_one_token_refresh() {
 #[wasm_bindgen_test]
 fn a_client_secret_is_refused_in_a_browser_only() {
     let options = r#"{"clientId":"c","clientSecret":"s"}"#;
-    match RawClient::new(options, None) {
+    match RawClient::new(options, None, None, 2) {
         Ok(_) => assert!(!in_browser(), "a browser took a client secret"),
         Err(error) => {
             assert!(in_browser(), "refused outside a browser");
@@ -179,7 +179,7 @@ async fn a_429_without_rate_limit_headers_is_waited_out_on_set_timeout() {
             page()
         }
     });
-    let client = RawClient::new(TOKEN, Some(fetch)).unwrap();
+    let client = RawClient::new(TOKEN, Some(fetch), None, 2).unwrap();
     let started = js_sys::Date::now();
     text(client.entitlements_page("{}".into())).await.unwrap();
     let waited = js_sys::Date::now() - started;
@@ -200,7 +200,7 @@ async fn rate_limit_headers_are_read_when_visible() {
         ];
         (status, headers, body)
     });
-    let client = RawClient::new(TOKEN, Some(fetch)).unwrap();
+    let client = RawClient::new(TOKEN, Some(fetch), None, 2).unwrap();
     text(client.entitlements_page("{}".into())).await.unwrap();
     let limit: Value = serde_json::from_str(&client.rate_limit().unwrap()).unwrap();
     assert_eq!(limit["remaining"], 799);
@@ -209,7 +209,9 @@ async fn rate_limit_headers_are_read_when_visible() {
 
 #[wasm_bindgen_test]
 async fn failures_reject_with_an_error_carrying_the_payload() {
-    let error = RawClient::new(r#"{"clientId":""}"#, None).err().unwrap();
+    let error = RawClient::new(r#"{"clientId":""}"#, None, None, 2)
+        .err()
+        .unwrap();
     let p = payload(&error);
     assert_eq!(p["kind"], "InvalidInput");
     assert_eq!(p["field"], "clientId");
@@ -221,7 +223,7 @@ async fn failures_reject_with_an_error_carrying_the_payload() {
             r#"{"error":"Forbidden","status":403,"message":"not your game"}"#.into(),
         )
     });
-    let client = RawClient::new(TOKEN, Some(fetch)).unwrap();
+    let client = RawClient::new(TOKEN, Some(fetch), None, 2).unwrap();
     let error = text(client.entitlements_page("{}".into()))
         .await
         .unwrap_err();
@@ -243,7 +245,7 @@ async fn pages_follow_the_cursor_and_end() {
             format!(r#"{{"data":[],"pagination":{cursor}}}"#),
         )
     });
-    let client = RawClient::new(TOKEN, Some(fetch)).unwrap();
+    let client = RawClient::new(TOKEN, Some(fetch), None, 2).unwrap();
     let pages = client.entitlement_pages(r#"{"first":1000}"#.into());
     assert_eq!(text(pages.next()).await.unwrap()["cursor"], "next");
     assert_eq!(text(pages.next()).await.unwrap()["cursor"], Value::Null);
@@ -286,7 +288,7 @@ async fn fulfill_drives_the_engine_with_a_js_grant_and_the_sessions_token() {
     });
     // The token is refused: the engine's `Authorize` is answered by the session's
     // `authorize` operation, whose refresh the driver sends like any request.
-    let client = RawClient::new(USER, Some(fetch)).unwrap();
+    let client = RawClient::new(USER, Some(fetch), None, 2).unwrap();
     let (grant, batches) = grants("granted");
     let report = text(client.fulfill(r#"{"gameId":"509658"}"#.into(), grant, None, None, None))
         .await
@@ -368,7 +370,7 @@ async fn fulfill_leaves_what_the_journals_claim_says_another_instance_holds() {
         "GET" => page(),
         _ => (500, vec![], "{}".into()),
     });
-    let client = RawClient::new(TOKEN, Some(fetch)).unwrap();
+    let client = RawClient::new(TOKEN, Some(fetch), None, 2).unwrap();
     let load =
         Closure::<dyn FnMut() -> Promise>::new(|| Promise::resolve(&JsValue::from_str("[]")));
     let append = Closure::<dyn FnMut(String) -> Promise>::new(|records: String| {

@@ -416,3 +416,55 @@ test('an AbortSignal stops a run gracefully; grantsInFlight grants side by side'
     await fake.close();
   }
 });
+
+test('a logger hears retries and requests at its level; metrics count them; no secret in a line', async () => {
+  const faults = ['--faults', JSON.stringify({ error_5xx_rate: 0.15, spurious_429_rate: 0.1, rng_seed: 5 })];
+  const fake = await startFake(faults);
+  const second = await startFake(faults);
+  try {
+    const lines = [];
+    const logger = {
+      warn: (line) => lines.push(['warn', line]),
+      info: (line) => lines.push(['info', line]),
+      debug: (line) => lines.push(['debug', line]),
+      error: (line) => lines.push(['error', line]),
+    };
+    const client = new DropsClient({ ...fake.clientOptions, logger, logLevel: 'debug' });
+    const report = await client.fulfill({ gameId: GAME, grant: async () => 'granted', grantsInFlight: 100 });
+    assert.equal(report.left, 0);
+    const metrics = client.metrics();
+    const retries = Object.values(metrics.retries).reduce((a, b) => a + b, 0);
+    const requests = Object.values(metrics.requests)
+      .flatMap((byStatus) => Object.values(byStatus))
+      .reduce((a, b) => a + b, 0);
+    assert.ok(retries > 0, JSON.stringify(metrics));
+    assert.equal(lines.filter(([level, line]) => level === 'warn' && line.startsWith('[twitch_drops::retry]')).length, retries);
+    assert.equal(lines.filter(([level, line]) => level === 'debug' && line.startsWith('[twitch_drops::http]')).length, requests);
+    assert.equal(metrics.granted, report.granted);
+    const stats = await fake.stats();
+    assert.equal(requests, stats.requests);
+    const injected = Object.values(stats.faults_injected).reduce((a, b) => a + b, 0);
+    assert.equal(retries + metrics.updateRereads, injected, JSON.stringify({ metrics, stats }));
+    const secret = fake.clientOptions.clientSecret;
+    assert.ok(lines.every(([, line]) => !line.includes(secret) && !line.includes('Bearer')));
+
+    // The default level: warnings only; a throwing logger never stops a run.
+    const quiet = [];
+    const other = new DropsClient({
+      ...second.clientOptions,
+      logger: {
+        warn: (line) => {
+          quiet.push(line);
+          throw new Error('the logger broke');
+        },
+      },
+    });
+    const otherReport = await other.fulfill({ gameId: GAME, grant: async () => 'granted' });
+    assert.equal(otherReport.left, 0);
+    assert.ok(quiet.length > 0 && quiet.every((line) => line.startsWith('[twitch_drops::retry]')), quiet.join('\n'));
+    assert.throws(() => new DropsClient({ ...fake.clientOptions, logLevel: 'loud' }), InvalidInputError);
+  } finally {
+    await fake.close();
+    await second.close();
+  }
+});
