@@ -18,6 +18,7 @@ pub mod eventsub;
 mod exchange;
 pub mod file_name;
 pub mod fulfill;
+mod hash;
 mod http;
 pub mod ids;
 mod rate_limit;

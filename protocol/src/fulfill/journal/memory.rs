@@ -1,9 +1,9 @@
 //! A journal in memory: for tests and runs that need no crash safety.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{Journal, JournalError, JournalRecord, SettledIds};
+use crate::hash::{id_map, IdMap};
 use crate::Clock;
 
 /// A journal in memory: exactly-once within a process, nothing across crashes. It keeps
@@ -14,11 +14,84 @@ use crate::Clock;
 #[derive(Clone)]
 pub struct MemoryJournal {
     /// The open records of each entitlement, numbered in the order they came.
-    open: HashMap<String, Vec<(u64, JournalRecord)>>,
+    open: IdMap<Box<str>, Open>,
     next: u64,
     settled: SettledIds,
     /// Stamps settled ids; `None` (WASM without a clock) keeps them as long as the journal.
     clock: Option<Arc<dyn Clock>>,
+}
+
+/// The open records of one entitlement (its id is the map's key), numbered, oldest first.
+/// The usual `Granting` then `Granted` takes no allocation beyond the `Granting` fields.
+#[derive(Clone, Debug)]
+enum Open {
+    One([(u64, Kept); 1]),
+    Two([(u64, Kept); 2]),
+    Many(Vec<(u64, Kept)>),
+}
+
+impl Open {
+    fn push(&mut self, record: (u64, Kept)) {
+        let placeholder = Open::Many(Vec::new());
+        *self = match std::mem::replace(self, placeholder) {
+            Open::One([first]) => Open::Two([first, record]),
+            Open::Two([first, second]) => Open::Many(vec![first, second, record]),
+            Open::Many(mut records) => {
+                records.push(record);
+                Open::Many(records)
+            }
+        };
+    }
+
+    fn records(&self) -> &[(u64, Kept)] {
+        match self {
+            Open::One(records) => records,
+            Open::Two(records) => records,
+            Open::Many(records) => records,
+        }
+    }
+}
+
+/// A record as kept, without its id.
+#[derive(Clone, Debug)]
+enum Kept {
+    /// `user_id`, `benefit_id` and `game_id` in one string, with where the first two end.
+    Granting {
+        fields: Box<str>,
+        user_end: usize,
+        benefit_end: usize,
+    },
+    Granted,
+}
+
+impl Kept {
+    fn granting(user_id: &str, benefit_id: &str, game_id: &str) -> Kept {
+        let mut fields = String::with_capacity(user_id.len() + benefit_id.len() + game_id.len());
+        fields.push_str(user_id);
+        fields.push_str(benefit_id);
+        fields.push_str(game_id);
+        Kept::Granting {
+            fields: fields.into_boxed_str(),
+            user_end: user_id.len(),
+            benefit_end: user_id.len() + benefit_id.len(),
+        }
+    }
+
+    fn record(&self, id: &str) -> JournalRecord {
+        match self {
+            Kept::Granting {
+                fields,
+                user_end,
+                benefit_end,
+            } => JournalRecord::Granting {
+                id: id.to_owned(),
+                user_id: fields[..*user_end].to_owned(),
+                benefit_id: fields[*user_end..*benefit_end].to_owned(),
+                game_id: fields[*benefit_end..].to_owned(),
+            },
+            Kept::Granted => JournalRecord::Granted { id: id.to_owned() },
+        }
+    }
 }
 
 impl std::fmt::Debug for MemoryJournal {
@@ -45,7 +118,7 @@ impl MemoryJournal {
         #[cfg(target_arch = "wasm32")]
         let clock: Option<Arc<dyn Clock>> = None;
         MemoryJournal {
-            open: HashMap::new(),
+            open: id_map(0),
             next: 0,
             settled: SettledIds::new(),
             clock,
@@ -67,9 +140,51 @@ impl MemoryJournal {
 
     /// The records of entitlements still open (granted or in doubt), in the order they came.
     pub fn records(&self) -> Vec<JournalRecord> {
-        let mut numbered: Vec<&(u64, JournalRecord)> = self.open.values().flatten().collect();
-        numbered.sort_unstable_by_key(|(n, _)| *n);
-        numbered.into_iter().map(|(_, r)| r.clone()).collect()
+        let mut numbered: Vec<(u64, &str, &Kept)> = self
+            .open
+            .iter()
+            .flat_map(|(id, open)| open.records().iter().map(|(n, kept)| (*n, &**id, kept)))
+            .collect();
+        numbered.sort_unstable_by_key(|(n, _, _)| *n);
+        numbered
+            .into_iter()
+            .map(|(_, id, kept)| kept.record(id))
+            .collect()
+    }
+
+    /// Appends one record; `now` stamps a `Settled` one (read once per call, when needed).
+    fn append_one(&mut self, record: &JournalRecord, now: &mut Option<u64>) {
+        let kept = match record {
+            JournalRecord::Granting {
+                user_id,
+                benefit_id,
+                game_id,
+                ..
+            } => Kept::granting(user_id, benefit_id, game_id),
+            JournalRecord::Granted { .. } => Kept::Granted,
+            JournalRecord::NotGranted { id } => {
+                self.open.remove(id.as_str());
+                return;
+            }
+            JournalRecord::Settled { id } => {
+                self.open.remove(id.as_str());
+                let at = match *now {
+                    Some(at) => at,
+                    None => *now.insert(self.now_ms()),
+                };
+                self.settled.insert(id, at);
+                return;
+            }
+        };
+        self.next += 1;
+        let numbered = (self.next, kept);
+        let id = record.id();
+        match self.open.get_mut(id) {
+            Some(open) => open.push(numbered),
+            None => {
+                self.open.insert(id.into(), Open::One([numbered]));
+            }
+        }
     }
 }
 
@@ -83,30 +198,22 @@ impl Journal for MemoryJournal {
 
     /// Takes every id but those settled within the retention.
     fn claim(&mut self, records: &[JournalRecord]) -> Result<Vec<String>, JournalError> {
-        let (settled, taken): (Vec<&JournalRecord>, Vec<&JournalRecord>) =
-            records.iter().partition(|r| self.settled.contains(r.id()));
-        let taken: Vec<JournalRecord> = taken.into_iter().cloned().collect();
-        self.append(&taken)?;
-        Ok(settled.into_iter().map(|r| r.id().to_owned()).collect())
+        let mut held = Vec::new();
+        let mut now = None;
+        for record in records {
+            if self.settled.contains(record.id()) {
+                held.push(record.id().to_owned());
+            } else {
+                self.append_one(record, &mut now);
+            }
+        }
+        Ok(held)
     }
 
     fn append(&mut self, records: &[JournalRecord]) -> Result<(), JournalError> {
+        let mut now = None;
         for record in records {
-            match record {
-                JournalRecord::Granting { id, .. } | JournalRecord::Granted { id } => {
-                    self.next += 1;
-                    let entry = self.open.entry(id.clone()).or_default();
-                    entry.push((self.next, record.clone()));
-                }
-                JournalRecord::NotGranted { id } => {
-                    self.open.remove(id);
-                }
-                JournalRecord::Settled { id } => {
-                    self.open.remove(id);
-                    let now = self.now_ms();
-                    self.settled.insert(id, now);
-                }
-            }
+            self.append_one(record, &mut now);
         }
         Ok(())
     }
@@ -140,6 +247,36 @@ mod tests {
             ])
             .unwrap();
         assert_eq!(journal.load().unwrap(), [granting("a"), granted("a")]);
+    }
+
+    #[test]
+    fn keeps_any_number_of_records_of_one_id_in_order() {
+        let mut journal = MemoryJournal::new();
+        let granted = |id: &str| JournalRecord::Granted { id: id.into() };
+        let other = JournalRecord::Granting {
+            id: "a".into(),
+            user_id: "u2".into(),
+            benefit_id: "".into(),
+            game_id: "g2".into(),
+        };
+        journal.append(&[granted("a"), granting("b")]).unwrap();
+        journal.claim(&[granting("a"), other.clone()]).unwrap();
+        journal.append(&[granted("b"), granted("a")]).unwrap();
+        assert_eq!(
+            journal.load().unwrap(),
+            [
+                granted("a"),
+                granting("b"),
+                granting("a"),
+                other,
+                granted("b"),
+                granted("a")
+            ]
+        );
+        journal
+            .append(&[JournalRecord::NotGranted { id: "a".into() }])
+            .unwrap();
+        assert_eq!(journal.load().unwrap(), [granting("b"), granted("b")]);
     }
 
     #[test]
