@@ -10,17 +10,24 @@
 //!   ([`Digested`]).
 
 use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
 /// The hasher of maps and sets keyed by ids.
 pub(crate) type IdHasher = foldhash::fast::RandomState;
 /// A map keyed by ids.
 pub(crate) type IdMap<K, V> = HashMap<K, V, IdHasher>;
+/// A set of ids.
+pub(crate) type IdSet<K> = HashSet<K, IdHasher>;
 
 /// An empty [`IdMap`] with room for `capacity` entries.
 pub(crate) fn id_map<K, V>(capacity: usize) -> IdMap<K, V> {
     HashMap::with_capacity_and_hasher(capacity, IdHasher::default())
+}
+
+/// An empty [`IdSet`] with room for `capacity` entries.
+pub(crate) fn id_set<K>(capacity: usize) -> IdSet<K> {
+    HashSet::with_capacity_and_hasher(capacity, IdHasher::default())
 }
 
 /// Stands a 64-bit digest for an id: SipHash-1-3 under random keys (the standard library's,
