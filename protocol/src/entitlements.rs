@@ -236,8 +236,16 @@ struct PageBody {
 /// Reads a `GET /entitlements/drops` body. An entitlement whose ids fail [`check_id`]
 /// refuses the whole page with a `Decode` error naming its position and field.
 pub fn parse_entitlements_page(body: &[u8]) -> Result<EntitlementsPage, Error> {
-    let page: PageBody =
-        serde_json::from_slice(body).map_err(|e| Error::decode("entitlements page", e))?;
+    // The body is checked as UTF-8 once (not string by string); a page in Twitch's usual
+    // shape is then read by `fast_page`, anything else by serde_json (with its errors).
+    let page = match std::str::from_utf8(body) {
+        Ok(text) => match fast_page::parse(text) {
+            Some(page) => page,
+            None => serde_json::from_str(text),
+        },
+        Err(_) => serde_json::from_slice(body),
+    }
+    .map_err(|e| Error::decode("entitlements page", e))?;
     for (index, entitlement) in page.data.iter().enumerate() {
         entitlement
             .validate()
@@ -247,6 +255,196 @@ pub fn parse_entitlements_page(body: &[u8]) -> Result<EntitlementsPage, Error> {
         entitlements: page.data,
         cursor: page.pagination.next(),
     })
+}
+
+/// A reader for pages in the shape Twitch sends: `{"data":[{…},…],"pagination":{…}}`, each
+/// entitlement an object of the known fields with string values, no string holding an
+/// escape. It reads them as serde_json would, and answers `None` at anything else (an escape,
+/// an unknown or repeated field, a missing one, a `null`, a number…), leaving the page to
+/// serde_json: so every page reads the same either way, errors included, and this one only
+/// spares Twitch's usual page serde_json's general machinery.
+mod fast_page {
+    use super::{Entitlement, FulfillmentStatus, PageBody, Pagination};
+
+    pub(super) fn parse(text: &str) -> Option<Result<PageBody, serde_json::Error>> {
+        let mut reader = Reader { text, at: 0 };
+        let page = reader.page()?;
+        reader.skip_space();
+        (reader.at == text.len()).then_some(Ok(page))
+    }
+
+    struct Reader<'a> {
+        text: &'a str,
+        at: usize,
+    }
+
+    impl<'a> Reader<'a> {
+        fn skip_space(&mut self) {
+            let bytes = self.text.as_bytes();
+            while bytes
+                .get(self.at)
+                .is_some_and(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t'))
+            {
+                self.at += 1;
+            }
+        }
+
+        /// The next byte after white space, taken if it is `byte`.
+        fn eat(&mut self, byte: u8) -> bool {
+            self.skip_space();
+            if self.text.as_bytes().get(self.at) == Some(&byte) {
+                self.at += 1;
+                true
+            } else {
+                false
+            }
+        }
+
+        fn expect(&mut self, byte: u8) -> Option<()> {
+            self.eat(byte).then_some(())
+        }
+
+        /// A string with no escape and no control character (else `None`).
+        fn string(&mut self) -> Option<&'a str> {
+            self.expect(b'"')?;
+            let bytes = self.text.as_bytes();
+            let start = self.at;
+            let mut at = start;
+            // Eight bytes at a time: any quote, backslash or byte below 0x20 stops the scan.
+            const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+            const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+            const QUOTE: u64 = u64::from_ne_bytes([b'"'; 8]);
+            const BACKSLASH: u64 = u64::from_ne_bytes([b'\\'; 8]);
+            const SPACE: u64 = u64::from_ne_bytes([0x20; 8]);
+            while let Some(chunk) = bytes.get(at..at + 8) {
+                let word = u64::from_le_bytes(chunk.try_into().ok()?);
+                let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+                let special = zero(word ^ QUOTE)
+                    | zero(word ^ BACKSLASH)
+                    | (word.wrapping_sub(SPACE) & !word & HIGH);
+                if special != 0 {
+                    // The lowest flag marks the first special byte exactly.
+                    at += (special.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                at += 8;
+            }
+            loop {
+                match *bytes.get(at)? {
+                    b'"' => break,
+                    b'\\' | 0..=0x1f => return None,
+                    _ => at += 1,
+                }
+            }
+            self.at = at + 1;
+            self.text.get(start..at)
+        }
+
+        /// `{"data":[…],"pagination":{…}}`, `pagination` optional, each key once.
+        fn page(&mut self) -> Option<PageBody> {
+            self.expect(b'{')?;
+            let (mut data, mut pagination) = (None, None);
+            if !self.eat(b'}') {
+                loop {
+                    match self.string()? {
+                        "data" if data.is_none() => {
+                            self.expect(b':')?;
+                            data = Some(self.entitlements()?);
+                        }
+                        "pagination" if pagination.is_none() => {
+                            self.expect(b':')?;
+                            pagination = Some(self.pagination()?);
+                        }
+                        _ => return None,
+                    }
+                    if self.eat(b'}') {
+                        break;
+                    }
+                    self.expect(b',')?;
+                }
+            }
+            Some(PageBody {
+                data: data?,
+                pagination: pagination.unwrap_or_default(),
+            })
+        }
+
+        fn entitlements(&mut self) -> Option<Vec<Entitlement>> {
+            self.expect(b'[')?;
+            // About 250 bytes an entitlement; at most a full page reserved ahead.
+            let left = self.text.len() - self.at;
+            let mut data = Vec::with_capacity((left / 256).min(super::MAX_PAGE_SIZE as usize));
+            if self.eat(b']') {
+                return Some(data);
+            }
+            loop {
+                data.push(self.entitlement()?);
+                if self.eat(b']') {
+                    return Some(data);
+                }
+                self.expect(b',')?;
+            }
+        }
+
+        fn entitlement(&mut self) -> Option<Entitlement> {
+            self.expect(b'{')?;
+            let mut fields: [Option<&'a str>; 7] = [None; 7];
+            if !self.eat(b'}') {
+                loop {
+                    let slot = match self.string()? {
+                        "id" => 0,
+                        "benefit_id" => 1,
+                        "timestamp" => 2,
+                        "user_id" => 3,
+                        "game_id" => 4,
+                        "fulfillment_status" => 5,
+                        "last_updated" => 6,
+                        _ => return None,
+                    };
+                    self.expect(b':')?;
+                    let value = self.string()?;
+                    if fields[slot].replace(value).is_some() {
+                        return None;
+                    }
+                    if self.eat(b'}') {
+                        break;
+                    }
+                    self.expect(b',')?;
+                }
+            }
+            let [id, benefit_id, timestamp, user_id, game_id, status, last_updated] = fields;
+            Some(Entitlement {
+                id: id?.to_owned(),
+                benefit_id: benefit_id.unwrap_or_default().to_owned(),
+                timestamp: timestamp.unwrap_or_default().to_owned(),
+                user_id: user_id?.to_owned(),
+                game_id: game_id?.to_owned(),
+                fulfillment_status: match status? {
+                    "CLAIMED" => FulfillmentStatus::Claimed,
+                    "FULFILLED" => FulfillmentStatus::Fulfilled,
+                    _ => return None,
+                },
+                last_updated: last_updated.unwrap_or_default().to_owned(),
+            })
+        }
+
+        /// `{}` or `{"cursor":"…"}`.
+        fn pagination(&mut self) -> Option<Pagination> {
+            self.expect(b'{')?;
+            if self.eat(b'}') {
+                return Some(Pagination::default());
+            }
+            if self.string()? != "cursor" {
+                return None;
+            }
+            self.expect(b':')?;
+            let cursor = self.string()?.to_owned();
+            self.expect(b'}')?;
+            Some(Pagination {
+                cursor: Some(cursor),
+            })
+        }
+    }
 }
 
 /// The operation that gets one page.
@@ -365,4 +563,87 @@ fn cursor_hash(cursor: &str) -> u64 {
     let mut hasher = DefaultHasher::new();
     cursor.hash(&mut hasher);
     hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE: &str = r#"{"data":[{"id":"af080b41-cdf2-4a01-8e53-b8da0059e8ba","benefit_id":"2781afb1","timestamp":"2025-01-01T00:00:42.302Z","user_id":"100241225","game_id":"509658","fulfillment_status":"CLAIMED","last_updated":"2025-01-01T00:00:42.302Z"},{"user_id":"7","id":"b","game_id":"g","fulfillment_status":"FULFILLED"}],"pagination":{"cursor":"eyJhZnRlciI6MX0"}}"#;
+
+    /// What serde_json alone makes of a body.
+    fn by_serde(text: &str) -> Option<(Vec<Entitlement>, Option<String>)> {
+        let page: PageBody = serde_json::from_str(text).ok()?;
+        Some((page.data, page.pagination.cursor))
+    }
+
+    /// What the fast reader makes of it, if it reads it.
+    fn by_fast(text: &str) -> Option<(Vec<Entitlement>, Option<String>)> {
+        let page = fast_page::parse(text)?.expect("the fast reader never errs");
+        Some((page.data, page.pagination.cursor))
+    }
+
+    #[test]
+    fn the_fast_reader_reads_twitchs_page_as_serde_does() {
+        let fast = by_fast(PAGE).expect("Twitch's shape is read fast");
+        assert_eq!(Some(&fast), by_serde(PAGE).as_ref());
+        assert_eq!(fast.0.len(), 2);
+        assert_eq!(
+            fast.0[1].benefit_id, "",
+            "a missing optional field is empty"
+        );
+        for text in [
+            r#"{"data":[]}"#,
+            r#" { "pagination" : { } , "data" : [ ] } "#,
+            "{\"data\":[],\"pagination\":{\"cursor\":\"x\"}}\n",
+        ] {
+            assert_eq!(by_fast(text), by_serde(text), "{text}");
+            assert!(by_fast(text).is_some(), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_fast_reader_leaves_anything_else_to_serde() {
+        for text in [
+            r#"{"data":[{"id":"a\u0062","user_id":"u","game_id":"g","fulfillment_status":"CLAIMED"}]}"#,
+            r#"{"data":[{"id":"a","id":"b","user_id":"u","game_id":"g","fulfillment_status":"CLAIMED"}]}"#,
+            r#"{"data":[{"id":"a","user_id":"u","game_id":"g","fulfillment_status":"CLAIMED","extra":1}]}"#,
+            r#"{"data":[{"id":"a","user_id":"u","game_id":"g"}]}"#,
+            r#"{"data":[{"id":"a","user_id":"u","game_id":"g","fulfillment_status":"claimed"}]}"#,
+            r#"{"data":[],"pagination":{"cursor":null}}"#,
+            r#"{"data":[],"total":3}"#,
+            r#"{"data":[],"data":[]}"#,
+            r#"{"data":[]} x"#,
+            r#"{"data":[],}"#,
+            "{\"data\":[{\"id\":\"a\u{1}\"}]}",
+        ] {
+            assert_eq!(by_fast(text), None, "{text}");
+        }
+    }
+
+    /// Every page one edit away from a good one: read the same way by both, or left to
+    /// serde_json.
+    #[test]
+    fn the_fast_reader_agrees_with_serde_one_edit_away() {
+        let edits = [
+            "", "\"", "\\", "{", "}", "[", "]", ",", ":", " ", "\n", "\u{1}", "x", "0", "n",
+            "\u{7f}", "é",
+        ];
+        let mut checked = 0;
+        for at in (0..=PAGE.len()).filter(|&at| PAGE.is_char_boundary(at)) {
+            for edit in edits {
+                let next = PAGE[at..].chars().next().map_or(0, char::len_utf8);
+                for text in [
+                    format!("{}{edit}{}", &PAGE[..at], &PAGE[at..]),
+                    format!("{}{edit}{}", &PAGE[..at], &PAGE[at + next..]),
+                ] {
+                    if let Some(fast) = by_fast(&text) {
+                        assert_eq!(Some(fast), by_serde(&text), "{text}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 1000, "{checked}");
+    }
 }
