@@ -8,17 +8,21 @@ impl Engine {
         // A quarantined viewer's calls keep failing: what was granted to them before the
         // quarantine (grants run ahead of marking) is left to the journal and the next run,
         // not sent again to fail (and be split and re-read) in this one.
-        let (granted, held_back): (Vec<Granted>, Vec<Granted>) = granted
-            .into_iter()
-            .partition(|e| !self.quarantined.contains(&e.user_id));
-        for entitlement in &held_back {
-            self.settle(entitlement, SettledState::Unmarked);
-        }
+        let granted = if self.quarantined.is_empty() {
+            granted
+        } else {
+            let (granted, held_back): (Vec<Granted>, Vec<Granted>) = granted
+                .into_iter()
+                .partition(|e| !self.quarantined.contains(&e.user_id));
+            for entitlement in &held_back {
+                self.settle(entitlement, SettledState::Unmarked);
+            }
+            granted
+        };
         if granted.is_empty() {
             return Next::Again;
         }
-        let ids: Vec<&str> = granted.iter().map(|e| e.id.as_str()).collect();
-        match update_entitlements(&self.config, &ids, FulfillmentStatus::Fulfilled) {
+        match update_entitlements(&self.config, &granted, FulfillmentStatus::Fulfilled) {
             Ok(op) => {
                 // Its `UPDATE_FAILED` ids come back as such, for the run's own pool.
                 let op = Box::new(self.session.authorized(op.without_rounds()));
@@ -103,5 +107,12 @@ impl Engine {
             user_id: who.user_id,
             state,
         });
+    }
+}
+
+/// A granted entitlement stands for its id in a PATCH.
+impl AsRef<str> for Granted {
+    fn as_ref(&self) -> &str {
+        &self.id
     }
 }
