@@ -264,186 +264,108 @@ pub fn parse_entitlements_page(body: &[u8]) -> Result<EntitlementsPage, Error> {
 /// serde_json: so every page reads the same either way, errors included, and this one only
 /// spares Twitch's usual page serde_json's general machinery.
 mod fast_page {
-    use super::{Entitlement, FulfillmentStatus, PageBody, Pagination};
+    use super::{Entitlement, FulfillmentStatus, PageBody, Pagination, MAX_PAGE_SIZE};
+    use crate::fast_json::Reader;
 
     pub(super) fn parse(text: &str) -> Option<Result<PageBody, serde_json::Error>> {
-        let mut reader = Reader { text, at: 0 };
-        let page = reader.page()?;
-        reader.skip_space();
-        (reader.at == text.len()).then_some(Ok(page))
+        let mut reader = Reader::new(text);
+        let page = page(&mut reader)?;
+        reader.at_end().then_some(Ok(page))
     }
 
-    struct Reader<'a> {
-        text: &'a str,
-        at: usize,
+    /// `{"data":[…],"pagination":{…}}`, `pagination` optional, each key once.
+    fn page(reader: &mut Reader<'_>) -> Option<PageBody> {
+        let (mut data, mut pagination) = (None, None);
+        reader.object(|reader| {
+            match reader.string()? {
+                "data" if data.is_none() => {
+                    reader.expect(b':')?;
+                    data = Some(entitlements(reader)?);
+                }
+                "pagination" if pagination.is_none() => {
+                    reader.expect(b':')?;
+                    pagination = Some(self::pagination(reader)?);
+                }
+                _ => return None,
+            }
+            Some(())
+        })?;
+        Some(PageBody {
+            data: data?,
+            pagination: pagination.unwrap_or_default(),
+        })
     }
 
-    impl<'a> Reader<'a> {
-        fn skip_space(&mut self) {
-            let bytes = self.text.as_bytes();
-            while bytes
-                .get(self.at)
-                .is_some_and(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t'))
-            {
-                self.at += 1;
-            }
-        }
+    fn entitlements(reader: &mut Reader<'_>) -> Option<Vec<Entitlement>> {
+        // About 250 bytes an entitlement; at most a full page reserved ahead.
+        let mut data = Vec::with_capacity((reader.left() / 256).min(MAX_PAGE_SIZE as usize));
+        reader.array(|reader| {
+            data.push(entitlement(reader)?);
+            Some(())
+        })?;
+        Some(data)
+    }
 
-        /// The next byte after white space, taken if it is `byte`.
-        fn eat(&mut self, byte: u8) -> bool {
-            self.skip_space();
-            if self.text.as_bytes().get(self.at) == Some(&byte) {
-                self.at += 1;
-                true
-            } else {
-                false
-            }
-        }
+    /// The fields of an entitlement, in the order Twitch writes them.
+    const FIELDS: [&str; 7] = [
+        "id",
+        "benefit_id",
+        "timestamp",
+        "user_id",
+        "game_id",
+        "fulfillment_status",
+        "last_updated",
+    ];
 
-        fn expect(&mut self, byte: u8) -> Option<()> {
-            self.eat(byte).then_some(())
-        }
-
-        /// A string with no escape and no control character (else `None`).
-        fn string(&mut self) -> Option<&'a str> {
-            self.expect(b'"')?;
-            let bytes = self.text.as_bytes();
-            let start = self.at;
-            let mut at = start;
-            // Eight bytes at a time: any quote, backslash or byte below 0x20 stops the scan.
-            const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-            const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-            const QUOTE: u64 = u64::from_ne_bytes([b'"'; 8]);
-            const BACKSLASH: u64 = u64::from_ne_bytes([b'\\'; 8]);
-            const SPACE: u64 = u64::from_ne_bytes([0x20; 8]);
-            while let Some(chunk) = bytes.get(at..at + 8) {
-                let word = u64::from_le_bytes(chunk.try_into().ok()?);
-                let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-                let special = zero(word ^ QUOTE)
-                    | zero(word ^ BACKSLASH)
-                    | (word.wrapping_sub(SPACE) & !word & HIGH);
-                if special != 0 {
-                    // The lowest flag marks the first special byte exactly.
-                    at += (special.trailing_zeros() / 8) as usize;
-                    break;
+    fn entitlement(reader: &mut Reader<'_>) -> Option<Entitlement> {
+        let mut fields: [Option<&str>; 7] = [None; 7];
+        let mut next = 0;
+        reader.object(|reader| {
+            // The field Twitch writes next is recognized as it stands; any other is read.
+            let slot = match FIELDS.get(next) {
+                Some(field) if reader.eat_key(field) => next,
+                _ => {
+                    let key = reader.string()?;
+                    let slot = FIELDS.iter().position(|field| *field == key)?;
+                    reader.expect(b':')?;
+                    slot
                 }
-                at += 8;
+            };
+            next = slot + 1;
+            let value = reader.string()?;
+            match fields[slot].replace(value) {
+                Some(_) => None,
+                None => Some(()),
             }
-            loop {
-                match *bytes.get(at)? {
-                    b'"' => break,
-                    b'\\' | 0..=0x1f => return None,
-                    _ => at += 1,
-                }
-            }
-            self.at = at + 1;
-            self.text.get(start..at)
-        }
+        })?;
+        let [id, benefit_id, timestamp, user_id, game_id, status, last_updated] = fields;
+        Some(Entitlement {
+            id: id?.to_owned(),
+            benefit_id: benefit_id.unwrap_or_default().to_owned(),
+            timestamp: timestamp.unwrap_or_default().to_owned(),
+            user_id: user_id?.to_owned(),
+            game_id: game_id?.to_owned(),
+            fulfillment_status: match status? {
+                "CLAIMED" => FulfillmentStatus::Claimed,
+                "FULFILLED" => FulfillmentStatus::Fulfilled,
+                _ => return None,
+            },
+            last_updated: last_updated.unwrap_or_default().to_owned(),
+        })
+    }
 
-        /// `{"data":[…],"pagination":{…}}`, `pagination` optional, each key once.
-        fn page(&mut self) -> Option<PageBody> {
-            self.expect(b'{')?;
-            let (mut data, mut pagination) = (None, None);
-            if !self.eat(b'}') {
-                loop {
-                    match self.string()? {
-                        "data" if data.is_none() => {
-                            self.expect(b':')?;
-                            data = Some(self.entitlements()?);
-                        }
-                        "pagination" if pagination.is_none() => {
-                            self.expect(b':')?;
-                            pagination = Some(self.pagination()?);
-                        }
-                        _ => return None,
-                    }
-                    if self.eat(b'}') {
-                        break;
-                    }
-                    self.expect(b',')?;
-                }
-            }
-            Some(PageBody {
-                data: data?,
-                pagination: pagination.unwrap_or_default(),
-            })
-        }
-
-        fn entitlements(&mut self) -> Option<Vec<Entitlement>> {
-            self.expect(b'[')?;
-            // About 250 bytes an entitlement; at most a full page reserved ahead.
-            let left = self.text.len() - self.at;
-            let mut data = Vec::with_capacity((left / 256).min(super::MAX_PAGE_SIZE as usize));
-            if self.eat(b']') {
-                return Some(data);
-            }
-            loop {
-                data.push(self.entitlement()?);
-                if self.eat(b']') {
-                    return Some(data);
-                }
-                self.expect(b',')?;
-            }
-        }
-
-        fn entitlement(&mut self) -> Option<Entitlement> {
-            self.expect(b'{')?;
-            let mut fields: [Option<&'a str>; 7] = [None; 7];
-            if !self.eat(b'}') {
-                loop {
-                    let slot = match self.string()? {
-                        "id" => 0,
-                        "benefit_id" => 1,
-                        "timestamp" => 2,
-                        "user_id" => 3,
-                        "game_id" => 4,
-                        "fulfillment_status" => 5,
-                        "last_updated" => 6,
-                        _ => return None,
-                    };
-                    self.expect(b':')?;
-                    let value = self.string()?;
-                    if fields[slot].replace(value).is_some() {
-                        return None;
-                    }
-                    if self.eat(b'}') {
-                        break;
-                    }
-                    self.expect(b',')?;
-                }
-            }
-            let [id, benefit_id, timestamp, user_id, game_id, status, last_updated] = fields;
-            Some(Entitlement {
-                id: id?.to_owned(),
-                benefit_id: benefit_id.unwrap_or_default().to_owned(),
-                timestamp: timestamp.unwrap_or_default().to_owned(),
-                user_id: user_id?.to_owned(),
-                game_id: game_id?.to_owned(),
-                fulfillment_status: match status? {
-                    "CLAIMED" => FulfillmentStatus::Claimed,
-                    "FULFILLED" => FulfillmentStatus::Fulfilled,
-                    _ => return None,
-                },
-                last_updated: last_updated.unwrap_or_default().to_owned(),
-            })
-        }
-
-        /// `{}` or `{"cursor":"…"}`.
-        fn pagination(&mut self) -> Option<Pagination> {
-            self.expect(b'{')?;
-            if self.eat(b'}') {
-                return Some(Pagination::default());
-            }
-            if self.string()? != "cursor" {
+    /// `{}` or `{"cursor":"…"}`.
+    fn pagination(reader: &mut Reader<'_>) -> Option<Pagination> {
+        let mut cursor = None;
+        reader.object(|reader| {
+            if cursor.is_some() || reader.string()? != "cursor" {
                 return None;
             }
-            self.expect(b':')?;
-            let cursor = self.string()?.to_owned();
-            self.expect(b'}')?;
-            Some(Pagination {
-                cursor: Some(cursor),
-            })
-        }
+            reader.expect(b':')?;
+            cursor = Some(reader.string()?.to_owned());
+            Some(())
+        })?;
+        Some(Pagination { cursor })
     }
 }
 

@@ -16,6 +16,7 @@ pub mod entitlements;
 mod error;
 pub mod eventsub;
 mod exchange;
+mod fast_json;
 pub mod file_name;
 pub mod fulfill;
 mod hash;

@@ -27,6 +27,7 @@ use crate::entitlements::{
 };
 use crate::error::Error;
 use crate::exchange::{Answer, Call, Exchange, Replay};
+use crate::fast_json::Reader;
 use crate::hash::{id_map, id_set, IdMap};
 use crate::http::Method;
 use crate::retry::{Backoff, RetryPolicy};
@@ -137,8 +138,39 @@ struct StatusGroup<'a> {
 }
 
 impl<'a> UpdateBody<'a> {
+    /// Twitch's usual answer is read directly ([`fast_json`](crate::fast_json)); anything
+    /// else by serde_json, as before.
     fn parse(body: &'a [u8]) -> Result<Self, Error> {
-        serde_json::from_slice(body).map_err(|e| Error::decode("update response", e))
+        let text = std::str::from_utf8(body).ok();
+        if let Some(answer) = text.and_then(Self::fast) {
+            return Ok(answer);
+        }
+        match text {
+            Some(text) => serde_json::from_str(text),
+            None => serde_json::from_slice(body),
+        }
+        .map_err(|e| Error::decode("update response", e))
+    }
+
+    /// `{"data":[{"ids":[…],"status":"…"},…]}`, each key once; `None` for anything else.
+    fn fast(text: &'a str) -> Option<Self> {
+        let mut reader = Reader::new(text);
+        let mut data = None;
+        reader.object(|reader| {
+            if data.is_some() || reader.string()? != "data" {
+                return None;
+            }
+            reader.expect(b':')?;
+            let mut groups = Vec::new();
+            reader.array(|reader| {
+                groups.push(StatusGroup::fast(reader)?);
+                Some(())
+            })?;
+            data = Some(groups);
+            Some(())
+        })?;
+        reader.at_end().then_some(())?;
+        Some(UpdateBody { data: data? })
     }
 
     /// Each (id, status) pair, in the answer's order.
@@ -146,6 +178,35 @@ impl<'a> UpdateBody<'a> {
         self.data.iter().flat_map(|group| {
             let status = UpdateStatus::from_wire(&group.status);
             group.ids.iter().map(move |id| (&**id, status))
+        })
+    }
+}
+
+impl<'a> StatusGroup<'a> {
+    fn fast(reader: &mut Reader<'a>) -> Option<Self> {
+        let (mut status, mut ids) = (None, None);
+        reader.object(|reader| {
+            match reader.string()? {
+                "ids" if ids.is_none() => {
+                    reader.expect(b':')?;
+                    let mut list = Vec::new();
+                    reader.array(|reader| {
+                        list.push(Cow::Borrowed(reader.string()?));
+                        Some(())
+                    })?;
+                    ids = Some(list);
+                }
+                "status" if status.is_none() => {
+                    reader.expect(b':')?;
+                    status = Some(Cow::Borrowed(reader.string()?));
+                }
+                _ => return None,
+            }
+            Some(())
+        })?;
+        Some(StatusGroup {
+            status: status?,
+            ids: ids.unwrap_or_default(),
         })
     }
 }
@@ -687,5 +748,67 @@ impl UpdateEntitlements {
             }
         }
         report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn by_serde(text: &str) -> Option<Vec<(String, Option<UpdateStatus>)>> {
+        let body: UpdateBody = serde_json::from_str(text).ok()?;
+        Some(body.pairs().map(|(id, s)| (id.to_owned(), s)).collect())
+    }
+
+    fn by_fast(text: &str) -> Option<Vec<(String, Option<UpdateStatus>)>> {
+        let body = UpdateBody::fast(text)?;
+        Some(body.pairs().map(|(id, s)| (id.to_owned(), s)).collect())
+    }
+
+    const ANSWER: &str = r#"{"data":[{"ids":["a","b"],"status":"SUCCESS"},{"status":"NOT_FOUND","ids":["c"]},{"ids":[],"status":"WHAT"},{"status":"UPDATE_FAILED"}]}"#;
+
+    #[test]
+    fn the_fast_reader_reads_twitchs_answer_as_serde_does() {
+        let fast = by_fast(ANSWER).expect("Twitch's shape is read fast");
+        assert_eq!(Some(&fast), by_serde(ANSWER).as_ref());
+        assert_eq!(fast.len(), 3);
+        for text in [
+            r#"{"data":[{"ids":["a\u0062"],"status":"SUCCESS"}]}"#,
+            r#"{"data":[{"ids":["a"],"ids":["b"],"status":"SUCCESS"}]}"#,
+            r#"{"data":[{"ids":["a"],"status":"SUCCESS","x":1}]}"#,
+            r#"{"data":[{"ids":["a"]}]}"#,
+            r#"{"data":[],"more":true}"#,
+            r#"{"data":[]}]"#,
+        ] {
+            assert_eq!(by_fast(text), None, "{text}");
+        }
+    }
+
+    /// Every answer one edit away from a good one: read the same way by both, or left to
+    /// serde_json.
+    #[test]
+    fn the_fast_reader_agrees_with_serde_one_edit_away() {
+        let edits = [
+            "", "\"", "\\", "{", "}", "[", "]", ",", ":", " ", "\u{1}", "x",
+        ];
+        let mut checked = 0;
+        for at in 0..=ANSWER.len() {
+            for edit in edits {
+                for text in [
+                    format!("{}{edit}{}", &ANSWER[..at], &ANSWER[at..]),
+                    format!(
+                        "{}{edit}{}",
+                        &ANSWER[..at],
+                        &ANSWER[(at + 1).min(ANSWER.len())..]
+                    ),
+                ] {
+                    if let Some(fast) = by_fast(&text) {
+                        assert_eq!(Some(fast), by_serde(&text), "{text}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 200, "{checked}");
     }
 }
