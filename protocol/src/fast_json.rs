@@ -7,6 +7,46 @@
 //! serde_json, which reads it (or refuses it) as it always did. Within the subset a string's
 //! value is its text between the quotes, exactly what serde_json makes of it.
 
+const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+const QUOTE: u64 = u64::from_ne_bytes([b'"'; 8]);
+const BACKSLASH: u64 = u64::from_ne_bytes([b'\\'; 8]);
+const SPACE: u64 = u64::from_ne_bytes([0x20; 8]);
+
+/// The high bit of each byte of `word` that is zero (the lowest one set marks the first
+/// zero byte exactly; a borrow may also flag bytes above it).
+fn zero_bytes(word: u64) -> u64 {
+    word.wrapping_sub(ONES) & !word & HIGH
+}
+
+/// The high bit of each byte that ends a plain string's text (a quote, a backslash, a byte
+/// below 0x20), as for [`zero_bytes`].
+fn string_ends(word: u64) -> u64 {
+    zero_bytes(word ^ QUOTE)
+        | zero_bytes(word ^ BACKSLASH)
+        | (word.wrapping_sub(SPACE) & !word & HIGH)
+}
+
+/// True when `text` is written in JSON as it stands, between quotes: printable ASCII, no
+/// quote, no backslash (what serde_json then writes too).
+pub(crate) fn is_plain(text: &str) -> bool {
+    let mut chunks = text.as_bytes().chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        // Bytes from 0x7f up have their high bit set in `word` or in `word + ONES` (a
+        // carry only comes from 0xff, itself caught).
+        if (string_ends(word) | ((word | word.wrapping_add(ONES)) & HIGH)) != 0 {
+            return false;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+}
+
 pub(crate) struct Reader<'a> {
     text: &'a str,
     at: usize,
@@ -76,19 +116,10 @@ impl<'a> Reader<'a> {
         let start = self.at;
         let mut at = start;
         // Eight bytes at a time: any quote, backslash or byte below 0x20 stops the scan.
-        const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-        const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-        const QUOTE: u64 = u64::from_ne_bytes([b'"'; 8]);
-        const BACKSLASH: u64 = u64::from_ne_bytes([b'\\'; 8]);
-        const SPACE: u64 = u64::from_ne_bytes([0x20; 8]);
         while let Some(chunk) = bytes.get(at..at + 8) {
             let mut word = [0; 8];
             word.copy_from_slice(chunk);
-            let word = u64::from_le_bytes(word);
-            let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-            let special = zero(word ^ QUOTE)
-                | zero(word ^ BACKSLASH)
-                | (word.wrapping_sub(SPACE) & !word & HIGH);
+            let special = string_ends(u64::from_le_bytes(word));
             if special != 0 {
                 // The lowest flag marks the first special byte exactly (a borrow only
                 // flags bytes above a true one).
@@ -161,6 +192,24 @@ mod tests {
         ] {
             assert_eq!(Reader::new(text).string(), read, "{text}");
         }
+    }
+
+    #[test]
+    fn plain_text_is_told_apart_byte_by_byte() {
+        let plain = |b: u8| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\';
+        for (len, fill) in (1..20).flat_map(|len| [b'a', b'~', b' '].map(|fill| (len, fill))) {
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut bytes = vec![fill; len];
+                    bytes[at] = b;
+                    if let Ok(text) = std::str::from_utf8(&bytes) {
+                        assert_eq!(is_plain(text), plain(b), "{bytes:?}");
+                    }
+                }
+            }
+        }
+        assert!(!is_plain("01234567é"));
+        assert!(!is_plain("é01234567"));
     }
 
     #[test]

@@ -27,7 +27,7 @@ use crate::entitlements::{
 };
 use crate::error::Error;
 use crate::exchange::{Answer, Call, Exchange, Replay};
-use crate::fast_json::Reader;
+use crate::fast_json::{self, Reader};
 use crate::hash::{id_map, id_set, IdMap};
 use crate::http::Method;
 use crate::retry::{Backoff, RetryPolicy};
@@ -233,10 +233,7 @@ fn update_body<'a>(
         if n > 0 {
             body.push(b',');
         }
-        if id
-            .bytes()
-            .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
-        {
+        if fast_json::is_plain(id) {
             body.push(b'"');
             body.extend_from_slice(id.as_bytes());
             body.push(b'"');

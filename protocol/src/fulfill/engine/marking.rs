@@ -47,9 +47,13 @@ impl Engine {
         };
         // The outcomes come in the order the ids were given, each once: matched to the batch
         // in one pass (a search of the batch only if one were out of order).
+        let UpdateReport {
+            outcomes,
+            unconfirmed,
+        } = report;
         let mut granted: Vec<Option<Granted>> = granted.into_iter().map(Some).collect();
         let mut next = 0;
-        for outcome in &report.outcomes {
+        for outcome in outcomes {
             let matches = |e: &Option<Granted>| e.as_ref().is_some_and(|e| e.id == outcome.id);
             let found = match granted.get(next) {
                 Some(e) if matches(e) => Some(next),
@@ -71,13 +75,15 @@ impl Engine {
             };
             self.remark.settled(&outcome.id);
             if state != SettledState::Unmarked {
-                self.record_settled(&outcome.id);
+                // As `record_settled`, with the report's own copy of the id.
+                self.to_record
+                    .push(JournalRecord::Settled { id: outcome.id });
             }
             self.settle_granted(entitlement, state);
         }
         for entitlement in granted.into_iter().flatten() {
             // Unconfirmed: the journal keeps it granted for the next run.
-            if report.unconfirmed.contains(&entitlement.id) {
+            if unconfirmed.contains(&entitlement.id) {
                 let failures = self
                     .user_failures
                     .entry(entitlement.user_id.clone())
