@@ -1,5 +1,7 @@
 //! A journal in memory: for tests and runs that need no crash safety.
 
+use std::borrow::Borrow;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use super::{Journal, JournalError, JournalRecord, SettledIds};
@@ -14,15 +16,55 @@ use crate::Clock;
 #[derive(Clone)]
 pub struct MemoryJournal {
     /// The open records of each entitlement, numbered in the order they came.
-    open: IdMap<Box<str>, Open>,
+    open: IdMap<Key, Open>,
     next: u64,
     settled: SettledIds,
     /// Stamps settled ids; `None` (WASM without a clock) keeps them as long as the journal.
     clock: Option<Arc<dyn Clock>>,
 }
 
+/// An open entitlement's id, followed by the fields of its record that opened it when that
+/// was a `Granting` (so the usual entitlement takes one allocation). Hashed and compared as
+/// its id, which it lends for lookups.
+#[derive(Clone, Debug)]
+struct Key {
+    text: Box<str>,
+    id_end: usize,
+}
+
+impl Key {
+    fn id(&self) -> &str {
+        &self.text[..self.id_end]
+    }
+
+    /// The fields of the opening `Granting` ([`Kept::Granting`] with no fields of its own).
+    fn fields(&self) -> &str {
+        &self.text[self.id_end..]
+    }
+}
+
+impl Borrow<str> for Key {
+    fn borrow(&self) -> &str {
+        self.id()
+    }
+}
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.id().hash(state)
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        self.id() == other.id()
+    }
+}
+
+impl Eq for Key {}
+
 /// The open records of one entitlement (its id is the map's key), numbered, oldest first.
-/// The usual `Granting` then `Granted` takes no allocation beyond the `Granting` fields.
+/// The usual `Granting` then `Granted` takes no allocation beyond the key.
 #[derive(Clone, Debug)]
 enum Open {
     One([(u64, Kept); 1]),
@@ -55,41 +97,47 @@ impl Open {
 /// A record as kept, without its id.
 #[derive(Clone, Debug)]
 enum Kept {
-    /// `user_id`, `benefit_id` and `game_id` in one string, with where the first two end.
+    /// `user_id`, `benefit_id` and `game_id` in one string (`None`: in the key), with
+    /// where the first two end.
     Granting {
-        fields: Box<str>,
+        fields: Option<Box<str>>,
         user_end: usize,
         benefit_end: usize,
     },
     Granted,
 }
 
-impl Kept {
-    fn granting(user_id: &str, benefit_id: &str, game_id: &str) -> Kept {
-        let mut fields = String::with_capacity(user_id.len() + benefit_id.len() + game_id.len());
-        fields.push_str(user_id);
-        fields.push_str(benefit_id);
-        fields.push_str(game_id);
-        Kept::Granting {
-            fields: fields.into_boxed_str(),
-            user_end: user_id.len(),
-            benefit_end: user_id.len() + benefit_id.len(),
-        }
-    }
+/// `user_id`, `benefit_id` and `game_id` after `head`, in one string; where the first two
+/// end, counted from the end of `head`.
+fn packed(head: &str, user_id: &str, benefit_id: &str, game_id: &str) -> (Box<str>, usize, usize) {
+    let mut text =
+        String::with_capacity(head.len() + user_id.len() + benefit_id.len() + game_id.len());
+    text.push_str(head);
+    text.push_str(user_id);
+    text.push_str(benefit_id);
+    text.push_str(game_id);
+    let user_end = user_id.len();
+    (text.into_boxed_str(), user_end, user_end + benefit_id.len())
+}
 
-    fn record(&self, id: &str) -> JournalRecord {
+impl Kept {
+    fn record(&self, key: &Key) -> JournalRecord {
+        let id = key.id().to_owned();
         match self {
             Kept::Granting {
                 fields,
                 user_end,
                 benefit_end,
-            } => JournalRecord::Granting {
-                id: id.to_owned(),
-                user_id: fields[..*user_end].to_owned(),
-                benefit_id: fields[*user_end..*benefit_end].to_owned(),
-                game_id: fields[*benefit_end..].to_owned(),
-            },
-            Kept::Granted => JournalRecord::Granted { id: id.to_owned() },
+            } => {
+                let fields = fields.as_deref().unwrap_or(key.fields());
+                JournalRecord::Granting {
+                    id,
+                    user_id: fields[..*user_end].to_owned(),
+                    benefit_id: fields[*user_end..*benefit_end].to_owned(),
+                    game_id: fields[*benefit_end..].to_owned(),
+                }
+            }
+            Kept::Granted => JournalRecord::Granted { id },
         }
     }
 }
@@ -140,28 +188,28 @@ impl MemoryJournal {
 
     /// The records of entitlements still open (granted or in doubt), in the order they came.
     pub fn records(&self) -> Vec<JournalRecord> {
-        let mut numbered: Vec<(u64, &str, &Kept)> = self
+        let mut numbered: Vec<(u64, &Key, &Kept)> = self
             .open
             .iter()
-            .flat_map(|(id, open)| open.records().iter().map(|(n, kept)| (*n, &**id, kept)))
+            .flat_map(|(key, open)| open.records().iter().map(move |(n, kept)| (*n, key, kept)))
             .collect();
         numbered.sort_unstable_by_key(|(n, _, _)| *n);
         numbered
             .into_iter()
-            .map(|(_, id, kept)| kept.record(id))
+            .map(|(_, key, kept)| kept.record(key))
             .collect()
     }
 
     /// Appends one record; `now` stamps a `Settled` one (read once per call, when needed).
     fn append_one(&mut self, record: &JournalRecord, now: &mut Option<u64>) {
-        let kept = match record {
+        let granting = match record {
             JournalRecord::Granting {
                 user_id,
                 benefit_id,
                 game_id,
                 ..
-            } => Kept::granting(user_id, benefit_id, game_id),
-            JournalRecord::Granted { .. } => Kept::Granted,
+            } => Some((&**user_id, &**benefit_id, &**game_id)),
+            JournalRecord::Granted { .. } => None,
             JournalRecord::NotGranted { id } => {
                 self.open.remove(id.as_str());
                 return;
@@ -177,12 +225,42 @@ impl MemoryJournal {
             }
         };
         self.next += 1;
-        let numbered = (self.next, kept);
         let id = record.id();
         match self.open.get_mut(id) {
-            Some(open) => open.push(numbered),
+            Some(open) => {
+                let kept = match granting {
+                    Some((user_id, benefit_id, game_id)) => {
+                        let (fields, user_end, benefit_end) =
+                            packed("", user_id, benefit_id, game_id);
+                        Kept::Granting {
+                            fields: Some(fields),
+                            user_end,
+                            benefit_end,
+                        }
+                    }
+                    None => Kept::Granted,
+                };
+                open.push((self.next, kept));
+            }
             None => {
-                self.open.insert(id.into(), Open::One([numbered]));
+                let (text, kept) = match granting {
+                    Some((user_id, benefit_id, game_id)) => {
+                        let (text, user_end, benefit_end) =
+                            packed(id, user_id, benefit_id, game_id);
+                        let kept = Kept::Granting {
+                            fields: None,
+                            user_end,
+                            benefit_end,
+                        };
+                        (text, kept)
+                    }
+                    None => (id.into(), Kept::Granted),
+                };
+                let key = Key {
+                    text,
+                    id_end: id.len(),
+                };
+                self.open.insert(key, Open::One([(self.next, kept)]));
             }
         }
     }
