@@ -30,6 +30,9 @@ pub struct MemoryJournal {
 struct Key {
     text: Box<str>,
     id_end: usize,
+    /// The id's digest in `settled`, when the claim that opened it computed one (reused
+    /// when it settles).
+    digest: Option<u64>,
 }
 
 impl Key {
@@ -200,8 +203,9 @@ impl MemoryJournal {
             .collect()
     }
 
-    /// Appends one record; `now` stamps a `Settled` one (read once per call, when needed).
-    fn append_one(&mut self, record: &JournalRecord, now: &mut Option<u64>) {
+    /// Appends one record; `now` stamps a `Settled` one (read once per call, when needed);
+    /// `digest` is the id's in `settled`, if the caller has it.
+    fn append_one(&mut self, record: &JournalRecord, now: &mut Option<u64>, digest: Option<u64>) {
         let granting = match record {
             JournalRecord::Granting {
                 user_id,
@@ -215,12 +219,19 @@ impl MemoryJournal {
                 return;
             }
             JournalRecord::Settled { id } => {
-                self.open.remove(id.as_str());
+                let opened = self
+                    .open
+                    .remove_entry(id.as_str())
+                    .and_then(|(key, _)| key.digest);
+                let digest = match digest.or(opened) {
+                    Some(digest) => digest,
+                    None => self.settled.digest(id),
+                };
                 let at = match *now {
                     Some(at) => at,
                     None => *now.insert(self.now_ms()),
                 };
-                self.settled.insert(id, at);
+                self.settled.insert_digest(digest, at);
                 return;
             }
         };
@@ -259,6 +270,7 @@ impl MemoryJournal {
                 let key = Key {
                     text,
                     id_end: id.len(),
+                    digest,
                 };
                 self.open.insert(key, Open::One([(self.next, kept)]));
             }
@@ -279,10 +291,11 @@ impl Journal for MemoryJournal {
         let mut held = Vec::new();
         let mut now = None;
         for record in records {
-            if self.settled.contains(record.id()) {
+            let digest = self.settled.digest(record.id());
+            if self.settled.contains_digest(digest) {
                 held.push(record.id().to_owned());
             } else {
-                self.append_one(record, &mut now);
+                self.append_one(record, &mut now, Some(digest));
             }
         }
         Ok(held)
@@ -291,7 +304,7 @@ impl Journal for MemoryJournal {
     fn append(&mut self, records: &[JournalRecord]) -> Result<(), JournalError> {
         let mut now = None;
         for record in records {
-            self.append_one(record, &mut now);
+            self.append_one(record, &mut now, None);
         }
         Ok(())
     }

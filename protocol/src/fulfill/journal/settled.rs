@@ -29,8 +29,7 @@ impl SettledIds {
 
     /// Remembers `id` as settled at `at_ms` (the later time if it already was).
     pub fn insert(&mut self, id: &str, at_ms: u64) {
-        let at = self.at.entry(self.digest.of(id)).or_insert(at_ms);
-        *at = (*at).max(at_ms);
+        self.insert_digest(self.digest.of(id), at_ms);
     }
 
     /// Forgets `id` (granted anew, e.g. a studio's own choice).
@@ -40,12 +39,29 @@ impl SettledIds {
 
     /// True when `id` was settled and not yet forgotten.
     pub fn contains(&self, id: &str) -> bool {
-        !self.at.is_empty() && self.at.contains_key(&self.digest.of(id))
+        !self.at.is_empty() && self.contains_digest(self.digest.of(id))
     }
 
     /// When `id` was settled, if it is remembered.
     pub fn settled_at(&self, id: &str) -> Option<u64> {
         self.at.get(&self.digest.of(id)).copied()
+    }
+
+    /// The digest standing for `id` in this set: for a caller that looks an id up now and
+    /// inserts it later, with one hash for both.
+    pub(crate) fn digest(&self, id: &str) -> u64 {
+        self.digest.of(id)
+    }
+
+    /// [`contains`](Self::contains) by digest.
+    pub(crate) fn contains_digest(&self, digest: u64) -> bool {
+        !self.at.is_empty() && self.at.contains_key(&digest)
+    }
+
+    /// [`insert`](Self::insert) by digest.
+    pub(crate) fn insert_digest(&mut self, digest: u64, at_ms: u64) {
+        let at = self.at.entry(digest).or_insert(at_ms);
+        *at = (*at).max(at_ms);
     }
 
     /// Forgets ids settled more than [`SETTLED_RETENTION`] before `now_ms`.
