@@ -51,6 +51,10 @@ impl Engine {
             outcomes,
             unconfirmed,
         } = report;
+        // Room for the batch's settlements and records at once (grown from empty by push,
+        // each batch's lists were reallocated several times).
+        self.settlements.reserve(granted.len());
+        self.to_record.reserve(outcomes.len());
         let mut granted: Vec<Option<Granted>> = granted.into_iter().map(Some).collect();
         let mut next = 0;
         for outcome in outcomes {
