@@ -189,7 +189,8 @@ impl<'a> StatusGroup<'a> {
             match reader.string()? {
                 "ids" if ids.is_none() => {
                     reader.expect(b':')?;
-                    let mut list = Vec::new();
+                    // Room for a PATCH's worth (Twitch answers at most as many as were sent).
+                    let mut list = Vec::with_capacity(MAX_IDS_PER_REQUEST);
                     reader.array(|reader| {
                         list.push(Cow::Borrowed(reader.string()?));
                         Some(())
@@ -562,18 +563,30 @@ impl UpdateEntitlements {
             Call::Answer(Answer::Ok(response)) => match UpdateBody::parse(&response.body) {
                 Ok(body) => {
                     // The status of each id of the batch, by its place in the batch (the
-                    // last answer for an id answered twice).
+                    // last answer for an id answered twice). Twitch answers the ids grouped
+                    // by status, in the order they were sent: each is looked for first just
+                    // after the one before; a map of the batch is built only for an id that
+                    // is not there.
                     let mut statuses = vec![None; batch.ids.len()];
-                    let by_id: IdMap<&str, usize> = {
-                        let mut by_id = id_map(batch.ids.len());
-                        for (n, id) in self.ids_of(&batch).enumerate() {
-                            by_id.insert(id, n);
-                        }
-                        by_id
-                    };
+                    let mut by_id: Option<IdMap<&str, usize>> = None;
+                    let mut next = 0;
                     for (id, status) in body.pairs() {
-                        if let Some(&n) = by_id.get(id) {
+                        let place = match batch.ids.get(next) {
+                            Some(&place) if self.id(place) == id => Some(next),
+                            _ => by_id
+                                .get_or_insert_with(|| {
+                                    let mut by_id = id_map(batch.ids.len());
+                                    for (n, id) in self.ids_of(&batch).enumerate() {
+                                        by_id.insert(id, n);
+                                    }
+                                    by_id
+                                })
+                                .get(id)
+                                .copied(),
+                        };
+                        if let Some(n) = place {
                             statuses[n] = status;
+                            next = n + 1;
                         }
                     }
                     drop(by_id);
