@@ -7,7 +7,7 @@
 
 use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::{mpsc, Arc, Mutex, PoisonError};
+use std::sync::{mpsc, Arc};
 
 use crate::client::Client;
 use crate::fulfill::{
@@ -15,6 +15,9 @@ use crate::fulfill::{
     StudioStep, Ticket, TwitchStep,
 };
 use crate::{Clock, Error, Transport};
+
+/// A step on Twitch's side for a worker of the pipelined driver.
+type Job = (Ticket, TwitchStep);
 
 impl<T: Transport + Sync, C: Clock + Sync> Client<T, C> {
     /// Grants and fulfills every CLAIMED entitlement matching `options`, recovering first
@@ -43,31 +46,38 @@ impl<T: Transport + Sync, C: Clock + Sync> Client<T, C> {
         grant: &mut dyn Grant,
         on_settled: &mut dyn FnMut(&Settlement),
     ) -> FulfillReport {
-        type Answer = (Ticket, std::thread::Result<EngineInput>);
+        // Each worker has a queue of its own and is handed a step only when idle: one
+        // wake-up per step (a queue shared behind a lock woke a second worker, to wait on
+        // the lock, at every step).
+        type Answer = (usize, Ticket, std::thread::Result<EngineInput>);
         let mut engine = engine.with_session(Arc::clone(self.session()));
-        let (jobs, job_queue) = mpsc::channel::<(Ticket, TwitchStep)>();
-        let job_queue = Mutex::new(job_queue);
         std::thread::scope(|scope| {
-            // Owned here, so the queue closes (and the workers end) when this returns.
-            let jobs = jobs;
             let (answers, answered) = mpsc::channel::<Answer>();
+            // Owned here, so the queues close (and the workers end) when this returns or
+            // unwinds.
+            let mut queues = Vec::with_capacity(engine.requests_in_flight());
             let mut workers = Vec::with_capacity(engine.requests_in_flight());
-            for _ in 0..engine.requests_in_flight() {
-                let (job_queue, answers) = (&job_queue, answers.clone());
-                workers.push(scope.spawn(move || loop {
-                    let job = job_queue
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .recv();
+            for index in 0..engine.requests_in_flight() {
+                let (jobs, queue) = mpsc::channel::<Job>();
+                let answers = answers.clone();
+                let worker = scope.spawn(move || {
                     // The queue closes when the run ends (or unwinds): the worker goes.
-                    let Ok((ticket, step)) = job else { return };
-                    let input = panic::catch_unwind(AssertUnwindSafe(|| self.answer_twitch(step)));
-                    if answers.send((ticket, input)).is_err() {
-                        return;
+                    while let Ok((ticket, step)) = queue.recv() {
+                        let input =
+                            panic::catch_unwind(AssertUnwindSafe(|| self.answer_twitch(step)));
+                        if answers.send((index, ticket, input)).is_err() {
+                            return;
+                        }
                     }
-                }));
+                });
+                queues.push(jobs);
+                workers.push(worker);
             }
             drop(answers);
+            // Workers without a step, and steps waiting for a worker (none while the engine
+            // keeps to its requests in flight, which is the number of workers).
+            let mut idle: Vec<usize> = (0..workers.len()).rev().collect();
+            let mut waiting: VecDeque<Job> = VecDeque::new();
             let mut studio = VecDeque::new();
             let mut answer = None;
             let report = 'run: loop {
@@ -78,38 +88,64 @@ impl<T: Transport + Sync, C: Clock + Sync> Client<T, C> {
                 for (ticket, step) in steps {
                     match step {
                         EngineStep::Done(report) => break 'run report,
-                        EngineStep::Twitch(step) => jobs
-                            .send((ticket, step))
-                            .expect("the workers outlive the queue"),
+                        EngineStep::Twitch(step) => match idle.pop() {
+                            Some(worker) => queues[worker]
+                                .send((ticket, step))
+                                .expect("the workers outlive their queues"),
+                            None => waiting.push_back((ticket, step)),
+                        },
                         EngineStep::Studio(step) => studio.push_back((ticket, step)),
                     }
                 }
                 // Answers from Twitch first (they free requests to send), then the studio's
                 // step, else wait for Twitch.
                 let (ticket, input) = match answered.try_recv() {
-                    Ok(answer) => answer,
+                    Ok((worker, ticket, input)) => {
+                        Self::free_worker(worker, &queues, &mut idle, &mut waiting);
+                        (ticket, input)
+                    }
                     Err(_) => match studio.pop_front() {
                         Some((ticket, step)) => {
                             (ticket, Ok(Self::answer_studio(step, journal, grant)))
                         }
-                        None => answered.recv().expect("a step is out, so a worker lives"),
+                        None => {
+                            let (worker, ticket, input) =
+                                answered.recv().expect("a step is out, so a worker lives");
+                            Self::free_worker(worker, &queues, &mut idle, &mut waiting);
+                            (ticket, input)
+                        }
                     },
                 };
                 match input {
                     Ok(input) => answer = Some((ticket, input)),
                     // A transport or clock that panicked: panic here, as one step at a
-                    // time would (the workers end as the queue drops).
+                    // time would (the workers end as their queues drop).
                     Err(payload) => panic::resume_unwind(payload),
                 }
             };
-            // Close the queue and join each worker's thread: the scope alone waits for their
+            // Close the queues and join each worker's thread: the scope alone waits for their
             // closures, not for the threads to be gone, and a C program may exit right after.
-            drop(jobs);
+            drop(queues);
             for worker in workers {
                 let _ = worker.join();
             }
             report
         })
+    }
+
+    /// A worker answered: it takes the next waiting step, or waits for one.
+    fn free_worker(
+        worker: usize,
+        queues: &[mpsc::Sender<Job>],
+        idle: &mut Vec<usize>,
+        waiting: &mut VecDeque<Job>,
+    ) {
+        match waiting.pop_front() {
+            Some(job) => queues[worker]
+                .send(job)
+                .expect("the workers outlive their queues"),
+            None => idle.push(worker),
+        }
     }
 }
 

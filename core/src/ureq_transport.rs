@@ -98,6 +98,11 @@ impl UreqTransport {
                 .timeout_connect(Some(options.connect_timeout))
                 .timeout_recv_response(Some(options.read_timeout))
                 .timeout_recv_body(Some(options.read_timeout))
+                // Keep a connection for each request a pipelined run has out at once (ureq
+                // keeps 3 per host by default: a fourth request's connection was closed
+                // after each use, and a new one opened, 128 KiB buffers zeroed, the next).
+                .max_idle_connections_per_host(crate::fulfill::MAX_REQUESTS_IN_FLIGHT)
+                .max_idle_connections(2 * crate::fulfill::MAX_REQUESTS_IN_FLIGHT)
                 .user_agent(options.user_agent.as_str());
             if proxy {
                 builder.build()

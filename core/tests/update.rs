@@ -69,6 +69,37 @@ fn exactly_100_ids_are_one_patch() {
 }
 
 #[test]
+fn answers_in_any_order_are_matched_to_their_ids() {
+    let mut server = Server::new();
+    server
+        .mock("PATCH", PATH)
+        .with_body(update_answer(&[
+            ("NOT_FOUND", &["c", "stranger"]),
+            ("SUCCESS", &["d", "a"]),
+            ("INVALID_ID", &["b"]),
+        ]))
+        .expect(1)
+        .create();
+    let (client, _clock) = static_client(&server);
+
+    let report = client
+        .update_entitlements(&["a", "b", "c", "d"], FulfillmentStatus::Fulfilled)
+        .unwrap();
+
+    assert_eq!(report.status_of("a"), Some(UpdateStatus::Success));
+    assert_eq!(report.status_of("b"), Some(UpdateStatus::InvalidId));
+    assert_eq!(report.status_of("c"), Some(UpdateStatus::NotFound));
+    assert_eq!(report.status_of("d"), Some(UpdateStatus::Success));
+    assert_eq!(
+        report.status_of("stranger"),
+        None,
+        "an id not sent is ignored"
+    );
+    let order: Vec<&str> = report.outcomes.iter().map(|o| o.id.as_str()).collect();
+    assert_eq!(order, ["a", "b", "c", "d"], "outcomes in the order given");
+}
+
+#[test]
 fn every_per_id_status_is_mapped() {
     let mut server = Server::new();
     let mock = server

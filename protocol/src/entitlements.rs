@@ -236,8 +236,16 @@ struct PageBody {
 /// Reads a `GET /entitlements/drops` body. An entitlement whose ids fail [`check_id`]
 /// refuses the whole page with a `Decode` error naming its position and field.
 pub fn parse_entitlements_page(body: &[u8]) -> Result<EntitlementsPage, Error> {
-    let page: PageBody =
-        serde_json::from_slice(body).map_err(|e| Error::decode("entitlements page", e))?;
+    // The body is checked as UTF-8 once (not string by string); a page in Twitch's usual
+    // shape is then read by `fast_page`, anything else by serde_json (with its errors).
+    let page = match std::str::from_utf8(body) {
+        Ok(text) => match fast_page::parse(text) {
+            Some(page) => page,
+            None => serde_json::from_str(text),
+        },
+        Err(_) => serde_json::from_slice(body),
+    }
+    .map_err(|e| Error::decode("entitlements page", e))?;
     for (index, entitlement) in page.data.iter().enumerate() {
         entitlement
             .validate()
@@ -247,6 +255,118 @@ pub fn parse_entitlements_page(body: &[u8]) -> Result<EntitlementsPage, Error> {
         entitlements: page.data,
         cursor: page.pagination.next(),
     })
+}
+
+/// A reader for pages in the shape Twitch sends: `{"data":[{…},…],"pagination":{…}}`, each
+/// entitlement an object of the known fields with string values, no string holding an
+/// escape. It reads them as serde_json would, and answers `None` at anything else (an escape,
+/// an unknown or repeated field, a missing one, a `null`, a number…), leaving the page to
+/// serde_json: so every page reads the same either way, errors included, and this one only
+/// spares Twitch's usual page serde_json's general machinery.
+mod fast_page {
+    use super::{Entitlement, FulfillmentStatus, PageBody, Pagination, MAX_PAGE_SIZE};
+    use crate::fast_json::Reader;
+
+    pub(super) fn parse(text: &str) -> Option<Result<PageBody, serde_json::Error>> {
+        let mut reader = Reader::new(text);
+        let page = page(&mut reader)?;
+        reader.at_end().then_some(Ok(page))
+    }
+
+    /// `{"data":[…],"pagination":{…}}`, `pagination` optional, each key once.
+    fn page(reader: &mut Reader<'_>) -> Option<PageBody> {
+        let (mut data, mut pagination) = (None, None);
+        reader.object(|reader| {
+            match reader.string()? {
+                "data" if data.is_none() => {
+                    reader.expect(b':')?;
+                    data = Some(entitlements(reader)?);
+                }
+                "pagination" if pagination.is_none() => {
+                    reader.expect(b':')?;
+                    pagination = Some(self::pagination(reader)?);
+                }
+                _ => return None,
+            }
+            Some(())
+        })?;
+        Some(PageBody {
+            data: data?,
+            pagination: pagination.unwrap_or_default(),
+        })
+    }
+
+    fn entitlements(reader: &mut Reader<'_>) -> Option<Vec<Entitlement>> {
+        // About 250 bytes an entitlement; at most a full page reserved ahead.
+        let mut data = Vec::with_capacity((reader.left() / 256).min(MAX_PAGE_SIZE as usize));
+        reader.array(|reader| {
+            data.push(entitlement(reader)?);
+            Some(())
+        })?;
+        Some(data)
+    }
+
+    /// The fields of an entitlement, in the order Twitch writes them.
+    const FIELDS: [&str; 7] = [
+        "id",
+        "benefit_id",
+        "timestamp",
+        "user_id",
+        "game_id",
+        "fulfillment_status",
+        "last_updated",
+    ];
+
+    fn entitlement(reader: &mut Reader<'_>) -> Option<Entitlement> {
+        let mut fields: [Option<&str>; 7] = [None; 7];
+        let mut next = 0;
+        reader.object(|reader| {
+            // The field Twitch writes next is recognized as it stands; any other is read.
+            let slot = match FIELDS.get(next) {
+                Some(field) if reader.eat_key(field) => next,
+                _ => {
+                    let key = reader.string()?;
+                    let slot = FIELDS.iter().position(|field| *field == key)?;
+                    reader.expect(b':')?;
+                    slot
+                }
+            };
+            next = slot + 1;
+            let value = reader.string()?;
+            match fields[slot].replace(value) {
+                Some(_) => None,
+                None => Some(()),
+            }
+        })?;
+        let [id, benefit_id, timestamp, user_id, game_id, status, last_updated] = fields;
+        Some(Entitlement {
+            id: id?.to_owned(),
+            benefit_id: benefit_id.unwrap_or_default().to_owned(),
+            timestamp: timestamp.unwrap_or_default().to_owned(),
+            user_id: user_id?.to_owned(),
+            game_id: game_id?.to_owned(),
+            fulfillment_status: match status? {
+                "CLAIMED" => FulfillmentStatus::Claimed,
+                "FULFILLED" => FulfillmentStatus::Fulfilled,
+                _ => return None,
+            },
+            last_updated: last_updated.unwrap_or_default().to_owned(),
+        })
+    }
+
+    /// `{}` or `{"cursor":"…"}`.
+    fn pagination(reader: &mut Reader<'_>) -> Option<Pagination> {
+        let mut cursor = None;
+        reader.object(|reader| {
+            if cursor.is_some() || reader.string()? != "cursor" {
+                return None;
+            }
+            reader.expect(b':')?;
+            cursor = Some(reader.string()?.to_owned());
+            Some(())
+        })?;
+        Some(Pagination { cursor })
+    }
 }
 
 /// The operation that gets one page.
@@ -365,4 +485,87 @@ fn cursor_hash(cursor: &str) -> u64 {
     let mut hasher = DefaultHasher::new();
     cursor.hash(&mut hasher);
     hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE: &str = r#"{"data":[{"id":"af080b41-cdf2-4a01-8e53-b8da0059e8ba","benefit_id":"2781afb1","timestamp":"2025-01-01T00:00:42.302Z","user_id":"100241225","game_id":"509658","fulfillment_status":"CLAIMED","last_updated":"2025-01-01T00:00:42.302Z"},{"user_id":"7","id":"b","game_id":"g","fulfillment_status":"FULFILLED"}],"pagination":{"cursor":"eyJhZnRlciI6MX0"}}"#;
+
+    /// What serde_json alone makes of a body.
+    fn by_serde(text: &str) -> Option<(Vec<Entitlement>, Option<String>)> {
+        let page: PageBody = serde_json::from_str(text).ok()?;
+        Some((page.data, page.pagination.cursor))
+    }
+
+    /// What the fast reader makes of it, if it reads it.
+    fn by_fast(text: &str) -> Option<(Vec<Entitlement>, Option<String>)> {
+        let page = fast_page::parse(text)?.expect("the fast reader never errs");
+        Some((page.data, page.pagination.cursor))
+    }
+
+    #[test]
+    fn the_fast_reader_reads_twitchs_page_as_serde_does() {
+        let fast = by_fast(PAGE).expect("Twitch's shape is read fast");
+        assert_eq!(Some(&fast), by_serde(PAGE).as_ref());
+        assert_eq!(fast.0.len(), 2);
+        assert_eq!(
+            fast.0[1].benefit_id, "",
+            "a missing optional field is empty"
+        );
+        for text in [
+            r#"{"data":[]}"#,
+            r#" { "pagination" : { } , "data" : [ ] } "#,
+            "{\"data\":[],\"pagination\":{\"cursor\":\"x\"}}\n",
+        ] {
+            assert_eq!(by_fast(text), by_serde(text), "{text}");
+            assert!(by_fast(text).is_some(), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_fast_reader_leaves_anything_else_to_serde() {
+        for text in [
+            r#"{"data":[{"id":"a\u0062","user_id":"u","game_id":"g","fulfillment_status":"CLAIMED"}]}"#,
+            r#"{"data":[{"id":"a","id":"b","user_id":"u","game_id":"g","fulfillment_status":"CLAIMED"}]}"#,
+            r#"{"data":[{"id":"a","user_id":"u","game_id":"g","fulfillment_status":"CLAIMED","extra":1}]}"#,
+            r#"{"data":[{"id":"a","user_id":"u","game_id":"g"}]}"#,
+            r#"{"data":[{"id":"a","user_id":"u","game_id":"g","fulfillment_status":"claimed"}]}"#,
+            r#"{"data":[],"pagination":{"cursor":null}}"#,
+            r#"{"data":[],"total":3}"#,
+            r#"{"data":[],"data":[]}"#,
+            r#"{"data":[]} x"#,
+            r#"{"data":[],}"#,
+            "{\"data\":[{\"id\":\"a\u{1}\"}]}",
+        ] {
+            assert_eq!(by_fast(text), None, "{text}");
+        }
+    }
+
+    /// Every page one edit away from a good one: read the same way by both, or left to
+    /// serde_json.
+    #[test]
+    fn the_fast_reader_agrees_with_serde_one_edit_away() {
+        let edits = [
+            "", "\"", "\\", "{", "}", "[", "]", ",", ":", " ", "\n", "\u{1}", "x", "0", "n",
+            "\u{7f}", "é",
+        ];
+        let mut checked = 0;
+        for at in (0..=PAGE.len()).filter(|&at| PAGE.is_char_boundary(at)) {
+            for edit in edits {
+                let next = PAGE[at..].chars().next().map_or(0, char::len_utf8);
+                for text in [
+                    format!("{}{edit}{}", &PAGE[..at], &PAGE[at..]),
+                    format!("{}{edit}{}", &PAGE[..at], &PAGE[at + next..]),
+                ] {
+                    if let Some(fast) = by_fast(&text) {
+                        assert_eq!(Some(fast), by_serde(&text), "{text}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 1000, "{checked}");
+    }
 }

@@ -57,7 +57,7 @@ pub fn check_id(field: &'static str, value: &str) -> Result<(), InvalidId> {
         });
     }
     // Twitch's ids and timestamps are printable ASCII: one pass over the bytes settles them.
-    if value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+    if is_printable_ascii(value.as_bytes()) {
         return Ok(());
     }
     match value.char_indices().find(|(_, c)| is_line_breaking(*c)) {
@@ -72,6 +72,28 @@ pub fn check_id(field: &'static str, value: &str) -> Result<(), InvalidId> {
     }
 }
 
+/// True when every byte is printable ASCII (0x20..0x7f); eight bytes at a time.
+fn is_printable_ascii(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    const SPACE: u64 = u64::from_ne_bytes([0x20; 8]);
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_ne_bytes(word);
+        // A byte below 0x20 borrows its high bit in `word - SPACE`; one at 0x7f or above
+        // has it set in `word` or in `word + ONES` (a carry comes only from 0xff, itself
+        // caught). Which byte is flagged may be off; whether any is, is exact.
+        let below = word.wrapping_sub(SPACE) & !word;
+        let above = word | word.wrapping_add(ONES);
+        if (below | above) & HIGH != 0 {
+            return false;
+        }
+    }
+    chunks.remainder().iter().all(|b| (0x20..0x7f).contains(b))
+}
+
 /// Control characters (C0, DEL, C1) and the Unicode line and paragraph separators.
 pub(crate) fn is_line_breaking(c: char) -> bool {
     c.is_control() || c == '\u{2028}' || c == '\u{2029}'
@@ -80,6 +102,26 @@ pub(crate) fn is_line_breaking(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printable_ascii_is_told_apart_byte_by_byte() {
+        for (len, fill) in (0..20).flat_map(|len| [b'a', b'~', b' '].map(|fill| (len, fill))) {
+            let base = vec![fill; len];
+            assert!(is_printable_ascii(&base));
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut bytes = base.clone();
+                    bytes[at] = b;
+                    assert_eq!(
+                        is_printable_ascii(&bytes),
+                        (0x20..0x7f).contains(&b),
+                        "{bytes:?}"
+                    );
+                }
+            }
+        }
+        assert!(is_printable_ascii(b" ~~~~~~~ ~~~~~~~~"));
+    }
 
     #[test]
     fn bounded_and_free_of_control_characters() {

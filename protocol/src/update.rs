@@ -14,7 +14,8 @@
 //!   while the rest of its batch goes through;
 //! - a 429 was not applied and is simply resent after the wait (in the exchange).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::borrow::Cow;
+use std::collections::{HashSet, VecDeque};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -26,6 +27,8 @@ use crate::entitlements::{
 };
 use crate::error::Error;
 use crate::exchange::{Answer, Call, Exchange, Replay};
+use crate::fast_json::{self, Reader};
+use crate::hash::{id_map, id_set, IdMap};
 use crate::http::Method;
 use crate::retry::{Backoff, RetryPolicy};
 use crate::step::{Input, Operation, Step};
@@ -118,50 +121,145 @@ impl UpdateReport {
     }
 }
 
-/// Twitch's answer: ids grouped by status.
+/// Twitch's answer: ids grouped by status (borrowed from the body where no escape needs
+/// decoding).
 #[derive(Debug, Deserialize)]
-struct UpdateBody {
-    data: Vec<StatusGroup>,
+struct UpdateBody<'a> {
+    #[serde(borrow)]
+    data: Vec<StatusGroup<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
-struct StatusGroup {
-    status: String,
-    #[serde(default)]
-    ids: Vec<String>,
+struct StatusGroup<'a> {
+    #[serde(borrow)]
+    status: Cow<'a, str>,
+    #[serde(borrow, default)]
+    ids: Vec<Cow<'a, str>>,
+}
+
+impl<'a> UpdateBody<'a> {
+    /// Twitch's usual answer is read directly ([`fast_json`](crate::fast_json)); anything
+    /// else by serde_json, as before.
+    fn parse(body: &'a [u8]) -> Result<Self, Error> {
+        let text = std::str::from_utf8(body).ok();
+        if let Some(answer) = text.and_then(Self::fast) {
+            return Ok(answer);
+        }
+        match text {
+            Some(text) => serde_json::from_str(text),
+            None => serde_json::from_slice(body),
+        }
+        .map_err(|e| Error::decode("update response", e))
+    }
+
+    /// `{"data":[{"ids":[…],"status":"…"},…]}`, each key once; `None` for anything else.
+    fn fast(text: &'a str) -> Option<Self> {
+        let mut reader = Reader::new(text);
+        let mut data = None;
+        reader.object(|reader| {
+            if data.is_some() || reader.string()? != "data" {
+                return None;
+            }
+            reader.expect(b':')?;
+            let mut groups = Vec::new();
+            reader.array(|reader| {
+                groups.push(StatusGroup::fast(reader)?);
+                Some(())
+            })?;
+            data = Some(groups);
+            Some(())
+        })?;
+        reader.at_end().then_some(())?;
+        Some(UpdateBody { data: data? })
+    }
+
+    /// Each (id, status) pair, in the answer's order.
+    fn pairs(&self) -> impl Iterator<Item = (&str, Option<UpdateStatus>)> {
+        self.data.iter().flat_map(|group| {
+            let status = UpdateStatus::from_wire(&group.status);
+            group.ids.iter().map(move |id| (&**id, status))
+        })
+    }
+}
+
+impl<'a> StatusGroup<'a> {
+    fn fast(reader: &mut Reader<'a>) -> Option<Self> {
+        let (mut status, mut ids) = (None, None);
+        reader.object(|reader| {
+            match reader.string()? {
+                "ids" if ids.is_none() => {
+                    reader.expect(b':')?;
+                    // Room for a PATCH's worth (Twitch answers at most as many as were sent).
+                    let mut list = Vec::with_capacity(MAX_IDS_PER_REQUEST);
+                    reader.array(|reader| {
+                        list.push(Cow::Borrowed(reader.string()?));
+                        Some(())
+                    })?;
+                    ids = Some(list);
+                }
+                "status" if status.is_none() => {
+                    reader.expect(b':')?;
+                    status = Some(Cow::Borrowed(reader.string()?));
+                }
+                _ => return None,
+            }
+            Some(())
+        })?;
+        Some(StatusGroup {
+            status: status?,
+            ids: ids.unwrap_or_default(),
+        })
+    }
 }
 
 /// Reads a PATCH answer into (id, status) pairs; statuses this library does not know are
 /// returned as `None` (their ids are then re-read rather than guessed).
 pub fn parse_update_response(body: &[u8]) -> Result<Vec<(String, Option<UpdateStatus>)>, Error> {
-    let body: UpdateBody =
-        serde_json::from_slice(body).map_err(|e| Error::decode("update response", e))?;
+    let body = UpdateBody::parse(body)?;
     Ok(body
-        .data
-        .into_iter()
-        .flat_map(|group| {
-            let status = UpdateStatus::from_wire(&group.status);
-            group.ids.into_iter().map(move |id| (id, status))
-        })
+        .pairs()
+        .map(|(id, status)| (id.to_owned(), status))
         .collect())
 }
 
-#[derive(Serialize)]
-struct UpdateRequestBody<'a> {
-    entitlement_ids: &'a [String],
-    fulfillment_status: FulfillmentStatus,
+/// The body of a PATCH: `{"entitlement_ids":[…],"fulfillment_status":"…"}`, as serde_json
+/// writes it, without a pass through its escaper for ids that need no escape.
+fn update_body<'a>(
+    ids: impl ExactSizeIterator<Item = &'a str>,
+    status: FulfillmentStatus,
+) -> Vec<u8> {
+    let mut body = Vec::with_capacity(64 + ids.len() * 40);
+    body.extend_from_slice(b"{\"entitlement_ids\":[");
+    for (n, id) in ids.enumerate() {
+        if n > 0 {
+            body.push(b',');
+        }
+        if fast_json::is_plain(id) {
+            body.push(b'"');
+            body.extend_from_slice(id.as_bytes());
+            body.push(b'"');
+        } else {
+            // Writing a string into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut body, id);
+        }
+    }
+    body.extend_from_slice(b"],\"fulfillment_status\":\"");
+    body.extend_from_slice(status.as_str().as_bytes());
+    body.extend_from_slice(b"\"}");
+    body
 }
 
-/// A batch to send, how many ambiguous answers in a row its ids have had, and its backoff.
+/// A batch to send (places in the operation's list of ids), how many ambiguous answers in a
+/// row its ids have had, and its backoff.
 #[derive(Debug)]
 struct Batch {
-    ids: Vec<String>,
+    ids: Vec<u32>,
     ambiguous: u32,
     backoff: Backoff,
 }
 
 impl Batch {
-    fn new(ids: Vec<String>, ambiguous: u32) -> Self {
+    fn new(ids: Vec<u32>, ambiguous: u32) -> Self {
         Batch {
             ids,
             ambiguous,
@@ -184,6 +282,16 @@ impl HasId for String {
     }
 }
 
+/// An id waiting in an update's own pool: its place in the update's list, and the id.
+#[derive(Debug)]
+struct Pooled(u32, String);
+
+impl HasId for Pooled {
+    fn id(&self) -> &str {
+        &self.1
+    }
+}
+
 impl HasId for Entitlement {
     fn id(&self) -> &str {
         &self.id
@@ -198,7 +306,7 @@ impl HasId for Entitlement {
 pub(crate) struct UpdateFailedPool<T> {
     waiting: Vec<T>,
     /// `UPDATE_FAILED` answers so far, by id, while it is in the pool.
-    rounds: HashMap<String, u32>,
+    rounds: IdMap<String, u32>,
     retries: u32,
     backoff: Backoff,
 }
@@ -207,7 +315,7 @@ impl<T: HasId> UpdateFailedPool<T> {
     pub(crate) fn new(policy: &RetryPolicy) -> Self {
         UpdateFailedPool {
             waiting: Vec::new(),
-            rounds: HashMap::new(),
+            rounds: id_map(0),
             retries: policy.update_failed_retries,
             backoff: Backoff::default(),
         }
@@ -228,7 +336,9 @@ impl<T: HasId> UpdateFailedPool<T> {
 
     /// `id` got a final answer: its rounds are forgotten.
     pub(crate) fn settled(&mut self, id: &str) {
-        self.rounds.remove(id);
+        if !self.rounds.is_empty() {
+            self.rounds.remove(id);
+        }
     }
 
     /// Items waiting for another round.
@@ -274,14 +384,24 @@ enum Stage {
 pub struct UpdateEntitlements {
     config: Config,
     target: FulfillmentStatus,
+    /// The ids, each once, in the order given; batches name them by place.
     order: Vec<String>,
-    results: HashMap<String, UpdateStatus>,
-    unconfirmed: HashSet<String>,
+    /// What is known of each id of `order`, by place.
+    known: Vec<Known>,
     queue: VecDeque<Batch>,
     /// `None`: `UPDATE_FAILED` ids are reported as such at once, for a caller that pools
     /// them across updates ([`UpdateEntitlements::without_rounds`]).
-    pool: Option<UpdateFailedPool<String>>,
+    pool: Option<UpdateFailedPool<Pooled>>,
     stage: Stage,
+}
+
+/// What an update knows of one of its ids.
+#[derive(Clone, Copy, Debug, Default)]
+struct Known {
+    /// Its final outcome, once it has one.
+    result: Option<UpdateStatus>,
+    /// Its state could not be confirmed.
+    unconfirmed: bool,
 }
 
 /// The operation that sets `ids` to `status`. Empty ids are refused before anything is
@@ -291,8 +411,8 @@ pub fn update_entitlements<S: AsRef<str>>(
     ids: &[S],
     status: FulfillmentStatus,
 ) -> Result<UpdateEntitlements, Error> {
-    let mut seen = HashSet::new();
-    let mut order = Vec::new();
+    let mut seen = id_set(ids.len());
+    let mut order = Vec::with_capacity(ids.len());
     for (index, id) in ids.iter().enumerate() {
         let id = id.as_ref();
         if id.trim().is_empty() {
@@ -305,16 +425,27 @@ pub fn update_entitlements<S: AsRef<str>>(
             order.push(id.to_string());
         }
     }
-    let queue = order
+    drop(seen);
+    let Ok(count) = u32::try_from(order.len()) else {
+        return Err(Error::invalid(
+            "ids",
+            format!(
+                "{} ids given; one update takes at most {}",
+                order.len(),
+                u32::MAX
+            ),
+        ));
+    };
+    let places: Vec<u32> = (0..count).collect();
+    let queue = places
         .chunks(MAX_IDS_PER_REQUEST)
         .map(|chunk| Batch::new(chunk.to_vec(), 0))
         .collect();
     Ok(UpdateEntitlements {
         config: config.clone(),
         target: status,
+        known: vec![Known::default(); order.len()],
         order,
-        results: HashMap::new(),
-        unconfirmed: HashSet::new(),
         queue,
         pool: Some(UpdateFailedPool::new(config.retry_policy())),
         stage: Stage::Idle,
@@ -343,7 +474,7 @@ impl Operation for UpdateEntitlements {
             }
             Stage::PauseBeforeReread(batch, _cause) => {
                 let query = EntitlementsQuery {
-                    ids: batch.ids.clone(),
+                    ids: self.ids_of(&batch).map(str::to_owned).collect(),
                     first: Some(MAX_IDS_PER_REQUEST as u32),
                     ..Default::default()
                 };
@@ -368,7 +499,8 @@ impl Operation for UpdateEntitlements {
             Stage::PauseBeforeRound => {
                 if let Some(pool) = &mut self.pool {
                     while !pool.is_empty() {
-                        self.queue.push_back(Batch::new(pool.take_batch(), 0));
+                        let places = pool.take_batch().into_iter().map(|p| p.0).collect();
+                        self.queue.push_back(Batch::new(places, 0));
                     }
                 }
                 self.next_batch(now_ms)
@@ -378,13 +510,25 @@ impl Operation for UpdateEntitlements {
 }
 
 impl UpdateEntitlements {
+    /// The ids of a batch.
+    fn ids_of<'s>(&'s self, batch: &'s Batch) -> impl ExactSizeIterator<Item = &'s str> + 's {
+        batch
+            .ids
+            .iter()
+            .map(|&place| self.order[place as usize].as_str())
+    }
+
+    fn id(&self, place: u32) -> &str {
+        &self.order[place as usize]
+    }
+
+    fn set_result(&mut self, place: u32, status: UpdateStatus) {
+        self.known[place as usize].result = Some(status);
+    }
+
     fn next_batch(&mut self, now_ms: u64) -> Step<UpdateReport> {
         if let Some(batch) = self.queue.pop_front() {
-            let body = serde_json::to_vec(&UpdateRequestBody {
-                entitlement_ids: &batch.ids,
-                fulfillment_status: self.target,
-            })
-            .unwrap_or_default();
+            let body = update_body(self.ids_of(&batch), self.target);
             let mut exchange = Exchange::new(
                 Method::Patch,
                 join(self.config.helix_url(), "entitlements/drops", ""),
@@ -401,8 +545,7 @@ impl UpdateEntitlements {
             return Step::Sleep(pool.pause(self.config.retry_policy(), now_ms));
         }
         self.stage = Stage::Done;
-        let unconfirmed = self.in_order(&self.unconfirmed);
-        Step::Done(Ok(self.report(unconfirmed)))
+        Step::Done(Ok(self.report()))
     }
 
     fn on_patch(
@@ -417,21 +560,47 @@ impl UpdateEntitlements {
                 self.stage = Stage::Patch(batch, exchange);
                 pending.into_step()
             }
-            Call::Answer(Answer::Ok(response)) => match parse_update_response(&response.body) {
-                Ok(pairs) => {
-                    let answered: HashMap<String, Option<UpdateStatus>> =
-                        pairs.into_iter().collect();
+            Call::Answer(Answer::Ok(response)) => match UpdateBody::parse(&response.body) {
+                Ok(body) => {
+                    // The status of each id of the batch, by its place in the batch (the
+                    // last answer for an id answered twice). Twitch answers the ids grouped
+                    // by status, in the order they were sent: each is looked for first just
+                    // after the one before; a map of the batch is built only for an id that
+                    // is not there.
+                    let mut statuses = vec![None; batch.ids.len()];
+                    let mut by_id: Option<IdMap<&str, usize>> = None;
+                    let mut next = 0;
+                    for (id, status) in body.pairs() {
+                        let place = match batch.ids.get(next) {
+                            Some(&place) if self.id(place) == id => Some(next),
+                            _ => by_id
+                                .get_or_insert_with(|| {
+                                    let mut by_id = id_map(batch.ids.len());
+                                    for (n, id) in self.ids_of(&batch).enumerate() {
+                                        by_id.insert(id, n);
+                                    }
+                                    by_id
+                                })
+                                .get(id)
+                                .copied(),
+                        };
+                        if let Some(n) = place {
+                            statuses[n] = status;
+                            next = n + 1;
+                        }
+                    }
+                    drop(by_id);
                     let mut unknown = Vec::new();
-                    for id in batch.ids {
-                        match answered.get(&id).copied().flatten() {
-                            Some(UpdateStatus::UpdateFailed) => self.update_failed(id),
+                    for (place, status) in batch.ids.iter().copied().zip(statuses) {
+                        match status {
+                            Some(UpdateStatus::UpdateFailed) => self.update_failed(place),
                             Some(status) => {
                                 if let Some(pool) = &mut self.pool {
-                                    pool.settled(&id);
+                                    pool.settled(&self.order[place as usize]);
                                 }
-                                self.results.insert(id, status);
+                                self.set_result(place, status);
                             }
-                            None => unknown.push(id),
+                            None => unknown.push(place),
                         }
                     }
                     if unknown.is_empty() {
@@ -452,13 +621,16 @@ impl UpdateEntitlements {
     }
 
     /// An `UPDATE_FAILED` answer: another round later, or that outcome for good.
-    fn update_failed(&mut self, id: String) {
+    fn update_failed(&mut self, place: u32) {
         let given_back = match &mut self.pool {
-            Some(pool) => pool.failed(id).err(),
-            None => Some(id),
+            Some(pool) => pool
+                .failed(Pooled(place, self.order[place as usize].clone()))
+                .err()
+                .map(|p| p.0),
+            None => Some(place),
         };
-        if let Some(id) = given_back {
-            self.results.insert(id, UpdateStatus::UpdateFailed);
+        if let Some(place) = given_back {
+            self.set_result(place, UpdateStatus::UpdateFailed);
         }
     }
 
@@ -487,7 +659,13 @@ impl UpdateEntitlements {
         } else if batch.ambiguous <= policy.max_retries {
             self.queue.push_front(batch);
         } else {
-            self.unconfirmed.extend(batch.ids);
+            self.set_unconfirmed(&batch.ids);
+        }
+    }
+
+    fn set_unconfirmed(&mut self, places: &[u32]) {
+        for &place in places {
+            self.known[place as usize].unconfirmed = true;
         }
     }
 
@@ -511,12 +689,13 @@ impl UpdateEntitlements {
                         .filter(|e| e.fulfillment_status == self.target)
                         .map(|e| e.id.as_str())
                         .collect();
-                    let (applied, resend): (Vec<String>, Vec<String>) = batch
+                    let (applied, resend): (Vec<u32>, Vec<u32>) = batch
                         .ids
-                        .into_iter()
-                        .partition(|id| done.contains(id.as_str()));
-                    for id in applied {
-                        self.results.insert(id, UpdateStatus::Success);
+                        .iter()
+                        .partition(|&&place| done.contains(self.id(place)));
+                    drop(done);
+                    for place in applied {
+                        self.set_result(place, UpdateStatus::Success);
                     }
                     if !resend.is_empty() {
                         self.resend(Batch {
@@ -540,50 +719,109 @@ impl UpdateEntitlements {
     /// A definite failure: report what is known. With no outcome yet, the cause alone.
     fn stop(&mut self, batch: Batch, cause: Error) -> Step<UpdateReport> {
         self.stage = Stage::Done;
-        for id in self
+        for pooled in self
             .pool
             .as_mut()
             .map(|pool| pool.drain())
             .unwrap_or_default()
         {
-            self.results.insert(id, UpdateStatus::UpdateFailed);
+            self.set_result(pooled.0, UpdateStatus::UpdateFailed);
         }
-        let mut unconfirmed = std::mem::take(&mut self.unconfirmed);
-        unconfirmed.extend(batch.ids);
-        for queued in self.queue.drain(..) {
-            unconfirmed.extend(queued.ids);
+        self.set_unconfirmed(&batch.ids);
+        for queued in std::mem::take(&mut self.queue) {
+            self.set_unconfirmed(&queued.ids);
         }
-        if self.results.is_empty() {
+        if self.known.iter().all(|known| known.result.is_none()) {
             return Step::Done(Err(cause));
         }
-        let unconfirmed = self.in_order(&unconfirmed);
         Step::Done(Err(Error::PartialUpdate {
-            report: Box::new(self.report(unconfirmed)),
+            report: Box::new(self.report()),
             cause: Box::new(cause),
         }))
     }
 
-    fn in_order(&self, ids: &HashSet<String>) -> Vec<String> {
-        self.order
-            .iter()
-            .filter(|id| ids.contains(*id))
-            .cloned()
-            .collect()
+    /// The report, in the order the ids were given. The operation is over: its ids move
+    /// into the report.
+    fn report(&mut self) -> UpdateReport {
+        let outcomes = self.known.iter().filter(|k| k.result.is_some()).count();
+        let mut report = UpdateReport {
+            outcomes: Vec::with_capacity(outcomes),
+            unconfirmed: Vec::new(),
+        };
+        let known = std::mem::take(&mut self.known);
+        for (id, known) in std::mem::take(&mut self.order).into_iter().zip(known) {
+            match (known.result, known.unconfirmed) {
+                (Some(status), true) => {
+                    report.unconfirmed.push(id.clone());
+                    report.outcomes.push(IdOutcome { id, status });
+                }
+                (Some(status), false) => report.outcomes.push(IdOutcome { id, status }),
+                (None, true) => report.unconfirmed.push(id),
+                (None, false) => {}
+            }
+        }
+        report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn by_serde(text: &str) -> Option<Vec<(String, Option<UpdateStatus>)>> {
+        let body: UpdateBody = serde_json::from_str(text).ok()?;
+        Some(body.pairs().map(|(id, s)| (id.to_owned(), s)).collect())
     }
 
-    fn report(&self, unconfirmed: Vec<String>) -> UpdateReport {
-        UpdateReport {
-            outcomes: self
-                .order
-                .iter()
-                .filter_map(|id| {
-                    self.results.get(id).map(|status| IdOutcome {
-                        id: id.clone(),
-                        status: *status,
-                    })
-                })
-                .collect(),
-            unconfirmed,
+    fn by_fast(text: &str) -> Option<Vec<(String, Option<UpdateStatus>)>> {
+        let body = UpdateBody::fast(text)?;
+        Some(body.pairs().map(|(id, s)| (id.to_owned(), s)).collect())
+    }
+
+    const ANSWER: &str = r#"{"data":[{"ids":["a","b"],"status":"SUCCESS"},{"status":"NOT_FOUND","ids":["c"]},{"ids":[],"status":"WHAT"},{"status":"UPDATE_FAILED"}]}"#;
+
+    #[test]
+    fn the_fast_reader_reads_twitchs_answer_as_serde_does() {
+        let fast = by_fast(ANSWER).expect("Twitch's shape is read fast");
+        assert_eq!(Some(&fast), by_serde(ANSWER).as_ref());
+        assert_eq!(fast.len(), 3);
+        for text in [
+            r#"{"data":[{"ids":["a\u0062"],"status":"SUCCESS"}]}"#,
+            r#"{"data":[{"ids":["a"],"ids":["b"],"status":"SUCCESS"}]}"#,
+            r#"{"data":[{"ids":["a"],"status":"SUCCESS","x":1}]}"#,
+            r#"{"data":[{"ids":["a"]}]}"#,
+            r#"{"data":[],"more":true}"#,
+            r#"{"data":[]}]"#,
+        ] {
+            assert_eq!(by_fast(text), None, "{text}");
         }
+    }
+
+    /// Every answer one edit away from a good one: read the same way by both, or left to
+    /// serde_json.
+    #[test]
+    fn the_fast_reader_agrees_with_serde_one_edit_away() {
+        let edits = [
+            "", "\"", "\\", "{", "}", "[", "]", ",", ":", " ", "\u{1}", "x",
+        ];
+        let mut checked = 0;
+        for at in 0..=ANSWER.len() {
+            for edit in edits {
+                for text in [
+                    format!("{}{edit}{}", &ANSWER[..at], &ANSWER[at..]),
+                    format!(
+                        "{}{edit}{}",
+                        &ANSWER[..at],
+                        &ANSWER[(at + 1).min(ANSWER.len())..]
+                    ),
+                ] {
+                    if let Some(fast) = by_fast(&text) {
+                        assert_eq!(Some(fast), by_serde(&text), "{text}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 200, "{checked}");
     }
 }

@@ -116,11 +116,9 @@ impl Engine {
             entitlements: Vec::new(),
             cursor,
         };
-        let fresh: Vec<Entitlement> = entitlements
-            .into_iter()
-            .filter(|e| e.fulfillment_status == FulfillmentStatus::Claimed)
-            .filter(|e| self.take_up(e))
-            .collect();
+        // Kept in place (`retain` moves nothing while nothing is dropped).
+        let mut fresh = entitlements;
+        fresh.retain(|e| e.fulfillment_status == FulfillmentStatus::Claimed && self.take_up(e));
         if let Listing::Paging {
             mut pages,
             read,

@@ -8,17 +8,21 @@ impl Engine {
         // A quarantined viewer's calls keep failing: what was granted to them before the
         // quarantine (grants run ahead of marking) is left to the journal and the next run,
         // not sent again to fail (and be split and re-read) in this one.
-        let (granted, held_back): (Vec<Granted>, Vec<Granted>) = granted
-            .into_iter()
-            .partition(|e| !self.quarantined.contains(&e.user_id));
-        for entitlement in &held_back {
-            self.settle(entitlement, SettledState::Unmarked);
-        }
+        let granted = if self.quarantined.is_empty() {
+            granted
+        } else {
+            let (granted, held_back): (Vec<Granted>, Vec<Granted>) = granted
+                .into_iter()
+                .partition(|e| !self.quarantined.contains(&e.user_id));
+            for entitlement in &held_back {
+                self.settle(entitlement, SettledState::Unmarked);
+            }
+            granted
+        };
         if granted.is_empty() {
             return Next::Again;
         }
-        let ids: Vec<&str> = granted.iter().map(|e| e.id.as_str()).collect();
-        match update_entitlements(&self.config, &ids, FulfillmentStatus::Fulfilled) {
+        match update_entitlements(&self.config, &granted, FulfillmentStatus::Fulfilled) {
             Ok(op) => {
                 // Its `UPDATE_FAILED` ids come back as such, for the run's own pool.
                 let op = Box::new(self.session.authorized(op.without_rounds()));
@@ -41,34 +45,49 @@ impl Engine {
             Err(Error::PartialUpdate { report, cause }) => (*report, Some(*cause)),
             Err(e) => (UpdateReport::default(), Some(e)),
         };
-        let by_id: HashMap<&str, &Granted> = granted.iter().map(|e| (e.id.as_str(), e)).collect();
-        let mut answered = HashSet::new();
-        for outcome in &report.outcomes {
-            let Some(entitlement) = by_id.get(outcome.id.as_str()) else {
+        // The outcomes come in the order the ids were given, each once: matched to the batch
+        // in one pass (a search of the batch only if one were out of order).
+        let UpdateReport {
+            outcomes,
+            unconfirmed,
+        } = report;
+        // Room for the batch's settlements and records at once (grown from empty by push,
+        // each batch's lists were reallocated several times).
+        self.settlements.reserve(granted.len());
+        self.to_record.reserve(outcomes.len());
+        let mut granted: Vec<Option<Granted>> = granted.into_iter().map(Some).collect();
+        let mut next = 0;
+        for outcome in outcomes {
+            let matches = |e: &Option<Granted>| e.as_ref().is_some_and(|e| e.id == outcome.id);
+            let found = match granted.get(next) {
+                Some(e) if matches(e) => Some(next),
+                _ => granted.iter().position(matches),
+            };
+            let Some(entitlement) = found.and_then(|n| {
+                next = n + 1;
+                granted[n].take()
+            }) else {
                 continue;
             };
-            answered.insert(outcome.id.as_str());
-            let state = match outcome.status {
-                UpdateStatus::Success => SettledState::Fulfilled,
-                UpdateStatus::UpdateFailed => match self.remark.failed((*entitlement).clone()) {
+            let (entitlement, state) = match outcome.status {
+                UpdateStatus::Success => (entitlement, SettledState::Fulfilled),
+                UpdateStatus::UpdateFailed => match self.remark.failed(entitlement) {
                     Ok(()) => continue,
-                    Err(_) => SettledState::Unmarked,
+                    Err(entitlement) => (entitlement, SettledState::Unmarked),
                 },
-                status => SettledState::Rejected(status),
+                status => (entitlement, SettledState::Rejected(status)),
             };
             self.remark.settled(&outcome.id);
             if state != SettledState::Unmarked {
-                self.record_settled(&outcome.id);
+                // As `record_settled`, with the report's own copy of the id.
+                self.to_record
+                    .push(JournalRecord::Settled { id: outcome.id });
             }
-            self.settle(entitlement, state);
+            self.settle_granted(entitlement, state);
         }
-        for entitlement in &granted {
-            if answered.contains(entitlement.id.as_str()) {
-                continue;
-            }
+        for entitlement in granted.into_iter().flatten() {
             // Unconfirmed: the journal keeps it granted for the next run.
-            self.settle(entitlement, SettledState::Unmarked);
-            if report.unconfirmed.contains(&entitlement.id) {
+            if unconfirmed.contains(&entitlement.id) {
                 let failures = self
                     .user_failures
                     .entry(entitlement.user_id.clone())
@@ -85,9 +104,28 @@ impl Engine {
                         .push(entitlement.user_id.clone());
                 }
             }
+            self.settle_granted(entitlement, SettledState::Unmarked);
         }
         if let Some(cause) = stop {
             self.stop(cause);
         }
+    }
+
+    /// Settles a granted entitlement the run lets go of (its id and viewer move into the
+    /// settlement).
+    fn settle_granted(&mut self, who: Granted, state: SettledState) {
+        self.report.count(&state);
+        self.settlements.push(Settlement {
+            id: who.id,
+            user_id: who.user_id,
+            state,
+        });
+    }
+}
+
+/// A granted entitlement stands for its id in a PATCH.
+impl AsRef<str> for Granted {
+    fn as_ref(&self) -> &str {
+        &self.id
     }
 }

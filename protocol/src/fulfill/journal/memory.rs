@@ -1,9 +1,11 @@
 //! A journal in memory: for tests and runs that need no crash safety.
 
-use std::collections::HashMap;
+use std::borrow::Borrow;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use super::{Journal, JournalError, JournalRecord, SettledIds};
+use crate::hash::{id_map, IdMap};
 use crate::Clock;
 
 /// A journal in memory: exactly-once within a process, nothing across crashes. It keeps
@@ -14,11 +16,133 @@ use crate::Clock;
 #[derive(Clone)]
 pub struct MemoryJournal {
     /// The open records of each entitlement, numbered in the order they came.
-    open: HashMap<String, Vec<(u64, JournalRecord)>>,
+    open: IdMap<Key, Open>,
     next: u64,
     settled: SettledIds,
     /// Stamps settled ids; `None` (WASM without a clock) keeps them as long as the journal.
     clock: Option<Arc<dyn Clock>>,
+}
+
+/// An open entitlement's id, followed by the fields of its record that opened it when that
+/// was a `Granting` (so the usual entitlement takes one allocation). Hashed and compared as
+/// its id, which it lends for lookups.
+#[derive(Clone, Debug)]
+struct Key {
+    text: Box<str>,
+    id_end: usize,
+    /// The id's digest in `settled`, when the claim that opened it computed one (reused
+    /// when it settles).
+    digest: Option<u64>,
+}
+
+impl Key {
+    fn id(&self) -> &str {
+        &self.text[..self.id_end]
+    }
+
+    /// The fields of the opening `Granting` ([`Kept::Granting`] with no fields of its own).
+    fn fields(&self) -> &str {
+        &self.text[self.id_end..]
+    }
+}
+
+impl Borrow<str> for Key {
+    fn borrow(&self) -> &str {
+        self.id()
+    }
+}
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.id().hash(state)
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        self.id() == other.id()
+    }
+}
+
+impl Eq for Key {}
+
+/// The open records of one entitlement (its id is the map's key), numbered, oldest first.
+/// The usual `Granting` then `Granted` takes no allocation beyond the key.
+#[derive(Clone, Debug)]
+enum Open {
+    One([(u64, Kept); 1]),
+    Two([(u64, Kept); 2]),
+    Many(Vec<(u64, Kept)>),
+}
+
+impl Open {
+    fn push(&mut self, record: (u64, Kept)) {
+        let placeholder = Open::Many(Vec::new());
+        *self = match std::mem::replace(self, placeholder) {
+            Open::One([first]) => Open::Two([first, record]),
+            Open::Two([first, second]) => Open::Many(vec![first, second, record]),
+            Open::Many(mut records) => {
+                records.push(record);
+                Open::Many(records)
+            }
+        };
+    }
+
+    fn records(&self) -> &[(u64, Kept)] {
+        match self {
+            Open::One(records) => records,
+            Open::Two(records) => records,
+            Open::Many(records) => records,
+        }
+    }
+}
+
+/// A record as kept, without its id.
+#[derive(Clone, Debug)]
+enum Kept {
+    /// `user_id`, `benefit_id` and `game_id` in one string (`None`: in the key), with
+    /// where the first two end.
+    Granting {
+        fields: Option<Box<str>>,
+        user_end: usize,
+        benefit_end: usize,
+    },
+    Granted,
+}
+
+/// `user_id`, `benefit_id` and `game_id` after `head`, in one string; where the first two
+/// end, counted from the end of `head`.
+fn packed(head: &str, user_id: &str, benefit_id: &str, game_id: &str) -> (Box<str>, usize, usize) {
+    let mut text =
+        String::with_capacity(head.len() + user_id.len() + benefit_id.len() + game_id.len());
+    text.push_str(head);
+    text.push_str(user_id);
+    text.push_str(benefit_id);
+    text.push_str(game_id);
+    let user_end = user_id.len();
+    (text.into_boxed_str(), user_end, user_end + benefit_id.len())
+}
+
+impl Kept {
+    fn record(&self, key: &Key) -> JournalRecord {
+        let id = key.id().to_owned();
+        match self {
+            Kept::Granting {
+                fields,
+                user_end,
+                benefit_end,
+            } => {
+                let fields = fields.as_deref().unwrap_or(key.fields());
+                JournalRecord::Granting {
+                    id,
+                    user_id: fields[..*user_end].to_owned(),
+                    benefit_id: fields[*user_end..*benefit_end].to_owned(),
+                    game_id: fields[*benefit_end..].to_owned(),
+                }
+            }
+            Kept::Granted => JournalRecord::Granted { id },
+        }
+    }
 }
 
 impl std::fmt::Debug for MemoryJournal {
@@ -45,7 +169,7 @@ impl MemoryJournal {
         #[cfg(target_arch = "wasm32")]
         let clock: Option<Arc<dyn Clock>> = None;
         MemoryJournal {
-            open: HashMap::new(),
+            open: id_map(0),
             next: 0,
             settled: SettledIds::new(),
             clock,
@@ -67,9 +191,90 @@ impl MemoryJournal {
 
     /// The records of entitlements still open (granted or in doubt), in the order they came.
     pub fn records(&self) -> Vec<JournalRecord> {
-        let mut numbered: Vec<&(u64, JournalRecord)> = self.open.values().flatten().collect();
-        numbered.sort_unstable_by_key(|(n, _)| *n);
-        numbered.into_iter().map(|(_, r)| r.clone()).collect()
+        let mut numbered: Vec<(u64, &Key, &Kept)> = self
+            .open
+            .iter()
+            .flat_map(|(key, open)| open.records().iter().map(move |(n, kept)| (*n, key, kept)))
+            .collect();
+        numbered.sort_unstable_by_key(|(n, _, _)| *n);
+        numbered
+            .into_iter()
+            .map(|(_, key, kept)| kept.record(key))
+            .collect()
+    }
+
+    /// Appends one record; `now` stamps a `Settled` one (read once per call, when needed);
+    /// `digest` is the id's in `settled`, if the caller has it.
+    fn append_one(&mut self, record: &JournalRecord, now: &mut Option<u64>, digest: Option<u64>) {
+        let granting = match record {
+            JournalRecord::Granting {
+                user_id,
+                benefit_id,
+                game_id,
+                ..
+            } => Some((&**user_id, &**benefit_id, &**game_id)),
+            JournalRecord::Granted { .. } => None,
+            JournalRecord::NotGranted { id } => {
+                self.open.remove(id.as_str());
+                return;
+            }
+            JournalRecord::Settled { id } => {
+                let opened = self
+                    .open
+                    .remove_entry(id.as_str())
+                    .and_then(|(key, _)| key.digest);
+                let digest = match digest.or(opened) {
+                    Some(digest) => digest,
+                    None => self.settled.digest(id),
+                };
+                let at = match *now {
+                    Some(at) => at,
+                    None => *now.insert(self.now_ms()),
+                };
+                self.settled.insert_digest(digest, at);
+                return;
+            }
+        };
+        self.next += 1;
+        let id = record.id();
+        match self.open.get_mut(id) {
+            Some(open) => {
+                let kept = match granting {
+                    Some((user_id, benefit_id, game_id)) => {
+                        let (fields, user_end, benefit_end) =
+                            packed("", user_id, benefit_id, game_id);
+                        Kept::Granting {
+                            fields: Some(fields),
+                            user_end,
+                            benefit_end,
+                        }
+                    }
+                    None => Kept::Granted,
+                };
+                open.push((self.next, kept));
+            }
+            None => {
+                let (text, kept) = match granting {
+                    Some((user_id, benefit_id, game_id)) => {
+                        let (text, user_end, benefit_end) =
+                            packed(id, user_id, benefit_id, game_id);
+                        let kept = Kept::Granting {
+                            fields: None,
+                            user_end,
+                            benefit_end,
+                        };
+                        (text, kept)
+                    }
+                    None => (id.into(), Kept::Granted),
+                };
+                let key = Key {
+                    text,
+                    id_end: id.len(),
+                    digest,
+                };
+                self.open.insert(key, Open::One([(self.next, kept)]));
+            }
+        }
     }
 }
 
@@ -83,30 +288,23 @@ impl Journal for MemoryJournal {
 
     /// Takes every id but those settled within the retention.
     fn claim(&mut self, records: &[JournalRecord]) -> Result<Vec<String>, JournalError> {
-        let (settled, taken): (Vec<&JournalRecord>, Vec<&JournalRecord>) =
-            records.iter().partition(|r| self.settled.contains(r.id()));
-        let taken: Vec<JournalRecord> = taken.into_iter().cloned().collect();
-        self.append(&taken)?;
-        Ok(settled.into_iter().map(|r| r.id().to_owned()).collect())
+        let mut held = Vec::new();
+        let mut now = None;
+        for record in records {
+            let digest = self.settled.digest(record.id());
+            if self.settled.contains_digest(digest) {
+                held.push(record.id().to_owned());
+            } else {
+                self.append_one(record, &mut now, Some(digest));
+            }
+        }
+        Ok(held)
     }
 
     fn append(&mut self, records: &[JournalRecord]) -> Result<(), JournalError> {
+        let mut now = None;
         for record in records {
-            match record {
-                JournalRecord::Granting { id, .. } | JournalRecord::Granted { id } => {
-                    self.next += 1;
-                    let entry = self.open.entry(id.clone()).or_default();
-                    entry.push((self.next, record.clone()));
-                }
-                JournalRecord::NotGranted { id } => {
-                    self.open.remove(id);
-                }
-                JournalRecord::Settled { id } => {
-                    self.open.remove(id);
-                    let now = self.now_ms();
-                    self.settled.insert(id, now);
-                }
-            }
+            self.append_one(record, &mut now, None);
         }
         Ok(())
     }
@@ -140,6 +338,36 @@ mod tests {
             ])
             .unwrap();
         assert_eq!(journal.load().unwrap(), [granting("a"), granted("a")]);
+    }
+
+    #[test]
+    fn keeps_any_number_of_records_of_one_id_in_order() {
+        let mut journal = MemoryJournal::new();
+        let granted = |id: &str| JournalRecord::Granted { id: id.into() };
+        let other = JournalRecord::Granting {
+            id: "a".into(),
+            user_id: "u2".into(),
+            benefit_id: "".into(),
+            game_id: "g2".into(),
+        };
+        journal.append(&[granted("a"), granting("b")]).unwrap();
+        journal.claim(&[granting("a"), other.clone()]).unwrap();
+        journal.append(&[granted("b"), granted("a")]).unwrap();
+        assert_eq!(
+            journal.load().unwrap(),
+            [
+                granted("a"),
+                granting("b"),
+                granting("a"),
+                other,
+                granted("b"),
+                granted("a")
+            ]
+        );
+        journal
+            .append(&[JournalRecord::NotGranted { id: "a".into() }])
+            .unwrap();
+        assert_eq!(journal.load().unwrap(), [granting("b"), granted("b")]);
     }
 
     #[test]

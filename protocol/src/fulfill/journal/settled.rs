@@ -1,9 +1,9 @@
 //! The entitlements a journal settled, remembered for a bounded time.
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::time::Duration;
+
+use crate::hash::{Digested, IdDigest};
 
 /// How long a journal remembers a settled entitlement: longer than Twitch keeps a listing
 /// stale, about the weeks it honours a claim. Within it, an entitlement Twitch lists as
@@ -11,12 +11,14 @@ use std::time::Duration;
 pub const SETTLED_RETENTION: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
 /// The ids of settled entitlements, each with when it was settled (ms since the Unix
-/// epoch), kept as a 64-bit hash: sixteen bytes per id, whatever its length. A hash
-/// collision would only leave a fresh entitlement CLAIMED (refused like a settled one), never
-/// grant one twice.
+/// epoch), kept as a 64-bit hash: sixteen bytes per id, whatever its length. The hash is
+/// keyed at random (per set, from the operating system), so a server cannot choose ids
+/// that collide; a collision by chance would only leave a fresh entitlement CLAIMED (refused
+/// like a settled one), never grant one twice.
 #[derive(Clone, Debug, Default)]
 pub struct SettledIds {
-    at: HashMap<u64, u64>,
+    at: HashMap<u64, u64, Digested>,
+    digest: IdDigest,
 }
 
 impl SettledIds {
@@ -27,23 +29,39 @@ impl SettledIds {
 
     /// Remembers `id` as settled at `at_ms` (the later time if it already was).
     pub fn insert(&mut self, id: &str, at_ms: u64) {
-        let at = self.at.entry(hash(id)).or_insert(at_ms);
-        *at = (*at).max(at_ms);
+        self.insert_digest(self.digest.of(id), at_ms);
     }
 
     /// Forgets `id` (granted anew, e.g. a studio's own choice).
     pub fn remove(&mut self, id: &str) {
-        self.at.remove(&hash(id));
+        self.at.remove(&self.digest.of(id));
     }
 
     /// True when `id` was settled and not yet forgotten.
     pub fn contains(&self, id: &str) -> bool {
-        self.at.contains_key(&hash(id))
+        !self.at.is_empty() && self.contains_digest(self.digest.of(id))
     }
 
     /// When `id` was settled, if it is remembered.
     pub fn settled_at(&self, id: &str) -> Option<u64> {
-        self.at.get(&hash(id)).copied()
+        self.at.get(&self.digest.of(id)).copied()
+    }
+
+    /// The digest standing for `id` in this set: for a caller that looks an id up now and
+    /// inserts it later, with one hash for both.
+    pub(crate) fn digest(&self, id: &str) -> u64 {
+        self.digest.of(id)
+    }
+
+    /// [`contains`](Self::contains) by digest.
+    pub(crate) fn contains_digest(&self, digest: u64) -> bool {
+        !self.at.is_empty() && self.at.contains_key(&digest)
+    }
+
+    /// [`insert`](Self::insert) by digest.
+    pub(crate) fn insert_digest(&mut self, digest: u64, at_ms: u64) {
+        let at = self.at.entry(digest).or_insert(at_ms);
+        *at = (*at).max(at_ms);
     }
 
     /// Forgets ids settled more than [`SETTLED_RETENTION`] before `now_ms`.
@@ -61,12 +79,6 @@ impl SettledIds {
     pub fn is_empty(&self) -> bool {
         self.at.is_empty()
     }
-}
-
-fn hash(id: &str) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    id.hash(&mut hasher);
-    hasher.finish()
 }
 
 #[cfg(test)]
