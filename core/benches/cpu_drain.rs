@@ -25,10 +25,18 @@ fn main() {
         .with_helix_url(helix)
         .with_auth_url(auth);
     let client = Client::new(config).expect("a valid config");
+    // Grants handed out at once (the default 1, or e.g. 100 for a studio whose grant
+    // function takes a batch): `compare.py` measures both.
+    let grants_in_flight = env("TD_GRANTS_IN_FLIGHT")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(twitch_drops::fulfill::DEFAULT_GRANTS_IN_FLIGHT);
     let mut granted = 0u64;
     let report = client
         .fulfill(
-            FulfillOptions::game(game),
+            FulfillOptions {
+                grants_in_flight,
+                ..FulfillOptions::game(game)
+            },
             &mut MemoryJournal::new(),
             &mut |_: &GrantRequest| {
                 granted += 1;
