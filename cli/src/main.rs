@@ -138,9 +138,9 @@ enum Command {
         /// not written, nor its --grant-exec run, again.
         #[arg(long)]
         grant_log: Option<PathBuf>,
-        /// Grants run at once (1 to 100): claimed in the journal together, their scripts run
-        /// side by side. After a crash only these can be in doubt (resumed on the rerun);
-        /// more at once means fewer journal writes.
+        /// Grant scripts run at once (1 to 100): claimed in the journal together, run side
+        /// by side. After a crash only these can be in doubt (resumed on the rerun); more at
+        /// once means fewer journal writes. (With --grant-log alone, 100 at a time.)
         #[arg(long, default_value_t = 4)]
         grant_jobs: usize,
         /// Requests to Twitch out at once (1 to 16): the next page and PATCHes go side by
@@ -290,6 +290,14 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 ));
             }
             let client = cli.connection.client()?;
+            // With scripts, the grants running are the scripts: --grant-jobs of them. With
+            // the grant log alone a grant is its line, and a resumed one whose line is
+            // there is not written again: a hundred are claimed and recorded at a time.
+            let grants_in_flight = if grant_exec.is_some() {
+                grant_jobs
+            } else {
+                twitch_drops::fulfill::MAX_GRANTS_IN_FLIGHT
+            };
             let mut grant =
                 fulfill::CommandGrant::new(grant_exec, grant_log.as_deref(), grant_jobs)?;
             let journal = if no_journal {
@@ -309,7 +317,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             query.user_id = user;
             let options = FulfillOptions {
                 requests_in_flight,
-                grants_in_flight: grant_jobs,
+                grants_in_flight,
                 stop_signal: Some(interrupt::stop_signal()?),
                 ..FulfillOptions::new(query)
             };
