@@ -116,6 +116,11 @@ impl GrantLog {
     /// Appends `lines` and syncs them, first cutting a torn last line a crashed writer left
     /// (under an exclusive lock, so it is never a live writer's line).
     fn append(&mut self, lines: &str) -> std::io::Result<()> {
+        // A stream (`/dev/stdout`, a pipe) is written as it comes: nothing to lock, cut or
+        // sync, and nothing kept to be read back.
+        if !self.file.metadata()?.is_file() {
+            return self.file.write_all(lines.as_bytes());
+        }
         lock(&self.file, true)?;
         let written = (|| {
             let len = self.file.metadata()?.len();

@@ -300,17 +300,22 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             };
             let mut grant =
                 fulfill::CommandGrant::new(grant_exec, grant_log.as_deref(), grant_jobs)?;
+            let quiet = cli.logging.quiet();
             let journal = if no_journal {
-                eprintln!(
-                    "drops: warning: no journal (--no-journal): if this run crashes, \
-                     the rerun may grant some rewards twice"
-                );
+                if !quiet {
+                    eprintln!(
+                        "drops: warning: no journal (--no-journal): if this run crashes, \
+                         the rerun may grant some rewards twice"
+                    );
+                }
                 None
             } else if let Some(spec) = journal {
                 Some(spec)
             } else {
                 let path = journal::default_path(client.config().client_id(), &game)?;
-                eprintln!("drops: journal {}", path.display());
+                if !quiet {
+                    eprintln!("drops: journal {}", path.display());
+                }
                 Some(journal::JournalSpec::Sqlite(path))
             };
             let mut query = EntitlementsQuery::new().game(game);

@@ -631,3 +631,115 @@ fn a_resumed_grant_already_in_the_grant_log_is_not_given_again() {
     assert!(claimed_of_game(&fake).is_empty());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `drops fulfill -vv --log-format json` against a faulty fake: one JSON event per line,
+/// one `retry` event per retry (the summary's count), every injected fault seen as a retry
+/// or an update re-read, and neither the client secret nor the access token in any line.
+#[test]
+fn a_verbose_json_log_of_a_faulty_run_counts_every_fault_and_holds_no_secret() {
+    let fake = fake(
+        3000,
+        Faults {
+            error_5xx_rate: 0.1,
+            html_503_rate: 0.05,
+            spurious_429_rate: 0.05,
+            drop_after_apply_rate: 0.05,
+            truncate_after_apply_rate: 0.05,
+            rng_seed: 9,
+            ..Faults::default()
+        },
+    );
+    let token = fake.app_token();
+    let log = std::env::temp_dir().join(format!("drops-cli-vv-{}.log", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_drops"))
+        .args(["-vv", "--log-format", "json", "fulfill", "--game", GAME])
+        .args(["--requests-in-flight", "1", "--grant-log"])
+        .arg(&log)
+        .env_clear()
+        .env("XDG_STATE_HOME", state_home())
+        .env("TWITCH_CLIENT_ID", fake.client_id())
+        .env("TWITCH_CLIENT_SECRET", fake.client_secret())
+        .env("TWITCH_ACCESS_TOKEN", &token)
+        .env("TWITCH_HELIX_URL", fake.helix_url())
+        .env("TWITCH_AUTH_URL", fake.auth_url())
+        .output()
+        .expect("drops runs");
+    let _ = std::fs::remove_file(&log);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("one JSON summary line");
+    let events: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let of = |target: &str| events.iter().filter(|e| e["target"] == target).count() as u64;
+    let rereads = events
+        .iter()
+        .filter(|e| {
+            e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("reading its"))
+        })
+        .count() as u64;
+    let stats = fake.stats();
+    let injected: usize = stats.faults_injected.values().sum();
+    eprintln!(
+        "events {}, retries {}, re-reads {rereads}, requests {}; injected {:?}",
+        events.len(),
+        of("twitch_drops::retry"),
+        of("twitch_drops::http"),
+        stats.faults_injected
+    );
+    assert!(injected >= 10, "{:?}", stats.faults_injected);
+    assert_eq!(summary["retries"], of("twitch_drops::retry"), "{summary}");
+    assert_eq!(of("twitch_drops::retry") + rereads, injected as u64);
+    assert_eq!(of("twitch_drops::http"), stats.requests as u64);
+    assert_eq!(summary["requests"], stats.requests as u64);
+    assert_eq!(summary["version"], env!("CARGO_PKG_VERSION"));
+    for line in stderr.lines() {
+        assert!(
+            !line.contains(&fake.client_secret()),
+            "the secret in: {line}"
+        );
+        assert!(!line.contains(&token), "the token in: {line}");
+    }
+}
+
+/// The default level warns about retries at most once a second per kind, with a count of
+/// those held back; -q says nothing but errors.
+#[test]
+fn warnings_are_few_by_default_and_quiet_is_quiet() {
+    let faults = Faults {
+        error_5xx_rate: 0.3,
+        rng_seed: 4,
+        ..Faults::default()
+    };
+    let noisy = fake(3000, faults.clone());
+    let out = drops(
+        &noisy,
+        &["fulfill", "--game", GAME, "--grant-log", "/dev/null"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let warnings = stderr
+        .lines()
+        .filter(|l| l.starts_with("drops: warn:"))
+        .count();
+    let retries = noisy.stats().faults_injected.values().sum::<usize>();
+    assert!(
+        warnings >= 1 && warnings < retries,
+        "{warnings} of {retries}:\n{stderr}"
+    );
+    let quiet = fake(3000, faults);
+    let out = drops(
+        &quiet,
+        &["-q", "fulfill", "--game", GAME, "--grant-log", "/dev/null"],
+    );
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "",
+        "nothing on stderr with -q"
+    );
+}
