@@ -34,6 +34,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -525,6 +526,11 @@ struct HttpResponse {
 /// counts as TD_TRANSPORT_INTERRUPTED). Called from the threads that call the client.
 using Transport = std::function<HttpResponse(const HttpRequest &)>;
 
+/// A logger: hears the library's notes at its level and above (level, what it is about,
+/// one line for people, never a secret). Called from the threads that run the client's
+/// calls, possibly at once; exceptions it throws are dropped.
+using Logger = std::function<void(td_log_level, std::string_view target, std::string_view message)>;
+
 /// Client settings; a builder.
 class Config {
 public:
@@ -555,8 +561,16 @@ public:
         detail::check(td_client_config_set_transport(get(), &Config::trampoline, transport_.get()));
         return *this;
     }
+    /// Hands the notes at `level` and above to `logger` (kept alive by the clients made from this).
+    Config &logger(td_log_level level, Logger logger) {
+        logger_ = std::make_shared<Logger>(std::move(logger));
+        detail::check(td_client_config_set_logger(get(), static_cast<uint32_t>(level), &Config::log_trampoline,
+                                                  logger_.get()));
+        return *this;
+    }
     td_client_config *get() const noexcept { return config_.get(); }
     const std::shared_ptr<Transport> &transport_fn() const noexcept { return transport_; }
+    const std::shared_ptr<Logger> &logger_fn() const noexcept { return logger_; }
 
 private:
     static void trampoline(void *user_data, const td_http_request *req, td_http_response *resp) noexcept {
@@ -581,8 +595,18 @@ private:
         }
     }
 
+    static void log_trampoline(void *user_data, td_log_level level, td_str target, td_str message) noexcept {
+        try {
+            (*static_cast<Logger *>(user_data))(level, std::string_view(target.ptr, target.len),
+                                                std::string_view(message.ptr, message.len));
+        } catch (...) {
+            // A logger that throws loses its line, never the call.
+        }
+    }
+
     detail::Handle<td_client_config> config_;
     std::shared_ptr<Transport> transport_;
+    std::shared_ptr<Logger> logger_;
 };
 
 /// One entitlement to grant: give benefit_id to user_id in the game (td_grant_request, copied).
@@ -943,7 +967,7 @@ private:
 /// A Drops client. Thread-safe: share it between threads.
 class Client {
 public:
-    explicit Client(const Config &config) : transport_(config.transport_fn()) {
+    explicit Client(const Config &config) : transport_(config.transport_fn()), logger_(config.logger_fn()) {
         detail::ErrorSlot e;
         td_client *c = nullptr;
         e.check(td_client_new(config.get(), &c, e.get()));
@@ -1035,6 +1059,20 @@ public:
     }
     uint64_t requests_sent() const noexcept { return td_client_requests_sent(get()); }
 
+    /// The client's counters so far as JSON (td_client_metrics_json).
+    std::string metrics_json() const {
+        size_t needed = 0;
+        std::string json(1024, '\0');
+        td_result r = td_client_metrics_json(get(), json.data(), json.size(), &needed);
+        if (r == TD_BUFFER_TOO_SMALL) {
+            json.assign(needed, '\0');
+            r = td_client_metrics_json(get(), json.data(), json.size(), &needed);
+        }
+        detail::check(r);
+        json.resize(needed);
+        return json;
+    }
+
     Op begin_entitlements_page(const EntitlementsQuery &query) const {
         auto q = query.make();
         detail::ErrorSlot e;
@@ -1099,6 +1137,7 @@ public:
 
 private:
     std::shared_ptr<Transport> transport_; // outlives client_ (declared first, destroyed last)
+    std::shared_ptr<Logger> logger_;       // likewise
     detail::Handle<td_client> client_;
 };
 

@@ -160,6 +160,25 @@ fn csharp_drain_pages_and_updates_with_tasks() {
 }
 
 #[test]
+fn csharp_log_hears_retries_and_requests_and_metrics_count_them() {
+    let exe = program("log", &["ffi/tests/csharp/Log.cs"]);
+    let fake = fake(Faults {
+        error_5xx_rate: 0.15,
+        html_503_rate: 0.05,
+        rng_seed: 12,
+        ..Faults::default()
+    });
+    let out = mono(&exe, &[], &fake_env(&fake));
+    let got = summary(&out);
+    let stats = fake.stats();
+    // The program checked its lines against the metrics; here, that faults were met and
+    // every request it counted reached the fake (a second client made a few more).
+    assert!(got["retries"] > 0, "faults were retried: {out}");
+    assert!(got["requests"] < stats.requests as u64, "{out} {stats:?}");
+    assert_eq!(claimed_left(&fake), 0);
+}
+
+#[test]
 fn csharp_per_id_outcomes_and_typed_errors() {
     let exe = program("outcomes", &["ffi/tests/csharp/Outcomes.cs"]);
     let fake = fake(no_faults());

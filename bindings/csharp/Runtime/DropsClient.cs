@@ -65,11 +65,32 @@ namespace TwitchDrops
                     transport = new TransportBinding(config.Transport);
                     Failures.Check(NativeMethods.td_client_config_set_transport(c, TransportBinding.Thunk, transport.UserData), "set Transport");
                 }
+                LogBinding logger = null;
+                if (config.Log != null)
+                {
+                    logger = new LogBinding(config.Log);
+                    Failures.Check(NativeMethods.td_client_config_set_logger(c, (uint)config.LogLevel, LogBinding.Thunk, logger.UserData), "set Log");
+                }
                 td_client* client = null;
                 Failures.Check(NativeMethods.td_client_new(c, &client, err), error);
                 handle = new ClientHandle();
                 handle.Own((IntPtr)client);
-                handle.Keeps = transport;
+                handle.Keeps = new object[] { transport, logger };
+            }
+        }
+
+        /// <summary>This client's counters so far, as JSON: requests by route and status,
+        /// retries by reason, 429s, waits for the rate limit, tokens fetched, grants by outcome,
+        /// resumed grants, journal recoveries (the same object on every surface of the SDK).</summary>
+        public unsafe string MetricsJson
+        {
+            get
+            {
+                using (var c = handle.Use())
+                {
+                    var client = (td_client*)c.Pointer;
+                    return Utf8.Copied((buf, len, lenOut) => NativeMethods.td_client_metrics_json(client, buf, len, lenOut));
+                }
             }
         }
 

@@ -39,6 +39,19 @@ namespace TwitchDrops
         /// native library is built without the built-in transport (consoles).</summary>
         public Func<DropsHttpRequest, DropsHttpResponse> Transport { get; set; }
 
+        /// <summary>Hears what the client does, at <see cref="LogLevel"/> and above: its level,
+        /// what it is about (<c>twitch_drops::retry</c>, <c>::http</c>, <c>::rate_limit</c>,
+        /// <c>::token</c>, <c>::fulfill</c>) and one line for people that never holds a secret.
+        /// Called on the thread where the library decided (a worker thread during a
+        /// fulfillment), possibly at once from several: in Unity, e.g.
+        /// <c>(level, target, message) =&gt; Debug.Log("[" + target + "] " + message)</c>, which
+        /// is thread-safe. What it throws is ignored.</summary>
+        public Action<DropsLogLevel, string, string> Log { get; set; }
+
+        /// <summary>The lowest level <see cref="Log"/> hears (default <see cref="DropsLogLevel.Warn"/>:
+        /// retries and waits for the rate limit).</summary>
+        public DropsLogLevel LogLevel { get; set; } = DropsLogLevel.Warn;
+
         /// <summary>The client id and endpoints; credentials are shown as &lt;redacted&gt;.</summary>
         public override string ToString()
         {
@@ -47,7 +60,21 @@ namespace TwitchDrops
                 + ", AccessToken = " + (AccessToken == null ? "none" : "<redacted>")
                 + ", HelixUrl = " + (HelixUrl ?? "default")
                 + ", AuthUrl = " + (AuthUrl ?? "default")
-                + ", Transport = " + (Transport == null ? "built-in" : "custom") + ")";
+                + ", Transport = " + (Transport == null ? "built-in" : "custom")
+                + ", Log = " + (Log == null ? "none" : LogLevel.ToString()) + ")";
         }
+    }
+
+    /// <summary>How much a log line matters.</summary>
+    public enum DropsLogLevel
+    {
+        /// <summary>Something failed for good.</summary>
+        Error = 1,
+        /// <summary>A human should notice: retries, waits for the rate limit, a viewer quarantined.</summary>
+        Warn = 2,
+        /// <summary>The run's milestones: tokens, journal recovery, passes over the list.</summary>
+        Info = 3,
+        /// <summary>Every request and its answer.</summary>
+        Debug = 4,
     }
 }

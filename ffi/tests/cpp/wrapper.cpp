@@ -86,7 +86,13 @@ static std::string page_json(size_t from, size_t count) {
 
 static void with_a_lambda_transport() {
     int patches = 0, failures = 0;
+    std::vector<std::string> warnings;
     td::Config config("client");
+    config.logger(TD_LOG_WARN, [&](td_log_level level, std::string_view target, std::string_view message) {
+        CHECK(level <= TD_LOG_WARN);
+        warnings.push_back(std::string(target) + " " + std::string(message));
+        throw std::runtime_error("a logger that throws loses its line, never the call");
+    });
     td_retry_policy quick = td_retry_policy_default();
     quick.max_retries = 1;
     quick.base_delay_ms = 1;
@@ -125,6 +131,10 @@ static void with_a_lambda_transport() {
     // never has fails at once, taking it for a wrong URL).
     td::TokenInfo info = client.validate_token();
     CHECK(failures == 2);
+    CHECK(warnings.size() == 1 && warnings[0].rfind("twitch_drops::retry GET /oauth2/validate", 0) == 0);
+    CHECK(warnings[0].find("static-token") == std::string::npos);
+    std::string metrics = client.metrics_json();
+    CHECK(metrics.find("\"transport_connect\":1") != std::string::npos);
     CHECK(info.client_id == "client" && info.scopes.size() == 2 && info.expires_in == 60);
     try {
         client.update(ids, TD_FULFILLED);
