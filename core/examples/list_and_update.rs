@@ -9,7 +9,18 @@ use twitch_drops::{
     Client, Config, Credentials, EntitlementsQuery, FulfillmentStatus, UpdateStatus,
 };
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    // Errors printed with Display: their advice (what to check) shows.
+    match list_and_update() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn list_and_update() -> Result<(), Box<dyn std::error::Error>> {
     let env = |name: &str| std::env::var(name).map_err(|_| format!("set {name}"));
     let secret = Credentials::ClientSecret(env("TWITCH_CLIENT_SECRET")?.into());
     let mut config = Config::new(env("TWITCH_CLIENT_ID")?, secret);

@@ -8,7 +8,18 @@ use twitch_drops::{
     Client, Config, Credentials, FileJournal, FulfillOptions, GrantOutcome, GrantRequest,
 };
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    // Errors printed with Display: their advice (what to check) shows.
+    match drain() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn drain() -> Result<(), Box<dyn std::error::Error>> {
     let env = |name: &str| std::env::var(name).map_err(|_| format!("set {name}"));
     let secret = Credentials::ClientSecret(env("TWITCH_CLIENT_SECRET")?.into());
     let mut config = Config::new(env("TWITCH_CLIENT_ID")?, secret);

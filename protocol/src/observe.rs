@@ -198,8 +198,10 @@ impl Note<'_> {
             Note::TokenFetched { .. } | Note::Recovered { .. } | Note::PassStarted { .. } => {
                 Level::Info
             }
-            Note::Interrupted | Note::UpdateReread { .. } => Level::Info,
-            Note::Retry { .. } | Note::Quarantined { .. } => Level::Warn,
+            Note::Interrupted => Level::Info,
+            Note::Retry { .. } | Note::UpdateReread { .. } | Note::Quarantined { .. } => {
+                Level::Warn
+            }
         }
     }
 
