@@ -24,7 +24,14 @@ use settings::Connection;
 
 /// Twitch Drops from the command line.
 #[derive(Parser)]
-#[command(name = "drops", version, about)]
+#[command(
+    name = "drops",
+    version,
+    about,
+    after_help = "Exit status: 0 done; 1 `update` or `fulfill` left some entitlements as they \
+    were (see stderr); 2 an error (options, credentials, Twitch unreachable, the journal); 130 \
+    `fulfill` stopped by Ctrl-C or SIGTERM. Logs: -v, -vv, -q, --log-format json."
+)]
 struct Cli {
     #[command(flatten)]
     connection: Connection,
@@ -103,6 +110,8 @@ enum Command {
         second Ctrl-C quits at once (the grants that were running are resumed on the rerun)."
     )]
     Fulfill {
+        /// The game whose CLAIMED entitlements are granted and fulfilled (its Twitch id,
+        /// e.g. 509658; a game with no entitlements at all is warned about).
         #[arg(long)]
         game: String,
         /// Only this viewer's entitlements.

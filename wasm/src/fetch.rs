@@ -62,13 +62,26 @@ impl FetchTransport {
         }
         .map_err(|e| failure(TransportErrorKind::Refused, e.to_string()))?;
 
-        let response = match &self.custom {
+        // The global `fetch` is called as a caller's would be, so that its error's cause
+        // (Node: `ECONNREFUSED`, `ENOTFOUND`…) is read and a connection never made is told
+        // from one cut short.
+        let global = Reflect::get(&js_sys::global(), &"fetch".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok());
+        let response = match self.custom.as_ref().or(global.as_ref()) {
+            Some(fetch) => call_custom(fetch, built.into()).await,
             None => built.send().await.map_err(|e| match e {
                 gloo_net::Error::JsError(js) => failure(classify(&js.name), js.message),
                 other => failure(TransportErrorKind::Interrupted, other.to_string()),
-            })?,
-            Some(fetch) => call_custom(fetch, built.into()).await?,
+            }),
         };
+        // Every failure names where it was going.
+        let response = response.map_err(|e| {
+            TransportError::new(
+                e.kind,
+                format!("{}: {}", host_and_port(&request.url), e.message),
+            )
+        })?;
         read(response).await
     }
 }
@@ -130,6 +143,26 @@ async fn read(response: Response) -> Result<HttpResponse, TransportError> {
         headers,
         body,
     })
+}
+
+/// `host:port` of `url` (the scheme's port when none is written), as failures name it.
+fn host_and_port(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let authority = authority.rsplit('@').next().unwrap_or(authority);
+    let has_port = authority
+        .rsplit_once(':')
+        .is_some_and(|(_, port)| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()));
+    if has_port {
+        authority.to_string()
+    } else {
+        let port = if scheme.eq_ignore_ascii_case("http") {
+            80
+        } else {
+            443
+        };
+        format!("{authority}:{port}")
+    }
 }
 
 fn method(method: Method) -> gloo_net::http::Method {
