@@ -16,7 +16,8 @@ const WARN_EVERY: Duration = Duration::from_secs(1);
 
 #[derive(Args)]
 pub struct Logging {
-    /// Say more: -v the run's milestones and every retry and wait, -vv every request.
+    /// Say more: -v the run's milestones and every retry (a 429 included), -vv every request,
+    /// grant and wait for the rate limit.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
     /// Say only errors (no warnings, no progress).
