@@ -27,8 +27,7 @@ use twitch_drops::{
 };
 
 use crate::{
-    answer, authorization, entitlement, helix_answer, patch_ids, pick, rare, show, slept,
-    MAX_STEPS, NOW_MS, TOKEN,
+    answer, entitlement, helix_answer, patch_ids, pick, rare, show, slept, MAX_STEPS, NOW_MS, TOKEN,
 };
 
 fn journal_records(u: &mut Unstructured) -> Vec<JournalRecord> {
