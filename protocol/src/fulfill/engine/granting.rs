@@ -161,11 +161,11 @@ impl Engine {
 
     /// Marks an entitlement as taken up in this run; false if it already was.
     pub(super) fn take_up(&mut self, entitlement: &Entitlement) -> bool {
-        // Eight bytes per id keeps a 200 000-entitlement run small. A collision would only
-        // leave an entitlement CLAIMED for the next run, never grant one twice.
-        let mut hasher = DefaultHasher::new();
-        entitlement.id.hash(&mut hasher);
-        let fresh = self.taken_up.insert(hasher.finish());
+        // Eight bytes per id keeps a 200 000-entitlement run small. The digest's keys are
+        // random (a server cannot choose ids that collide to keep one from being granted);
+        // a collision would only leave an entitlement CLAIMED for the next run, never grant
+        // one twice.
+        let fresh = self.taken_up.insert(self.digest.of(&entitlement.id));
         if fresh {
             self.report.listed += 1;
         }

@@ -37,9 +37,7 @@
 //!   as the rate limit allows, not the sum of every round trip and every grant. Through
 //!   [`Engine::resume`] it takes one step at a time, in the same order of rules.
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::Arc;
 
 use crate::config::Config;
@@ -51,6 +49,7 @@ use crate::error::Error;
 use crate::fulfill::grant::{GrantOutcome, GrantRequest};
 use crate::fulfill::journal::{JournalRecord, Recovery};
 use crate::fulfill::report::{FulfillReport, SettledState, Settlement};
+use crate::hash::{Digested, IdDigest};
 use crate::observe::Note;
 use crate::session::{Authorized, Session};
 use crate::single_request::SingleRequest;
@@ -195,8 +194,10 @@ pub struct Engine {
     grants_in_flight: usize,
     report: FulfillReport,
     settlements: Vec<Settlement>,
-    /// The ids taken up in this run, hashed once (SipHash); the set does not hash them again.
-    taken_up: HashSet<u64, BuildHasherDefault<Prehashed>>,
+    /// The ids taken up in this run as digests under this run's random keys; the set does
+    /// not hash them again.
+    taken_up: HashSet<u64, Digested>,
+    digest: IdDigest,
     user_failures: HashMap<String, u32>,
     quarantined: HashSet<String>,
     checks: VecDeque<Vec<(Entitlement, bool)>>,
@@ -259,6 +260,7 @@ impl Engine {
             report: FulfillReport::default(),
             settlements: Vec::new(),
             taken_up: HashSet::default(),
+            digest: IdDigest::default(),
             user_failures: HashMap::new(),
             quarantined: HashSet::new(),
             checks: VecDeque::new(),
@@ -707,27 +709,6 @@ impl FlightResult for UpdateReport {
         if let Flight::Marking { granted, .. } = flight {
             engine.on_marked(result, granted);
         }
-    }
-}
-
-/// The hasher of a set of values that are hashes already: passes the value through.
-#[derive(Default)]
-struct Prehashed(u64);
-
-impl Hasher for Prehashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only u64s are hashed here (`write_u64`); anything else is folded in.
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, value: u64) {
-        self.0 = value;
     }
 }
 
