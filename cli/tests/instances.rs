@@ -620,3 +620,28 @@ fn wait_for_table(url: &str) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// EventSub deliveries recorded in the PostgreSQL journal's database: a message id handed to
+/// one instance is known to every other, and forgotten once Twitch would no longer send it.
+#[test]
+fn eventsub_deliveries_are_recorded_once_across_instances() {
+    use twitch_drops::eventsub::Deduplicator;
+    use twitch_drops::webhook::DeliveryLog;
+    let server = start_server();
+    let url = schema_url(&server, "deliveries");
+    let mut a = twitch_drops::PostgresJournal::connect(&url).expect("journal a");
+    let mut b = twitch_drops::PostgresJournal::connect(&url).expect("journal b");
+    let now = 1_700_000_000_000;
+    assert!(a.first_delivery("m1", now).unwrap(), "first time");
+    assert!(
+        !b.first_delivery("m1", now + 5).unwrap(),
+        "known to the other"
+    );
+    assert!(!a.first_delivery("m1", now + 10).unwrap(), "and to itself");
+    assert!(b.first_delivery("m2", now + 10).unwrap());
+    let later = now + Deduplicator::WINDOW_MS + 1;
+    assert!(
+        a.first_delivery("m1", later).unwrap(),
+        "forgotten past the window"
+    );
+}

@@ -21,6 +21,7 @@ use sha2::Sha256;
 use twitch_drops::eventsub::{
     self, Deduplicator, DropGrantCondition, EntitlementGrant, EventSubError, Events, Message,
 };
+use twitch_drops::webhook::{self, DeliveryLog};
 use twitch_drops::{
     Client, Clock, Config, Credentials, Entitlement, Error, FulfillmentStatus, HttpResponse,
     Secret, SystemClock, UreqTransport,
@@ -677,7 +678,8 @@ struct Handled {
 
 type Log = Arc<Mutex<Vec<Handled>>>;
 
-/// A studio's webhook on loopback: `verify`, deduplicate, hand grants on, `respond`.
+/// A studio's webhook on loopback: `webhook::handle` (verify, record the delivery, answer)
+/// and the grants handed on.
 struct Webhook {
     url: String,
     log: Log,
@@ -687,6 +689,11 @@ struct Webhook {
 
 impl Webhook {
     fn start(secret: &str) -> Webhook {
+        Webhook::start_with(secret, Box::new(Deduplicator::new()))
+    }
+
+    /// A webhook recording deliveries in `deliveries` (a journal's, to survive restarts).
+    fn start_with(secret: &str, mut deliveries: Box<dyn DeliveryLog + Send>) -> Webhook {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/eventsub", listener.local_addr().unwrap());
         let log: Log = Arc::default();
@@ -695,13 +702,12 @@ impl Webhook {
         let thread = {
             let (log, stop) = (Arc::clone(&log), Arc::clone(&stop));
             std::thread::spawn(move || {
-                let mut seen = Deduplicator::new();
                 for stream in listener.incoming() {
                     if stop.load(Ordering::SeqCst) {
                         return;
                     }
                     if let Ok(stream) = stream {
-                        handle(stream, &secret, &mut seen, &log);
+                        handle(stream, &secret, deliveries.as_mut(), &log);
                     }
                 }
             })
@@ -730,7 +736,7 @@ impl Drop for Webhook {
     }
 }
 
-fn handle(stream: TcpStream, secret: &Secret, seen: &mut Deduplicator, log: &Log) {
+fn handle(stream: TcpStream, secret: &Secret, deliveries: &mut dyn DeliveryLog, log: &Log) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let mut reader = BufReader::new(stream);
     let mut headers = Vec::new();
@@ -758,16 +764,11 @@ fn handle(stream: TcpStream, secret: &Secret, seen: &mut Deduplicator, log: &Log
     }
 
     let now_ms = SystemClock.now_ms();
-    let (answer, granted) = match eventsub::verify(&headers, &body, secret, now_ms) {
-        Err(refused) => (refused.response(), Vec::new()),
-        Ok(message) => {
-            let granted = if seen.first_time(message.message_id(), now_ms) {
-                message.entitlements()
-            } else {
-                Vec::new()
-            };
-            (eventsub::respond(&message), granted)
-        }
+    let handled = webhook::handle(&headers, &body, secret, now_ms, deliveries);
+    let answer = handled.response;
+    let granted = match handled.delivery {
+        webhook::Delivery::Grants { entitlements, .. } => entitlements,
+        _ => Vec::new(),
     };
     log.lock().unwrap().push(Handled {
         status: answer.status,
@@ -866,6 +867,47 @@ fn the_fakes_replay_stale_and_forged_deliveries_are_refused_or_deduplicated() {
     );
     let handed_on: usize = log.iter().map(|h| h.granted.len()).sum();
     assert_eq!(handed_on, 2);
+}
+
+/// A delivery recorded in the SQLite journal's database is known after a restart: Twitch's
+/// redelivery of it to the new process is answered and not handed on again.
+#[cfg(feature = "sqlite")]
+#[test]
+fn a_redelivery_after_a_restart_is_recognized_through_the_journal() {
+    let fake = fake();
+    let dir = std::env::temp_dir().join(format!("drops-webhook-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("journal.sqlite");
+    let _ = std::fs::remove_file(&path);
+    let first = {
+        let hook = Webhook::start_with(
+            SECRET,
+            Box::new(twitch_drops::SqliteJournal::open(&path).unwrap()),
+        );
+        let first = fake.deliver_grants(&hook.url, SECRET, 3).unwrap();
+        assert_eq!(first.status, 204);
+        assert_eq!(hook.log()[0].granted.len(), 3);
+        first
+    };
+    // A new process on the same journal: the same message again.
+    let hook = Webhook::start_with(
+        SECRET,
+        Box::new(twitch_drops::SqliteJournal::open(&path).unwrap()),
+    );
+    let replay = fake
+        .deliver(&Delivery {
+            replay: true,
+            ..Delivery::new(&hook.url, SECRET, 0)
+        })
+        .unwrap();
+    assert_eq!(replay.status, 204, "acknowledged");
+    assert_eq!(replay.message_id, first.message_id);
+    assert!(hook.log()[0].granted.is_empty(), "not handed on again");
+    // A new message still is.
+    fake.deliver_grants(&hook.url, SECRET, 2).unwrap();
+    assert_eq!(hook.log()[1].granted.len(), 2);
+    drop(hook);
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]

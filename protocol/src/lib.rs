@@ -34,6 +34,7 @@ pub mod token;
 mod transport;
 pub mod update;
 pub mod url;
+pub mod webhook;
 
 pub use analytics::{AnalyticsPage, AnalyticsQuery, AnalyticsReport, DateRange};
 #[cfg(not(target_arch = "wasm32"))]

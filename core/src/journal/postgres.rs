@@ -25,7 +25,18 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS td_journal (
     owner TEXT,
     claimed_until TIMESTAMPTZ NOT NULL DEFAULT '-infinity'
 );
-CREATE INDEX IF NOT EXISTS td_journal_open ON td_journal (state, claimed_until)";
+CREATE INDEX IF NOT EXISTS td_journal_open ON td_journal (state, claimed_until);
+CREATE TABLE IF NOT EXISTS td_eventsub_deliveries (
+    message_id TEXT PRIMARY KEY,
+    at_ms BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS td_eventsub_deliveries_at ON td_eventsub_deliveries (at_ms)";
+
+/// Records an EventSub message id; returns it when it was not recorded before.
+const DELIVERED: &str = "INSERT INTO td_eventsub_deliveries (message_id, at_ms) VALUES ($1, $2)
+    ON CONFLICT DO NOTHING RETURNING message_id";
+/// Forgets deliveries older than Twitch delivers a message.
+const FORGET_DELIVERIES: &str = "DELETE FROM td_eventsub_deliveries WHERE at_ms < $1";
 
 /// One statement per batch: takes each entitlement unless another live instance holds it,
 /// or it is granted or settled. Concurrent claims of one id serialize on its row.
@@ -360,6 +371,29 @@ impl<'a> Answers<'a> {
             }
         }
         Ok(())
+    }
+}
+
+/// EventSub message ids in the journal's database: a redelivery to any instance sharing it,
+/// or after a restart, is recognized.
+impl twitch_drops_protocol::webhook::DeliveryLog for PostgresJournal {
+    fn first_delivery(&mut self, message_id: &str, now_ms: u64) -> Result<bool, JournalError> {
+        let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
+        let window = twitch_drops_protocol::eventsub::Deduplicator::WINDOW_MS as i64;
+        let oldest = now.saturating_sub(window);
+        retrying(&mut self.client, |client| {
+            // Two statements: one statement's insert would not see its own delete.
+            let mut transaction = client.transaction().map_err(db("cannot begin"))?;
+            transaction
+                .execute(FORGET_DELIVERIES, &[&oldest])
+                .map_err(db("cannot record a delivery"))?;
+            let added = transaction
+                .query(DELIVERED, &[&message_id, &now])
+                .map(|rows| !rows.is_empty())
+                .map_err(db("cannot record a delivery"))?;
+            transaction.commit().map_err(db("cannot commit"))?;
+            Ok(added)
+        })
     }
 }
 

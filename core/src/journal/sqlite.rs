@@ -21,7 +21,18 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS td_journal (
     owner TEXT,
     claimed_until INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS td_journal_open ON td_journal (state, claimed_until);";
+CREATE INDEX IF NOT EXISTS td_journal_open ON td_journal (state, claimed_until);
+CREATE TABLE IF NOT EXISTS td_eventsub_deliveries (
+    message_id TEXT PRIMARY KEY,
+    at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS td_eventsub_deliveries_at ON td_eventsub_deliveries (at_ms);";
+
+/// Records an EventSub message id; no row changes when it was recorded before.
+const DELIVERED: &str =
+    "INSERT INTO td_eventsub_deliveries (message_id, at_ms) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
+/// Forgets deliveries older than Twitch delivers a message.
+const FORGET_DELIVERIES: &str = "DELETE FROM td_eventsub_deliveries WHERE at_ms < ?1";
 
 /// Takes an entitlement unless another live instance holds it, or it is granted or settled.
 const CLAIM: &str = "INSERT INTO td_journal
@@ -293,6 +304,26 @@ fn write_answers(
     Ok(())
 }
 
+/// EventSub message ids in the journal's database: a redelivery after a restart, or to
+/// another process sharing the file, is recognized.
+impl twitch_drops_protocol::webhook::DeliveryLog for SqliteJournal {
+    fn first_delivery(&mut self, message_id: &str, now_ms: u64) -> Result<bool, JournalError> {
+        let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
+        let window = twitch_drops_protocol::eventsub::Deduplicator::WINDOW_MS as i64;
+        self.immediate(|transaction, path| {
+            transaction
+                .prepare_cached(FORGET_DELIVERIES)
+                .and_then(|mut s| s.execute(params![now.saturating_sub(window)]))
+                .map_err(|e| error(path, "cannot write to", e))?;
+            let added = transaction
+                .prepare_cached(DELIVERED)
+                .and_then(|mut s| s.execute(params![message_id, now]))
+                .map_err(|e| error(path, "cannot write to", e))?;
+            Ok(added == 1)
+        })
+    }
+}
+
 impl Drop for SqliteJournal {
     /// Stops renewing and lets the next run take over what this one left open at once,
     /// rather than after the ttl.
@@ -368,6 +399,26 @@ mod tests {
         assert!(taken
             .iter()
             .all(|r| matches!(r, JournalRecord::Granting { .. })));
+    }
+
+    #[test]
+    fn eventsub_deliveries_are_recorded_once_and_forgotten_past_the_window() {
+        use twitch_drops_protocol::webhook::DeliveryLog;
+        let path = temp("deliveries");
+        let mut a = SqliteJournal::open(&path).expect("a opens");
+        let mut b = SqliteJournal::open(&path).expect("b opens");
+        let now = 1_700_000_000_000;
+        assert!(a.first_delivery("m1", now).unwrap());
+        assert!(
+            !b.first_delivery("m1", now + 5).unwrap(),
+            "known to the other"
+        );
+        assert!(b.first_delivery("m2", now + 5).unwrap());
+        let later = now + twitch_drops_protocol::eventsub::Deduplicator::WINDOW_MS + 1;
+        assert!(
+            a.first_delivery("m1", later).unwrap(),
+            "forgotten past the window"
+        );
     }
 
     #[test]
