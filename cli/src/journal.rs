@@ -11,9 +11,32 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use twitch_drops::webhook::DeliveryLog;
 use twitch_drops::{
     ClaimSettings, FileJournal, Journal, MemoryJournal, PostgresJournal, SqliteJournal,
 };
+
+/// Where `drops serve` remembers EventSub deliveries: the journal's own database (SQLite,
+/// PostgreSQL), so a redelivery after a restart is known; in memory for a file journal
+/// (with a warning).
+pub fn open_deliveries(spec: &JournalSpec) -> Result<Box<dyn DeliveryLog + Send>, String> {
+    Ok(match spec {
+        JournalSpec::Sqlite(path) => {
+            Box::new(SqliteJournal::open(path).map_err(|e| e.to_string())?)
+        }
+        JournalSpec::Postgres(url) => {
+            Box::new(PostgresJournal::connect(url).map_err(|e| e.to_string())?)
+        }
+        JournalSpec::File(_) => {
+            eprintln!(
+                "drops: warning: a file journal has no table for EventSub deliveries: they \
+                 are remembered in memory (a redelivery after a restart is granted through \
+                 the journal's rules, once)"
+            );
+            crate::serve::memory_deliveries()
+        }
+    })
+}
 
 /// A parsed `--journal` value.
 #[derive(Clone)]
@@ -101,7 +124,10 @@ pub fn default_path(client_id: &str, game: &str) -> Result<PathBuf, String> {
 
 /// Opens the journal; claims (shared journals only) last `claim_ttl` past this process's
 /// last heartbeat.
-pub fn open(spec: Option<&JournalSpec>, claim_ttl: Duration) -> Result<Box<dyn Journal>, String> {
+pub fn open(
+    spec: Option<&JournalSpec>,
+    claim_ttl: Duration,
+) -> Result<Box<dyn Journal + Send>, String> {
     let claims = ClaimSettings {
         ttl: claim_ttl,
         ..ClaimSettings::default()

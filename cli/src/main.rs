@@ -8,6 +8,7 @@ mod interrupt;
 mod journal;
 mod log;
 mod login;
+mod serve;
 mod settings;
 
 use std::io::Write;
@@ -156,6 +157,46 @@ enum Command {
         /// side while grants run.
         #[arg(long, default_value_t = twitch_drops::fulfill::DEFAULT_REQUESTS_IN_FLIGHT)]
         requests_in_flight: usize,
+    },
+    /// Fulfillment as a service: an EventSub webhook takes Twitch's drop.entitlement.grant
+    /// pushes and grants them at once; a drain of the CLAIMED list every --reconcile-every
+    /// catches what the push missed. POST: the webhook (plain HTTP, behind your TLS proxy);
+    /// GET /healthz, GET /metrics (Prometheus). SIGTERM or Ctrl-C stops it gracefully.
+    Serve {
+        /// The game whose entitlements are granted (its Twitch id).
+        #[arg(long)]
+        game: String,
+        /// Where to listen (host:port).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// The webhook secret Twitch signs with (10 to 100 ASCII characters).
+        #[arg(long, env = "DROPS_EVENTSUB_SECRET", hide_env_values = true)]
+        secret: String,
+        /// The public HTTPS URL Twitch posts to: with --organization, the subscription is
+        /// created at start (without, one made elsewhere is used).
+        #[arg(long, requires = "organization")]
+        callback_url: Option<String>,
+        /// Your organization's id (the subscription's condition).
+        #[arg(long, requires = "callback_url")]
+        organization: Option<String>,
+        /// Seconds between drains of the CLAIMED list (the first at start).
+        #[arg(long, default_value_t = 300.0)]
+        reconcile_every: f64,
+        /// As `fulfill --journal` (SQLite or PostgreSQL also remember deliveries).
+        #[arg(long, env = "DROPS_JOURNAL", hide_env_values = true)]
+        journal: Option<journal::JournalSpec>,
+        /// As `fulfill --claim-ttl`.
+        #[arg(long, default_value_t = 60.0)]
+        claim_ttl: f64,
+        /// As `fulfill --grant-exec`.
+        #[arg(long)]
+        grant_exec: Option<String>,
+        /// As `fulfill --grant-log`.
+        #[arg(long)]
+        grant_log: Option<PathBuf>,
+        /// As `fulfill --grant-jobs`.
+        #[arg(long, default_value_t = 4)]
+        grant_jobs: usize,
     },
     /// Run `fulfill` against a fake Twitch started in-process with seeded data (offline).
     Demo {
@@ -345,6 +386,65 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 &explain,
             )?;
             Ok(summary.exit_code())
+        }
+        Command::Serve {
+            game,
+            listen,
+            secret,
+            callback_url,
+            organization,
+            reconcile_every,
+            journal,
+            claim_ttl,
+            grant_exec,
+            grant_log,
+            grant_jobs,
+        } => {
+            let seconds = |value: f64, flag: &str, max: f64| {
+                Duration::try_from_secs_f64(value)
+                    .ok()
+                    .filter(|d| d.as_secs_f64() >= 0.1 && d.as_secs_f64() <= max)
+                    .ok_or_else(|| format!("{flag} {value}: give 0.1 to {max} seconds"))
+            };
+            let reconcile_every = seconds(reconcile_every, "--reconcile-every", 86_400.0)?;
+            let claim_ttl = seconds(claim_ttl, "--claim-ttl", 86_400.0)?;
+            if !(1..=twitch_drops::fulfill::MAX_GRANTS_IN_FLIGHT).contains(&grant_jobs) {
+                return Err(format!("--grant-jobs {grant_jobs}: give 1 to 100"));
+            }
+            let client = std::sync::Arc::new(cli.connection.client()?);
+            let spec = match journal {
+                Some(spec) => spec,
+                None => {
+                    let path = journal::default_path(client.config().client_id(), &game)?;
+                    eprintln!("drops: journal {}", path.display());
+                    journal::JournalSpec::Sqlite(path)
+                }
+            };
+            let grants_in_flight = if grant_exec.is_some() {
+                grant_jobs
+            } else {
+                twitch_drops::fulfill::MAX_GRANTS_IN_FLIGHT
+            };
+            let grant = fulfill::CommandGrant::new(grant_exec, grant_log.as_deref(), grant_jobs)?;
+            let engine_journal = journal::open(Some(&spec), claim_ttl)?;
+            let deliveries = journal::open_deliveries(&spec)?;
+            serve::run(
+                client,
+                serve::Serve {
+                    listen,
+                    game,
+                    secret: twitch_drops::Secret::new(secret),
+                    callback_url,
+                    organization,
+                    reconcile_every,
+                    grants_in_flight,
+                },
+                engine_journal,
+                deliveries,
+                Box::new(grant),
+                interrupt::stop_signal()?,
+            )?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Demo { entitlements } => demo::run(entitlements, &cli.logging),
         Command::Login { scopes } => login::run(

@@ -1,0 +1,438 @@
+//! `drops serve`: fulfillment as a service. An EventSub webhook takes Twitch's
+//! `drop.entitlement.grant` pushes (verified, each message acted on once, remembered in the
+//! journal's database), a worker grants them through the engine, and a drain of the CLAIMED
+//! list every `--reconcile-every` catches whatever the push missed. The journal keeps grants
+//! exactly once across both paths and across restarts.
+//!
+//! HTTP: `POST` to any path is the webhook (plain HTTP, meant to sit behind the studio's
+//! TLS proxy); `GET /healthz` answers 200 once ready; `GET /metrics` is Prometheus text.
+//! SIGTERM or Ctrl-C: webhooks are answered 503 (Twitch delivers them again), the run in
+//! progress stops gracefully, the process exits 0.
+
+use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use twitch_drops::eventsub::{self, Deduplicator, DropGrantCondition};
+use twitch_drops::webhook::{self, Delivery, DeliveryLog};
+use twitch_drops::{
+    Clock, Engine, Entitlement, EntitlementsQuery, FulfillOptions, FulfillReport, Grant, Journal,
+    Secret, StopSignal, SystemClock,
+};
+
+use crate::settings::DropsClient;
+
+/// The largest webhook body read (Twitch's batches are far smaller).
+const MAX_BODY: u64 = 1024 * 1024;
+
+/// What `drops serve` was asked to do.
+pub struct Serve {
+    pub listen: String,
+    pub game: String,
+    pub secret: Secret,
+    pub callback_url: Option<String>,
+    pub organization: Option<String>,
+    pub reconcile_every: Duration,
+    pub grants_in_flight: usize,
+}
+
+/// Counters of the service itself (the client's metrics hold the rest).
+#[derive(Default)]
+struct Counters {
+    messages: AtomicU64,
+    duplicates: AtomicU64,
+    refused: AtomicU64,
+    pushed: AtomicU64,
+    reconciled: AtomicU64,
+    runs: AtomicU64,
+}
+
+/// Runs until SIGTERM or Ctrl-C. `journal` is the engine's, `deliveries` where message ids
+/// are remembered (the same database when it can be), `grant` how rewards are given.
+pub fn run(
+    client: Arc<DropsClient>,
+    serve: Serve,
+    journal: Box<dyn Journal + Send>,
+    deliveries: Box<dyn DeliveryLog + Send>,
+    grant: Box<dyn Grant + Send>,
+    stop: StopSignal,
+) -> Result<(), String> {
+    let server = tiny_http::Server::http(&serve.listen)
+        .map_err(|e| format!("cannot listen on {}: {e}", serve.listen))?;
+    let address = server
+        .server_addr()
+        .to_ip()
+        .map_or_else(|| serve.listen.clone(), |a| a.to_string());
+    eprintln!("drops: listening on http://{address}");
+    if let (Some(callback), Some(organization)) = (&serve.callback_url, &serve.organization) {
+        subscribe(&client, callback, organization, &serve)?;
+    }
+    let counters = Arc::new(Counters::default());
+    let (pushes, pushed) = mpsc::channel::<Vec<Entitlement>>();
+    let worker = {
+        let (client, counters, stop) = (Arc::clone(&client), Arc::clone(&counters), stop.clone());
+        let options = WorkerOptions {
+            game: serve.game.clone(),
+            reconcile_every: serve.reconcile_every,
+            grants_in_flight: serve.grants_in_flight,
+        };
+        std::thread::spawn(move || work(&client, options, journal, grant, pushed, &counters, stop))
+    };
+    listen(
+        &server,
+        &client,
+        &serve.secret,
+        deliveries,
+        &pushes,
+        &counters,
+        &stop,
+    );
+    drop(pushes);
+    worker
+        .join()
+        .map_err(|_| "the grant worker panicked".to_string())?;
+    eprintln!("drops: stopped");
+    Ok(())
+}
+
+/// Creates the `drop.entitlement.grant` subscription for the callback (Twitch verifies it
+/// against this process's webhook, so the server is up first).
+fn subscribe(
+    client: &DropsClient,
+    callback: &str,
+    organization: &str,
+    serve: &Serve,
+) -> Result<(), String> {
+    let condition = DropGrantCondition::new(organization).category(serve.game.clone());
+    let op = eventsub::subscription_request(client.config(), &condition, callback, &serve.secret)
+        .map_err(|e| e.to_string())?;
+    let subscription = client.run(op).map_err(|e| e.to_string())?;
+    eprintln!(
+        "drops: subscribed to drop.entitlement.grant ({}, {})",
+        subscription.id, subscription.status
+    );
+    Ok(())
+}
+
+/// Answers requests until the stop signal.
+fn listen(
+    server: &tiny_http::Server,
+    client: &DropsClient,
+    secret: &Secret,
+    mut deliveries: Box<dyn DeliveryLog + Send>,
+    pushes: &mpsc::Sender<Vec<Entitlement>>,
+    counters: &Counters,
+    stop: &StopSignal,
+) {
+    while !stop.is_raised() {
+        let request = match server.recv_timeout(Duration::from_millis(200)) {
+            Ok(Some(request)) => request,
+            Ok(None) => continue,
+            Err(e) => {
+                eprintln!("drops: warn: the server: {e}");
+                continue;
+            }
+        };
+        answer(
+            request,
+            client,
+            secret,
+            &mut *deliveries,
+            pushes,
+            counters,
+            stop,
+        );
+    }
+}
+
+/// Answers one request.
+fn answer(
+    mut request: tiny_http::Request,
+    client: &DropsClient,
+    secret: &Secret,
+    deliveries: &mut dyn DeliveryLog,
+    pushes: &mpsc::Sender<Vec<Entitlement>>,
+    counters: &Counters,
+    stop: &StopSignal,
+) {
+    let method = request.method().clone();
+    let path = request.url().split('?').next().unwrap_or("/").to_string();
+    let (status, body, content_type): (u16, Vec<u8>, &'static str) = match (&method, path.as_str())
+    {
+        (tiny_http::Method::Get, "/healthz") => (200, b"ok\n".to_vec(), "text/plain"),
+        (tiny_http::Method::Get, "/metrics") => (
+            200,
+            prometheus(client, counters).into_bytes(),
+            "text/plain; version=0.0.4",
+        ),
+        (tiny_http::Method::Post, _) if stop.is_raised() => {
+            (503, b"stopping; send it again\n".to_vec(), "text/plain")
+        }
+        (tiny_http::Method::Post, _) => {
+            let headers: Vec<(String, String)> = request
+                .headers()
+                .iter()
+                .map(|h| {
+                    (
+                        h.field.as_str().as_str().to_string(),
+                        h.value.as_str().to_string(),
+                    )
+                })
+                .collect();
+            let mut body = Vec::new();
+            let read = request
+                .as_reader()
+                .take(MAX_BODY + 1)
+                .read_to_end(&mut body);
+            if read.is_err() || body.len() as u64 > MAX_BODY {
+                (
+                    400,
+                    b"unreadable or too large a body\n".to_vec(),
+                    "text/plain",
+                )
+            } else {
+                let handled =
+                    webhook::handle(&headers, &body, secret, SystemClock.now_ms(), deliveries);
+                note_delivery(&handled.delivery, pushes, counters);
+                (handled.response.status, handled.response.body, "text/plain")
+            }
+        }
+        _ => (404, b"not found\n".to_vec(), "text/plain"),
+    };
+    let header = tiny_http::Header::from_bytes(&b"Content-Type"[..], content_type.as_bytes())
+        .expect("a valid header");
+    let response = tiny_http::Response::from_data(body)
+        .with_status_code(status)
+        .with_header(header);
+    let _ = request.respond(response);
+}
+
+/// Counts a webhook delivery and hands its grants to the worker.
+fn note_delivery(
+    delivery: &Delivery,
+    pushes: &mpsc::Sender<Vec<Entitlement>>,
+    counters: &Counters,
+) {
+    match delivery {
+        Delivery::Grants { entitlements, .. } => {
+            counters.messages.fetch_add(1, Ordering::Relaxed);
+            counters
+                .pushed
+                .fetch_add(entitlements.len() as u64, Ordering::Relaxed);
+            let _ = pushes.send(entitlements.clone());
+        }
+        Delivery::Repeated { .. } => {
+            counters.messages.fetch_add(1, Ordering::Relaxed);
+            counters.duplicates.fetch_add(1, Ordering::Relaxed);
+        }
+        Delivery::Other { .. } => {
+            counters.messages.fetch_add(1, Ordering::Relaxed);
+        }
+        Delivery::Revocation { subscription } => {
+            eprintln!(
+                "drops: warn: Twitch revoked subscription {} ({}): restart with --callback-url to subscribe again",
+                subscription.id, subscription.status
+            );
+        }
+        Delivery::Refused(error) => {
+            counters.refused.fetch_add(1, Ordering::Relaxed);
+            eprintln!("drops: warn: a webhook request was refused: {error}");
+        }
+        Delivery::NotRecorded(error) => {
+            eprintln!("drops: warn: a delivery could not be recorded (503, Twitch sends it again): {error}");
+        }
+        _ => {}
+    }
+}
+
+struct WorkerOptions {
+    game: String,
+    reconcile_every: Duration,
+    grants_in_flight: usize,
+}
+
+/// Grants what is pushed as it comes, and drains the CLAIMED list every `reconcile_every`
+/// (at once first: what arrived while the service was down).
+fn work(
+    client: &DropsClient,
+    options: WorkerOptions,
+    mut journal: Box<dyn Journal + Send>,
+    mut grant: Box<dyn Grant + Send>,
+    pushed: mpsc::Receiver<Vec<Entitlement>>,
+    counters: &Counters,
+    stop: StopSignal,
+) {
+    let mut next_drain = Instant::now();
+    loop {
+        if stop.is_raised() {
+            return;
+        }
+        let wait = next_drain.saturating_duration_since(Instant::now());
+        match pushed.recv_timeout(wait.min(Duration::from_millis(200))) {
+            Ok(mut entitlements) => {
+                // Everything pushed meanwhile goes in the same run.
+                while let Ok(more) = pushed.try_recv() {
+                    entitlements.extend(more);
+                }
+                // Only this game's: a subscription made elsewhere may cover others.
+                let before = entitlements.len();
+                entitlements.retain(|e| e.game_id == options.game);
+                if entitlements.len() < before {
+                    eprintln!(
+                        "drops: warn: {} pushed entitlements of other games left alone",
+                        before - entitlements.len()
+                    );
+                }
+                if entitlements.is_empty() {
+                    continue;
+                }
+                let count = entitlements.len();
+                let engine = Engine::for_entitlements(client.config(), entitlements, 1)
+                    .with_grants_in_flight(options.grants_in_flight)
+                    .map(|e| e.with_stop_signal(stop.clone()));
+                match engine {
+                    Ok(engine) => {
+                        let report = client.drive_engine_pipelined(
+                            engine,
+                            journal.as_mut(),
+                            grant.as_mut(),
+                            &mut |_| {},
+                        );
+                        counters.runs.fetch_add(1, Ordering::Relaxed);
+                        say("push", count, &report);
+                    }
+                    Err(e) => eprintln!("drops: push: {e}"),
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() >= next_drain => {
+                let run = FulfillOptions {
+                    grants_in_flight: options.grants_in_flight,
+                    stop_signal: Some(stop.clone()),
+                    ..FulfillOptions::new(EntitlementsQuery::new().game(options.game.clone()))
+                };
+                match Engine::new(client.config(), run) {
+                    Ok(engine) => {
+                        let report = client.drive_engine_pipelined(
+                            engine,
+                            journal.as_mut(),
+                            grant.as_mut(),
+                            &mut |_| {},
+                        );
+                        counters.runs.fetch_add(1, Ordering::Relaxed);
+                        counters
+                            .reconciled
+                            .fetch_add(report.fulfilled, Ordering::Relaxed);
+                        if report.listed > 0 || report.error.is_some() {
+                            say("reconcile", report.listed as usize, &report);
+                        }
+                    }
+                    Err(e) => eprintln!("drops: reconcile: {e}"),
+                }
+                next_drain = Instant::now() + options.reconcile_every;
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
+/// One line per run that did something.
+fn say(what: &str, count: usize, report: &FulfillReport) {
+    let error = report
+        .error
+        .as_ref()
+        .map(|e| format!("; stopped: {e}"))
+        .unwrap_or_default();
+    eprintln!(
+        "drops: {what}: {count} entitlements, {} fulfilled, {} left{error}",
+        report.fulfilled + report.already_fulfilled,
+        report.left()
+    );
+}
+
+/// The counters as Prometheus text.
+fn prometheus(client: &DropsClient, counters: &Counters) -> String {
+    let mut out = String::new();
+    let mut counter = |name: &str, help: &str, value: u64| {
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
+        ));
+    };
+    let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
+    counter(
+        "drops_eventsub_messages_total",
+        "EventSub notifications received (verified).",
+        n(&counters.messages),
+    );
+    counter(
+        "drops_eventsub_duplicates_total",
+        "Notifications delivered again, answered and dropped.",
+        n(&counters.duplicates),
+    );
+    counter(
+        "drops_eventsub_refused_total",
+        "Webhook requests refused (bad signature, stale, malformed).",
+        n(&counters.refused),
+    );
+    counter(
+        "drops_pushed_entitlements_total",
+        "Entitlements pushed by EventSub.",
+        n(&counters.pushed),
+    );
+    counter(
+        "drops_reconciled_fulfilled_total",
+        "Entitlements fulfilled by the reconciliation drains.",
+        n(&counters.reconciled),
+    );
+    counter(
+        "drops_runs_total",
+        "Engine runs (pushes and drains).",
+        n(&counters.runs),
+    );
+    let metrics = client.metrics();
+    counter(
+        "drops_granted_total",
+        "Grants that answered granted.",
+        metrics.granted,
+    );
+    counter(
+        "drops_resumed_grants_total",
+        "Grants called again after a crash.",
+        metrics.resumed_grants,
+    );
+    counter(
+        "drops_rate_limited_total",
+        "Answers 429.",
+        metrics.rate_limited,
+    );
+    counter(
+        "drops_rate_limit_waits_total",
+        "Waits for the rate limit.",
+        metrics.rate_limit_waits,
+    );
+    out.push_str("# HELP drops_requests_total Requests to Twitch by route and status.\n# TYPE drops_requests_total counter\n");
+    for (route, by_status) in &metrics.requests {
+        for (status, count) in by_status {
+            out.push_str(&format!(
+                "drops_requests_total{{route=\"{}\",status=\"{status}\"}} {count}\n",
+                route.replace(['\\', '"', '\n'], "_")
+            ));
+        }
+    }
+    out.push_str(
+        "# HELP drops_retries_total Retries by reason.\n# TYPE drops_retries_total counter\n",
+    );
+    for (reason, count) in &metrics.retries {
+        out.push_str(&format!(
+            "drops_retries_total{{reason=\"{reason}\"}} {count}\n"
+        ));
+    }
+    out
+}
+
+/// The in-memory log, for journals with no database to keep deliveries in.
+pub fn memory_deliveries() -> Box<dyn DeliveryLog + Send> {
+    Box::new(Deduplicator::new())
+}

@@ -1,0 +1,215 @@
+//! `drops serve` against the fake Twitch: what was CLAIMED before it started is drained at
+//! start, pushed grants are granted at once (a redelivery is not granted again), grants
+//! whose push never came are caught by the next drain, /healthz and /metrics answer, and
+//! SIGTERM stops it with exit 0.
+#![cfg(unix)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use fake_twitch::{Delivery, Entitlement, FakeConfig, FakeTwitch, Seed, CLAIMED};
+
+const GAME: &str = "509658";
+const SECRET: &str = "a-webhook-secret-for-the-tests";
+
+/// `GET path` on `address`: the status and the body.
+fn get(address: &str, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(address).expect("connects");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    (status, body)
+}
+
+/// Lines of the grant log, by id.
+fn granted(log: &Path) -> HashMap<String, usize> {
+    let mut ids = HashMap::new();
+    for line in std::fs::read_to_string(log).unwrap_or_default().lines() {
+        *ids.entry(line.split(' ').next().unwrap_or("").to_string())
+            .or_default() += 1;
+    }
+    ids
+}
+
+fn claimed(fake: &FakeTwitch) -> usize {
+    fake.entitlements()
+        .iter()
+        .filter(|e| e.game_id == GAME && e.fulfillment_status == CLAIMED)
+        .count()
+}
+
+/// Waits until `done` holds, up to `limit`.
+fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    done()
+}
+
+#[test]
+fn serve_grants_pushes_once_catches_missed_ones_and_stops_on_sigterm() {
+    let mut config = FakeConfig::new();
+    config.seed = Seed {
+        entitlements: 30,
+        games: vec![GAME.into()],
+        foreign_games: vec![],
+        users: 10,
+        fulfilled_fraction: 0.0,
+        rng_seed: 31,
+    };
+    let fake = FakeTwitch::start(config).expect("fake starts");
+    let dir = std::env::temp_dir().join(format!("drops-serve-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("grants");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_drops"))
+        .args(["serve", "--game", GAME, "--listen", "127.0.0.1:0"])
+        .args(["--reconcile-every", "1", "--grant-log"])
+        .arg(&log)
+        .arg("--journal")
+        .arg(format!("sqlite:{}", dir.join("journal.sqlite").display()))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("TWITCH_CLIENT_ID", fake.client_id())
+        .env("TWITCH_CLIENT_SECRET", fake.client_secret())
+        .env("TWITCH_HELIX_URL", fake.helix_url())
+        .env("TWITCH_AUTH_URL", fake.auth_url())
+        .env("DROPS_EVENTSUB_SECRET", SECRET)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("drops serve starts");
+    // Its stderr, line by line, on a channel (the first says where it listens).
+    let (lines, said) = mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let address = loop {
+        let line = said
+            .recv_timeout(Duration::from_secs(10))
+            .expect("drops serve says where it listens");
+        if let Some(url) = line.strip_prefix("drops: listening on http://") {
+            break url.to_string();
+        }
+    };
+    let callback = format!("http://{address}/eventsub");
+
+    // What was CLAIMED before it started: drained at start.
+    assert!(
+        eventually(Duration::from_secs(10), || claimed(&fake) == 0),
+        "the start-up drain"
+    );
+    assert_eq!(granted(&log).len(), 30);
+    assert_eq!(get(&address, "/healthz"), (200, "ok\n".to_string()));
+
+    // A push: granted at once, well before the next drain could matter.
+    let push = fake
+        .deliver_grants(&callback, SECRET, 5)
+        .expect("delivered");
+    assert_eq!(push.status, 204);
+    assert!(
+        eventually(Duration::from_secs(5), || granted(&log).len() == 35),
+        "the pushed grants"
+    );
+    // The same message again: answered, not granted again.
+    let replay = fake
+        .deliver(&Delivery {
+            replay: true,
+            ..Delivery::new(&callback, SECRET, 0)
+        })
+        .expect("delivered");
+    assert_eq!(replay.status, 204);
+    // A forged one: refused.
+    let forged = fake
+        .deliver_grants(&callback, "not-the-webhook-secret", 1)
+        .expect("delivered");
+    assert_eq!(forged.status, 403);
+    // Three claims whose push never comes: the next drain grants them.
+    for n in 0..3 {
+        fake.insert_entitlement(Entitlement {
+            id: format!("00000000-0000-4000-8000-00000000000{n}"),
+            benefit_id: "b".into(),
+            timestamp: "2026-12-05T00:00:00Z".into(),
+            user_id: "4242".into(),
+            game_id: GAME.into(),
+            fulfillment_status: CLAIMED.into(),
+            last_updated: "2026-12-05T00:00:00Z".into(),
+        });
+    }
+    assert!(
+        eventually(Duration::from_secs(10), || claimed(&fake) == 0),
+        "the missed claims, at the next drain"
+    );
+    let ids = granted(&log);
+    assert_eq!(
+        ids.len(),
+        30 + 5 + 1 + 3,
+        "the forged message's grant is one more claim, drained"
+    );
+    assert!(
+        ids.values().all(|n| *n == 1),
+        "nothing granted twice: {ids:?}"
+    );
+
+    let (status, metrics) = get(&address, "/metrics");
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("drops_eventsub_messages_total 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("drops_eventsub_duplicates_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("drops_eventsub_refused_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("drops_pushed_entitlements_total 5"),
+        "{metrics}"
+    );
+    assert!(!metrics.contains(&fake.client_secret()));
+
+    // SIGTERM: a graceful stop, exit 0.
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = Instant::now();
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "stops in time");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit}");
+    assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
+    std::fs::remove_dir_all(&dir).ok();
+}
