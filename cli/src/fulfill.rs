@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use twitch_drops::{
     Client, Clock, Engine, EntitlementsQuery, FulfillOptions, Grant, GrantOutcome, GrantRequest,
-    Journal, SettledState, Transport,
+    HttpRequest, Journal, Method, SettledState, Transport, UreqTransport,
 };
 
 /// Exit status a grant script uses for "retry later" (`EX_TEMPFAIL`).
@@ -60,9 +60,10 @@ impl Summary {
     }
 }
 
-/// How the command grants: a script per entitlement, a log line per grant, or both.
+/// How the command grants: a script or an HTTP POST per entitlement, a log line per grant,
+/// or both.
 pub struct CommandGrant {
-    exec: Option<String>,
+    giver: Option<Giver>,
     log: Option<GrantLog>,
     jobs: usize,
 }
@@ -184,11 +185,12 @@ fn last_newline_end(file: &mut File, len: u64) -> std::io::Result<u64> {
 impl CommandGrant {
     /// Refuses to run without a way to grant: marking FULFILLED without granting would lose
     /// every reward.
-    pub fn new(exec: Option<String>, log: Option<&Path>, jobs: usize) -> Result<Self, String> {
-        if exec.is_none() && log.is_none() {
+    pub fn new(giver: Option<Giver>, log: Option<&Path>, jobs: usize) -> Result<Self, String> {
+        if giver.is_none() && log.is_none() {
             return Err(
                 "nothing would grant the rewards: pass --grant-exec CMD (a script \
-                        run per entitlement) and/or --grant-log FILE"
+                        run per entitlement), --grant-url URL (a POST to your backend per \
+                        entitlement) and/or --grant-log FILE"
                     .into(),
             );
         }
@@ -210,12 +212,78 @@ impl CommandGrant {
             None => None,
         };
         Ok(CommandGrant {
-            exec,
+            giver,
             log,
             jobs: jobs.max(1),
         })
     }
+}
 
+/// What gives a reward: a shell command, or an HTTP POST to the studio's backend.
+pub enum Giver {
+    Script(String),
+    Url(String, UreqTransport),
+}
+
+impl Giver {
+    /// `--grant-exec`, `--grant-url` (one of them at most).
+    pub fn of(exec: Option<String>, url: Option<String>) -> Result<Option<Giver>, String> {
+        match (exec, url) {
+            (Some(_), Some(_)) => Err("give --grant-exec or --grant-url, not both".into()),
+            (Some(script), None) => Ok(Some(Giver::Script(script))),
+            (None, Some(url)) => {
+                twitch_drops::url::check_secure_url(&url)
+                    .map_err(|p| format!("--grant-url: {}", p.describe(&url)))?;
+                Ok(Some(Giver::Url(url, UreqTransport::new())))
+            }
+            (None, None) => Ok(None),
+        }
+    }
+
+    fn give(&self, request: &GrantRequest) -> GrantOutcome {
+        match self {
+            Giver::Script(script) => CommandGrant::run_script(script, request),
+            Giver::Url(url, transport) => post_grant(url, transport, request),
+        }
+    }
+}
+
+/// POSTs the entitlement as JSON, its id as the `Idempotency-Key`: 2xx granted, 409 given
+/// before (granted), 429 and 5xx (or no answer) retry later, another 4xx failed.
+fn post_grant(url: &str, transport: &UreqTransport, request: &GrantRequest) -> GrantOutcome {
+    let e = &request.entitlement;
+    let body = serde_json::json!({
+        "entitlement_id": e.id,
+        "user_id": e.user_id,
+        "benefit_id": e.benefit_id,
+        "game_id": e.game_id,
+        "timestamp": e.timestamp,
+        "resumed": request.resumed,
+    })
+    .to_string();
+    let post = HttpRequest::new(Method::Post, url.to_string())
+        .with_header("Content-Type", "application/json")
+        .with_header("Idempotency-Key", e.id.clone())
+        .with_body(body.into_bytes());
+    match transport.send(post) {
+        Ok(answer) => match answer.status {
+            200..=299 | 409 => GrantOutcome::Granted,
+            429 | 500..=599 => GrantOutcome::RetryLater,
+            status => {
+                // The backend's words, bounded and without control characters.
+                let said: String = String::from_utf8_lossy(&answer.body)
+                    .chars()
+                    .take(200)
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .collect();
+                GrantOutcome::Failed(format!("grant URL answered {status}: {}", said.trim()))
+            }
+        },
+        Err(_) => GrantOutcome::RetryLater,
+    }
+}
+
+impl CommandGrant {
     fn run_script(script: &str, request: &GrantRequest) -> GrantOutcome {
         let e = &request.entitlement;
         let mut command = Command::new("sh");
@@ -378,19 +446,16 @@ impl CommandGrant {
         if requests.is_empty() {
             return Vec::new();
         }
-        let mut outcomes = match &self.exec {
+        let mut outcomes = match &self.giver {
             None => vec![GrantOutcome::Granted; requests.len()],
-            Some(script) => {
+            Some(giver) => {
                 let per_job = requests.len().div_ceil(self.jobs).max(1);
                 std::thread::scope(|scope| {
                     let handles: Vec<_> = requests
                         .chunks(per_job)
                         .map(|chunk| {
                             scope.spawn(move || {
-                                chunk
-                                    .iter()
-                                    .map(|r| Self::run_script(script, r))
-                                    .collect::<Vec<_>>()
+                                chunk.iter().map(|r| giver.give(r)).collect::<Vec<_>>()
                             })
                         })
                         .collect();

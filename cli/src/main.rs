@@ -142,6 +142,12 @@ enum Command {
         /// DROPS_ENTITLEMENT_ID and exit 0 without granting again if it did (0: first call).
         #[arg(long)]
         grant_exec: Option<String>,
+        /// POST each entitlement as JSON to this URL of your backend (HTTPS, or HTTP to
+        /// loopback), its id as the Idempotency-Key header: 2xx = granted, 409 = given
+        /// before (granted), 429 or 5xx = retry later, another 4xx = failed. A resumed grant
+        /// carries "resumed": true: the backend answers 409 if it gave it.
+        #[arg(long, conflicts_with = "grant_exec")]
+        grant_url: Option<String>,
         /// Append one line per grant (entitlement id, user id, benefit id) to this file,
         /// on disk before the entitlement is marked FULFILLED. It is the record of what was
         /// given: a grant resumed after a crash whose id is in it counts as given and is
@@ -191,6 +197,9 @@ enum Command {
         /// As `fulfill --grant-exec`.
         #[arg(long)]
         grant_exec: Option<String>,
+        /// As `fulfill --grant-url`.
+        #[arg(long, conflicts_with = "grant_exec")]
+        grant_url: Option<String>,
         /// As `fulfill --grant-log`.
         #[arg(long)]
         grant_log: Option<PathBuf>,
@@ -325,6 +334,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             no_journal,
             claim_ttl,
             grant_exec,
+            grant_url,
             grant_log,
             grant_jobs,
             requests_in_flight,
@@ -343,13 +353,13 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             // With scripts, the grants running are the scripts: --grant-jobs of them. With
             // the grant log alone a grant is its line, and a resumed one whose line is
             // there is not written again: a hundred are claimed and recorded at a time.
-            let grants_in_flight = if grant_exec.is_some() {
+            let giver = fulfill::Giver::of(grant_exec, grant_url)?;
+            let grants_in_flight = if giver.is_some() {
                 grant_jobs
             } else {
                 twitch_drops::fulfill::MAX_GRANTS_IN_FLIGHT
             };
-            let mut grant =
-                fulfill::CommandGrant::new(grant_exec, grant_log.as_deref(), grant_jobs)?;
+            let mut grant = fulfill::CommandGrant::new(giver, grant_log.as_deref(), grant_jobs)?;
             let quiet = cli.logging.quiet();
             let journal = if no_journal {
                 if !quiet {
@@ -397,6 +407,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             journal,
             claim_ttl,
             grant_exec,
+            grant_url,
             grant_log,
             grant_jobs,
         } => {
@@ -420,12 +431,13 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     journal::JournalSpec::Sqlite(path)
                 }
             };
-            let grants_in_flight = if grant_exec.is_some() {
+            let giver = fulfill::Giver::of(grant_exec, grant_url)?;
+            let grants_in_flight = if giver.is_some() {
                 grant_jobs
             } else {
                 twitch_drops::fulfill::MAX_GRANTS_IN_FLIGHT
             };
-            let grant = fulfill::CommandGrant::new(grant_exec, grant_log.as_deref(), grant_jobs)?;
+            let grant = fulfill::CommandGrant::new(giver, grant_log.as_deref(), grant_jobs)?;
             let engine_journal = journal::open(Some(&spec), claim_ttl)?;
             let deliveries = journal::open_deliveries(&spec)?;
             serve::run(

@@ -743,3 +743,115 @@ fn warnings_are_few_by_default_and_quiet_is_quiet() {
         "nothing on stderr with -q"
     );
 }
+
+/// A studio backend on loopback for `--grant-url`: records each POST (the Idempotency-Key
+/// and the JSON body), answers 503 to the first POST of `flaky`, 409 to an id it already
+/// gave, 201 otherwise.
+fn grant_backend(
+    flaky: String,
+) -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>,
+) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/grant", listener.local_addr().unwrap());
+    let posts: std::sync::Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>> =
+        std::sync::Arc::default();
+    let seen = std::sync::Arc::clone(&posts);
+    std::thread::spawn(move || {
+        let mut given = std::collections::HashSet::new();
+        let mut refused_once = false;
+        for stream in listener.incoming().map_while(Result::ok) {
+            let mut reader = BufReader::new(stream);
+            let (mut key, mut length) = (String::new(), 0usize);
+            let mut line = String::new();
+            while reader.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+                let l = line.trim_end().to_string();
+                line.clear();
+                if l.is_empty() {
+                    break;
+                }
+                if let Some((name, value)) = l.split_once(':') {
+                    match name.trim().to_ascii_lowercase().as_str() {
+                        "idempotency-key" => key = value.trim().to_string(),
+                        "content-length" => length = value.trim().parse().unwrap_or(0),
+                        _ => {}
+                    }
+                }
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_err() {
+                continue;
+            }
+            let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            seen.lock().unwrap().push((key.clone(), json));
+            let status = if key == flaky && !refused_once {
+                refused_once = true;
+                503
+            } else if given.insert(key) {
+                201
+            } else {
+                409
+            };
+            let mut stream = reader.into_inner();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    (url, posts)
+}
+
+#[test]
+fn grant_url_posts_each_entitlement_with_its_idempotency_key() {
+    let fake = fake(250, Faults::default());
+    let ids: Vec<String> = claimed_of_game(&fake).into_iter().map(|e| e.id).collect();
+    let (url, posts) = grant_backend(ids[7].clone());
+    let journal = std::env::temp_dir().join(format!("drops-cli-url-{}.sqlite", std::process::id()));
+    let _ = std::fs::remove_file(&journal);
+    let journal_flag = format!("sqlite:{}", journal.display());
+    let args = [
+        "fulfill",
+        "--game",
+        GAME,
+        "--grant-url",
+        &url,
+        "--journal",
+        &journal_flag,
+    ];
+    let first = drops(&fake, &args);
+    // One answered 503: left CLAIMED for the next run (exit 1), the rest fulfilled.
+    assert_eq!(
+        first.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert_eq!(claimed_of_game(&fake).len(), 1);
+    let second = drops(&fake, &args);
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert!(claimed_of_game(&fake).is_empty());
+    let posts = posts.lock().unwrap();
+    assert_eq!(
+        posts.len(),
+        ids.len() + 1,
+        "each id once, the refused one twice"
+    );
+    for (key, body) in posts.iter() {
+        assert_eq!(
+            body["entitlement_id"],
+            key.as_str(),
+            "the key is the entitlement id"
+        );
+        assert_eq!(body["game_id"], GAME);
+        assert_eq!(body["resumed"], false);
+        assert!(body["user_id"].as_str().is_some_and(|u| !u.is_empty()));
+    }
+    let _ = std::fs::remove_file(&journal);
+}
