@@ -744,20 +744,17 @@ fn warnings_are_few_by_default_and_quiet_is_quiet() {
     );
 }
 
+/// What the backend received: each POST's Idempotency-Key and JSON body.
+type Posts = std::sync::Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>;
+
 /// A studio backend on loopback for `--grant-url`: records each POST (the Idempotency-Key
 /// and the JSON body), answers 503 to the first POST of `flaky`, 409 to an id it already
 /// gave, 201 otherwise.
-fn grant_backend(
-    flaky: String,
-) -> (
-    String,
-    std::sync::Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>,
-) {
+fn grant_backend(flaky: String) -> (String, Posts) {
     use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/grant", listener.local_addr().unwrap());
-    let posts: std::sync::Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>> =
-        std::sync::Arc::default();
+    let posts: Posts = std::sync::Arc::default();
     let seen = std::sync::Arc::clone(&posts);
     std::thread::spawn(move || {
         let mut given = std::collections::HashSet::new();
