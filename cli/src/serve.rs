@@ -66,9 +66,16 @@ pub fn run(
         .to_ip()
         .map_or_else(|| serve.listen.clone(), |a| a.to_string());
     eprintln!("drops: listening on http://{address}");
-    if let (Some(callback), Some(organization)) = (&serve.callback_url, &serve.organization) {
-        subscribe(&client, callback, organization, &serve)?;
-    }
+    let subscriber = Arc::new(Subscriber {
+        client: Arc::clone(&client),
+        target: serve.callback_url.clone().zip(serve.organization.clone()),
+        game: serve.game.clone(),
+        secret: serve.secret.clone(),
+        ready: std::sync::atomic::AtomicBool::new(serve.callback_url.is_none()),
+    });
+    // In the background: Twitch verifies the callback on this very server, which must be
+    // answering meanwhile.
+    Arc::clone(&subscriber).subscribe();
     let counters = Arc::new(Counters::default());
     let (pushes, pushed) = mpsc::channel::<Vec<Entitlement>>();
     let worker = {
@@ -80,15 +87,15 @@ pub fn run(
         };
         std::thread::spawn(move || work(&client, options, journal, grant, pushed, &counters, stop))
     };
-    listen(
-        &server,
-        &client,
-        &serve.secret,
-        deliveries,
-        &pushes,
-        &counters,
-        &stop,
-    );
+    let service = Service {
+        client: &client,
+        secret: &serve.secret,
+        pushes: &pushes,
+        counters: &counters,
+        stop: &stop,
+        subscriber: &subscriber,
+    };
+    listen(&server, &service, deliveries);
     drop(pushes);
     worker
         .join()
@@ -97,36 +104,85 @@ pub fn run(
     Ok(())
 }
 
-/// Creates the `drop.entitlement.grant` subscription for the callback (Twitch verifies it
-/// against this process's webhook, so the server is up first).
-fn subscribe(
-    client: &DropsClient,
-    callback: &str,
-    organization: &str,
-    serve: &Serve,
-) -> Result<(), String> {
-    let condition = DropGrantCondition::new(organization).category(serve.game.clone());
-    let op = eventsub::subscription_request(client.config(), &condition, callback, &serve.secret)
-        .map_err(|e| e.to_string())?;
-    let subscription = client.run(op).map_err(|e| e.to_string())?;
-    eprintln!(
-        "drops: subscribed to drop.entitlement.grant ({}, {})",
-        subscription.id, subscription.status
-    );
-    Ok(())
+/// The `drop.entitlement.grant` subscription of `--callback-url`, made at start and again
+/// after Twitch revokes it for failed deliveries.
+struct Subscriber {
+    client: Arc<DropsClient>,
+    /// The callback URL and the organization, when the subscription is ours to make.
+    target: Option<(String, String)>,
+    game: String,
+    secret: Secret,
+    /// True once subscribed (or when there is nothing to subscribe): `/healthz` is ready.
+    ready: std::sync::atomic::AtomicBool,
+}
+
+impl Subscriber {
+    /// Subscribes on a thread of its own (Twitch verifies the callback on this server).
+    fn subscribe(self: Arc<Self>) {
+        if self.target.is_none() {
+            return;
+        }
+        std::thread::spawn(move || {
+            let Some((callback, organization)) = &self.target else {
+                return;
+            };
+            let condition = DropGrantCondition::new(organization).category(self.game.clone());
+            let made = eventsub::subscription_request(
+                self.client.config(),
+                &condition,
+                callback,
+                &self.secret,
+            )
+            .and_then(|op| self.client.run(op));
+            match made {
+                Ok(subscription) => {
+                    self.ready.store(true, Ordering::SeqCst);
+                    eprintln!(
+                        "drops: subscribed to drop.entitlement.grant ({}, {})",
+                        subscription.id, subscription.status
+                    );
+                }
+                Err(e) => eprintln!("drops: error: cannot subscribe: {e}"),
+            }
+        });
+    }
+
+    /// Twitch revoked the subscription: subscribes again when it gave up on failed
+    /// deliveries and the subscription is ours; otherwise (authorization revoked, a
+    /// version removed) a human must act.
+    fn revoked(self: &Arc<Self>, subscription: &eventsub::Subscription) {
+        let again =
+            subscription.status == "notification_failures_exceeded" && self.target.is_some();
+        eprintln!(
+            "drops: warn: Twitch revoked subscription {} ({}){}",
+            subscription.id,
+            subscription.status,
+            if again { ": subscribing again" } else { "" }
+        );
+        if again {
+            self.ready.store(false, Ordering::SeqCst);
+            Arc::clone(self).subscribe();
+        }
+    }
+}
+
+/// What answering a request needs.
+struct Service<'a> {
+    client: &'a DropsClient,
+    secret: &'a Secret,
+    pushes: &'a mpsc::Sender<Vec<Entitlement>>,
+    counters: &'a Counters,
+    stop: &'a StopSignal,
+    subscriber: &'a Arc<Subscriber>,
 }
 
 /// Answers requests until the stop signal.
 fn listen(
     server: &tiny_http::Server,
-    client: &DropsClient,
-    secret: &Secret,
+    service: &Service<'_>,
     mut deliveries: Box<dyn DeliveryLog + Send>,
-    pushes: &mpsc::Sender<Vec<Entitlement>>,
-    counters: &Counters,
-    stop: &StopSignal,
 ) {
-    while !stop.is_raised() {
+    while !service.stop.is_raised() {
         let request = match server.recv_timeout(Duration::from_millis(200)) {
             Ok(Some(request)) => request,
             Ok(None) => continue,
@@ -135,39 +191,32 @@ fn listen(
                 continue;
             }
         };
-        answer(
-            request,
-            client,
-            secret,
-            &mut *deliveries,
-            pushes,
-            counters,
-            stop,
-        );
+        answer(request, service, &mut *deliveries);
     }
 }
 
 /// Answers one request.
 fn answer(
     mut request: tiny_http::Request,
-    client: &DropsClient,
-    secret: &Secret,
+    service: &Service<'_>,
     deliveries: &mut dyn DeliveryLog,
-    pushes: &mpsc::Sender<Vec<Entitlement>>,
-    counters: &Counters,
-    stop: &StopSignal,
 ) {
     let method = request.method().clone();
     let path = request.url().split('?').next().unwrap_or("/").to_string();
     let (status, body, content_type): (u16, Vec<u8>, &'static str) = match (&method, path.as_str())
     {
-        (tiny_http::Method::Get, "/healthz") => (200, b"ok\n".to_vec(), "text/plain"),
+        (tiny_http::Method::Get, "/healthz") if service.subscriber.ready.load(Ordering::SeqCst) => {
+            (200, b"ok\n".to_vec(), "text/plain")
+        }
+        (tiny_http::Method::Get, "/healthz") => {
+            (503, b"live; not subscribed yet\n".to_vec(), "text/plain")
+        }
         (tiny_http::Method::Get, "/metrics") => (
             200,
-            prometheus(client, counters).into_bytes(),
+            prometheus(service.client, service.counters).into_bytes(),
             "text/plain; version=0.0.4",
         ),
-        (tiny_http::Method::Post, _) if stop.is_raised() => {
+        (tiny_http::Method::Post, _) if service.stop.is_raised() => {
             (503, b"stopping; send it again\n".to_vec(), "text/plain")
         }
         (tiny_http::Method::Post, _) => {
@@ -193,9 +242,17 @@ fn answer(
                     "text/plain",
                 )
             } else {
-                let handled =
-                    webhook::handle(&headers, &body, secret, SystemClock.now_ms(), deliveries);
-                note_delivery(&handled.delivery, pushes, counters);
+                let handled = webhook::handle(
+                    &headers,
+                    &body,
+                    service.secret,
+                    SystemClock.now_ms(),
+                    deliveries,
+                );
+                note_delivery(&handled.delivery, service.pushes, service.counters);
+                if let Delivery::Revocation { subscription } = &handled.delivery {
+                    service.subscriber.revoked(subscription);
+                }
                 (handled.response.status, handled.response.body, "text/plain")
             }
         }
@@ -229,12 +286,6 @@ fn note_delivery(
         }
         Delivery::Other { .. } => {
             counters.messages.fetch_add(1, Ordering::Relaxed);
-        }
-        Delivery::Revocation { subscription } => {
-            eprintln!(
-                "drops: warn: Twitch revoked subscription {} ({}): restart with --callback-url to subscribe again",
-                subscription.id, subscription.status
-            );
         }
         Delivery::Refused(error) => {
             counters.refused.fetch_add(1, Ordering::Relaxed);

@@ -213,3 +213,109 @@ fn serve_grants_pushes_once_catches_missed_ones_and_stops_on_sigterm() {
     assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn serve_subscribes_resubscribes_after_failed_deliveries_and_drains_lost_pushes() {
+    let mut config = FakeConfig::new();
+    config.seed = Seed {
+        entitlements: 0,
+        games: vec![GAME.into()],
+        foreign_games: vec![],
+        users: 5,
+        fulfilled_fraction: 0.0,
+        rng_seed: 32,
+    };
+    let fake = FakeTwitch::start(config).expect("fake starts");
+    let dir = std::env::temp_dir().join(format!("drops-serve-sub-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("grants");
+    // A free port, known before start: the callback URL names it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let address = format!("127.0.0.1:{port}");
+    let callback = format!("http://{address}/eventsub");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_drops"))
+        .args(["serve", "--game", GAME, "--listen", &address])
+        .args(["--callback-url", &callback])
+        .args(["--organization", fake_twitch::ORGANIZATION_ID])
+        .args(["--reconcile-every", "1", "--grant-log"])
+        .arg(&log)
+        .arg("--journal")
+        .arg(format!("sqlite:{}", dir.join("journal.sqlite").display()))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("TWITCH_CLIENT_ID", fake.client_id())
+        .env("TWITCH_CLIENT_SECRET", fake.client_secret())
+        .env("TWITCH_HELIX_URL", fake.helix_url())
+        .env("TWITCH_AUTH_URL", fake.auth_url())
+        .env("DROPS_EVENTSUB_SECRET", SECRET)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("drops serve starts");
+    let healthy = || TcpStream::connect(&address).is_ok() && get(&address, "/healthz").0 == 200;
+    assert!(
+        eventually(Duration::from_secs(10), healthy),
+        "ready once subscribed"
+    );
+    assert_eq!(
+        fake.eventsub_subscriptions().len(),
+        1,
+        "subscribed, callback verified"
+    );
+
+    let first = fake.eventsub_subscriptions()[0].id.clone();
+    // Twitch gave up on failed deliveries: subscribed again.
+    let revoked = fake
+        .deliver(&Delivery {
+            revoke: Some("notification_failures_exceeded".into()),
+            ..Delivery::new(&callback, SECRET, 0)
+        })
+        .expect("delivered");
+    assert_eq!(revoked.status, 204);
+    assert!(
+        eventually(Duration::from_secs(10), || fake
+            .eventsub_subscriptions()
+            .iter()
+            .any(|s| s.id != first)),
+        "subscribed again"
+    );
+    // Authorization revoked: a human must act; no new subscription.
+    fake.deliver(&Delivery {
+        revoke: Some("authorization_revoked".into()),
+        ..Delivery::new(&callback, SECRET, 0)
+    })
+    .expect("delivered");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        fake.eventsub_subscriptions().is_empty(),
+        "not subscribed again"
+    );
+
+    // Pushes Twitch lost: the next drain grants them.
+    let lost = fake
+        .deliver(&Delivery {
+            lost: true,
+            ..Delivery::new(&callback, SECRET, 4)
+        })
+        .expect("created");
+    assert_eq!(lost.status, 0, "never sent");
+    assert!(
+        eventually(Duration::from_secs(10), || granted(&log).len() == 4),
+        "the lost pushes, at the next drain"
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(started.elapsed() < Duration::from_secs(10), "stops in time");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
+    std::fs::remove_dir_all(&dir).ok();
+}

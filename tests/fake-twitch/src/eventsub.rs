@@ -58,6 +58,13 @@ pub struct Delivery {
     pub stale: bool,
     /// Sign with another key, which a receiver must refuse.
     pub bad_signature: bool,
+    /// Create the grants but never send the message (a push Twitch lost): the outcome's
+    /// status is 0.
+    pub lost: bool,
+    /// Send a `revocation` of the callback's subscription with this status instead
+    /// (`notification_failures_exceeded`, `authorization_revoked`…), and delete the
+    /// subscription, as Twitch does; nothing is created.
+    pub revoke: Option<String>,
 }
 
 impl Delivery {
@@ -81,6 +88,8 @@ impl fmt::Debug for Delivery {
             .field("replay", &self.replay)
             .field("stale", &self.stale)
             .field("bad_signature", &self.bad_signature)
+            .field("lost", &self.lost)
+            .field("revoke", &self.revoke)
             .finish()
     }
 }
@@ -388,6 +397,34 @@ pub(crate) async fn deliver(state: &State, delivery: &Delivery) -> io::Result<De
     if delivery.secret.is_empty() {
         return Err(invalid("`secret` is empty".to_string()));
     }
+    if let Some(status) = &delivery.revoke {
+        let (message_id, body) = {
+            let mut inner = state.lock();
+            let mut subscription = inner.eventsub.subscription_for(&delivery.callback);
+            subscription["status"] = json!(status);
+            // Twitch deletes a subscription it revokes: the callback may subscribe again.
+            inner
+                .eventsub
+                .subscriptions
+                .retain(|r| r.subscription.callback != delivery.callback);
+            let message_id = inner.eventsub.grants.rng.uuid();
+            (
+                message_id,
+                Bytes::from(json!({ "subscription": subscription }).to_string()),
+            )
+        };
+        let stamp = timestamp(OffsetDateTime::now_utc());
+        let signature = sign(&delivery.secret, &message_id, &stamp, &body);
+        let headers = message_headers(&message_id, &stamp, signature, "revocation");
+        let answer = webhook::post(&target, &headers, body).await?;
+        return Ok(DeliveryOutcome {
+            status: answer.status,
+            body: answer.body,
+            message_id,
+            timestamp: stamp,
+            entitlement_ids: Vec::new(),
+        });
+    }
     let sent = {
         let mut inner = state.lock();
         if delivery.replay {
@@ -435,6 +472,15 @@ pub(crate) async fn deliver(state: &State, delivery: &Delivery) -> io::Result<De
     } else {
         delivery.secret.clone()
     };
+    if delivery.lost {
+        return Ok(DeliveryOutcome {
+            status: 0,
+            body: String::new(),
+            message_id: sent.message_id,
+            timestamp: stamp,
+            entitlement_ids: sent.entitlement_ids,
+        });
+    }
     let signature = sign(&key, &sent.message_id, &stamp, &sent.body);
     let headers = message_headers(&sent.message_id, &stamp, signature, "notification");
     let answer = webhook::post(&target, &headers, sent.body.clone()).await?;
