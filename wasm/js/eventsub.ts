@@ -8,7 +8,14 @@ import {
   verifyEventSub as rawVerify,
 } from './raw/twitch_drops_wasm.js';
 import { EventSubError, fromRaw, InvalidInputError } from './errors.js';
-import type { EventSubHeaders, EventSubMessage, EventSubResponse, VerifyEventSubOptions } from './types.js';
+import type {
+  Entitlement,
+  EventSubHeaders,
+  EventSubMessage,
+  EventSubResponse,
+  EventSubSubscription,
+  VerifyEventSubOptions,
+} from './types.js';
 
 /** Runs a wasm call, turning what it throws into the public error. */
 function translate<T>(call: () => T): T {
@@ -94,6 +101,11 @@ export class Deduplicator {
     return translate(() => this.#raw.firstTime(String(messageId), epochMs(now)));
   }
 
+  /** `firstTime`, as a `DeliveryLog` for `handleEventSub`. */
+  firstDelivery(messageId: string, nowMs: number): boolean {
+    return this.firstTime(messageId, nowMs);
+  }
+
   /** Forgets `messageId`, so its next delivery counts as a first (handling it failed). */
   forget(messageId: string): boolean {
     return this.#raw.forget(String(messageId));
@@ -102,5 +114,74 @@ export class Deduplicator {
   /** Ids remembered now. */
   get size(): number {
     return this.#raw.size();
+  }
+}
+
+/** Where delivered message ids are remembered (a `Deduplicator`, or your database). */
+export interface DeliveryLog {
+  /** Records `messageId` as delivered; true the first time, false when it was before. */
+  firstDelivery(messageId: string, nowMs: number): boolean | Promise<boolean>;
+}
+
+/** What a webhook request was, and the answer to send back. */
+export interface EventSubHandled {
+  response: EventSubResponse;
+  delivery:
+    | { kind: 'grants'; messageId: string; entitlements: Entitlement[] }
+    | { kind: 'repeated'; messageId: string }
+    | { kind: 'other'; messageId: string }
+    | { kind: 'verification' }
+    | { kind: 'revocation'; subscription: EventSubSubscription }
+    | { kind: 'refused'; error: EventSubError }
+    | { kind: 'notRecorded'; error: unknown };
+}
+
+/**
+ * The whole webhook in one call: verifies the request (`verifyEventSub`), answers the
+ * verification challenge, reports a revocation, and for a notification records its message
+ * id in `deliveries` and gives its entitlements the first time only (`grants`; a
+ * redelivery is `repeated`). Send `response` back; feed `grants` to
+ * `client.fulfillEntitlements`. A log that fails is answered 503, so Twitch sends the
+ * message again. A message is recorded when it arrives: grants whose process dies before
+ * granting stay CLAIMED, for the next `client.fulfill` drain.
+ */
+export async function handleEventSub(options: {
+  headers: EventSubHeaders;
+  body: Uint8Array | string;
+  secret: string;
+  deliveries: DeliveryLog;
+  now?: Date | number;
+}): Promise<EventSubHandled> {
+  const { deliveries } = options ?? {};
+  if (typeof deliveries?.firstDelivery !== 'function') {
+    throw new InvalidInputError('invalid `deliveries`: pass an object with firstDelivery(messageId, nowMs), e.g. a Deduplicator', 'deliveries');
+  }
+  let message: EventSubMessage;
+  try {
+    message = verifyEventSub(options);
+  } catch (error) {
+    if (!(error instanceof EventSubError)) throw error;
+    return { response: error.response, delivery: { kind: 'refused', error } };
+  }
+  const response = eventSubResponse(message);
+  switch (message.type) {
+    case 'verification':
+      return { response, delivery: { kind: 'verification' } };
+    case 'revocation':
+      return { response, delivery: { kind: 'revocation', subscription: message.subscription } };
+    default: {
+      let first: boolean;
+      try {
+        first = await deliveries.firstDelivery(message.messageId, epochMs(options.now));
+      } catch (error) {
+        return {
+          response: { status: 503, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: 'delivery not recorded; send it again' },
+          delivery: { kind: 'notRecorded', error },
+        };
+      }
+      if (!first) return { response, delivery: { kind: 'repeated', messageId: message.messageId } };
+      if (message.grants.length === 0) return { response, delivery: { kind: 'other', messageId: message.messageId } };
+      return { response, delivery: { kind: 'grants', messageId: message.messageId, entitlements: message.entitlements } };
+    }
   }
 }

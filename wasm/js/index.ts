@@ -1,7 +1,8 @@
 // The public surface of the twitch-drops package.
 
 export { DropsClient } from './client.js';
-export { Deduplicator, eventSubResponse, verifyEventSub } from './eventsub.js';
+export { Deduplicator, eventSubResponse, handleEventSub, verifyEventSub } from './eventsub.js';
+export type { DeliveryLog, EventSubHandled } from './eventsub.js';
 export { FileJournal } from './file-journal.js';
 export type { FileJournalOptions } from './file-journal.js';
 export {

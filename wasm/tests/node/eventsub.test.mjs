@@ -13,6 +13,7 @@ import {
   EventSubError,
   InvalidInputError,
   eventSubResponse,
+  handleEventSub,
   verifyEventSub,
 } from 'twitch-drops';
 import { startFake } from './fake.mjs';
@@ -197,4 +198,65 @@ test('Deduplicator: first time only, forget lets an id through again, windows an
   assert.equal(windowed.firstTime('x', 20 * 60 * 1000 - 1), false);
   assert.equal(windowed.firstTime('x', 20 * 60 * 1000), true);
   assert.throws(() => new Deduplicator(-1), InvalidInputError);
+});
+
+test('handleEventSub: the whole webhook in one call, each message acted on once', async () => {
+  const fake = await startFake();
+  const deliveries = new Deduplicator();
+  const handled = [];
+  let failLog = false;
+  const log = {
+    firstDelivery: async (id, nowMs) => {
+      if (failLog) throw new Error('the database is away');
+      return deliveries.firstDelivery(id, nowMs);
+    },
+  };
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (chunk) => chunks.push(chunk));
+    req.on('end', async () => {
+      const { response, delivery } = await handleEventSub({
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+        secret: SECRET,
+        deliveries: log,
+      });
+      handled.push(delivery);
+      res.writeHead(response.status, response.headers);
+      res.end(response.body);
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const callback = `http://127.0.0.1:${server.address().port}/eventsub`;
+  try {
+    const deliver = (body) =>
+      fetch(`${fake.base_url}/_fake/eventsub/deliver`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ callback, secret: SECRET, ...body }),
+      }).then((r) => r.json());
+    const first = await deliver({ count: 3 });
+    assert.equal(first.status, 204);
+    assert.equal(handled[0].kind, 'grants');
+    assert.equal(handled[0].entitlements.length, 3);
+    assert.ok(handled[0].entitlements.every((e) => e.fulfillmentStatus === 'CLAIMED' && e.gameId === GAME));
+    const replay = await deliver({ replay: true });
+    assert.equal(replay.status, 204);
+    assert.deepEqual(handled[1], { kind: 'repeated', messageId: first.message_id });
+    const forged = await deliver({ count: 1, bad_signature: true });
+    assert.equal(forged.status, 403);
+    assert.equal(handled[2].kind, 'refused');
+    assert.ok(handled[2].error instanceof EventSubError);
+    failLog = true;
+    const unrecorded = await deliver({ count: 1 });
+    assert.equal(unrecorded.status, 503, 'Twitch is asked to send it again');
+    assert.equal(handled[3].kind, 'notRecorded');
+    await assert.rejects(
+      handleEventSub({ headers: {}, body: '', secret: SECRET, deliveries: {} }),
+      (e) => e instanceof InvalidInputError && e.field === 'deliveries',
+    );
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+    await fake.close();
+  }
 });

@@ -40,6 +40,7 @@ test('Node resolves the package by name to its Node entry point', async () => {
     'TransportError',
     'UnauthorizedError',
     'eventSubResponse',
+    'handleEventSub',
     'verifyEventSub',
   ]);
 });
