@@ -563,6 +563,15 @@ typedef uint64_t (*td_now_fn)(void *user_data);
 // Blocks the calling thread for `ms` milliseconds (backoff, rate limits, device-flow polls).
 typedef void (*td_sleep_fn)(void *user_data, uint64_t ms);
 
+// Where `td_eventsub_handle` records delivered message ids, when not in a
+// `td_deduplicator`: your database, so that a redelivery after a restart is recognized.
+// Write `*first_out` (true the first time `message_id` is recorded) and return 0, or
+// return non-zero when it could not be recorded. `message_id` is borrowed for the call.
+typedef int32_t (*td_delivery_fn)(void *user_data,
+                                  struct td_str message_id,
+                                  uint64_t now_ms,
+                                  bool *first_out);
+
 // One entitlement's final state in a run. Borrowed: valid only during the settlement
 // callback.
 typedef struct td_settlement {
@@ -1424,6 +1433,31 @@ enum td_result td_eventsub_verify(const struct td_header *headers,
                                   const char *secret,
                                   uint64_t now_ms,
                                   struct td_eventsub_message **message_out,
+                                  struct td_error *error);
+
+// The whole webhook in one call: `td_eventsub_verify`, then, for a notification, its
+// message id recorded in `deliveries` (called with `user_data`) or else in `dedup`.
+// Writes `*message_out` (free with `td_eventsub_message_free`: the answer to send, the
+// entitlements) and `*act_out`: true when this is a notification's first delivery, whose
+// entitlements are to be granted; false for a repeat (answer it, do not act) and for any
+// other kind. A refused message fails as `td_eventsub_verify` does; a delivery that could
+// not be recorded is `TD_JOURNAL`: answer 503, and Twitch sends it again.
+//
+// # Safety
+// As `td_eventsub_verify`; `dedup` NULL or live (not shared with another thread during the
+// call); `deliveries` NULL or valid; `act_out` writable. One of `dedup` and `deliveries`
+// is given.
+enum td_result td_eventsub_handle(const struct td_header *headers,
+                                  size_t header_count,
+                                  const uint8_t *body,
+                                  size_t body_len,
+                                  const char *secret,
+                                  uint64_t now_ms,
+                                  struct td_deduplicator *dedup,
+                                  td_delivery_fn deliveries,
+                                  void *user_data,
+                                  struct td_eventsub_message **message_out,
+                                  bool *act_out,
                                   struct td_error *error);
 
 // Frees a message and its entitlements; NULL is a no-op.

@@ -2,14 +2,16 @@
 //! server received, the answer to send, and the memory of message ids already handled. The
 //! checks, the parsing and the answers are the core's.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void};
 
 use twitch_drops::eventsub::{self, Message};
+use twitch_drops::fulfill::JournalError;
+use twitch_drops::webhook::{self, DeliveryLog};
 use twitch_drops::{Deduplicator, Secret};
 
 use crate::boundary::{
     arg_bytes, arg_mut, arg_str, free_handle, guard, guard_code, guard_value, into_handle, out_ptr,
-    td_str, CText,
+    td_str, CText, Failure,
 };
 use crate::entitlements::td_entitlement;
 use crate::error::td_error;
@@ -115,6 +117,93 @@ pub unsafe extern "C" fn td_eventsub_verify(
         let body = arg_bytes(body, body_len, "body")?;
         let secret = Secret::new(arg_str(secret, "secret")?);
         let message = eventsub::verify(&headers, body, &secret, now_ms)?;
+        out.write(into_handle(td_eventsub_message::new(message)));
+        Ok(())
+    })
+}
+
+/// Where `td_eventsub_handle` records delivered message ids, when not in a
+/// `td_deduplicator`: your database, so that a redelivery after a restart is recognized.
+/// Write `*first_out` (true the first time `message_id` is recorded) and return 0, or
+/// return non-zero when it could not be recorded. `message_id` is borrowed for the call.
+pub type td_delivery_fn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        message_id: td_str,
+        now_ms: u64,
+        first_out: *mut bool,
+    ) -> i32,
+>;
+
+/// A C log of deliveries.
+struct CDeliveries {
+    record: unsafe extern "C" fn(*mut c_void, td_str, u64, *mut bool) -> i32,
+    user_data: *mut c_void,
+}
+
+impl DeliveryLog for CDeliveries {
+    fn first_delivery(&mut self, message_id: &str, now_ms: u64) -> Result<bool, JournalError> {
+        let id = CText::new(message_id);
+        let mut first = false;
+        // SAFETY: the caller of `td_eventsub_handle` promised a valid function.
+        let code = unsafe { (self.record)(self.user_data, id.view(), now_ms, &mut first) };
+        if code == 0 {
+            Ok(first)
+        } else {
+            Err(JournalError(format!(
+                "the deliveries callback returned {code}: answer 503 so that Twitch sends the \
+                 message again"
+            )))
+        }
+    }
+}
+
+/// The whole webhook in one call: `td_eventsub_verify`, then, for a notification, its
+/// message id recorded in `deliveries` (called with `user_data`) or else in `dedup`.
+/// Writes `*message_out` (free with `td_eventsub_message_free`: the answer to send, the
+/// entitlements) and `*act_out`: true when this is a notification's first delivery, whose
+/// entitlements are to be granted; false for a repeat (answer it, do not act) and for any
+/// other kind. A refused message fails as `td_eventsub_verify` does; a delivery that could
+/// not be recorded is `TD_JOURNAL`: answer 503, and Twitch sends it again.
+///
+/// # Safety
+/// As `td_eventsub_verify`; `dedup` NULL or live (not shared with another thread during the
+/// call); `deliveries` NULL or valid; `act_out` writable. One of `dedup` and `deliveries`
+/// is given.
+#[no_mangle]
+pub unsafe extern "C" fn td_eventsub_handle(
+    headers: *const td_header,
+    header_count: usize,
+    body: *const u8,
+    body_len: usize,
+    secret: *const c_char,
+    now_ms: u64,
+    dedup: *mut td_deduplicator,
+    deliveries: td_delivery_fn,
+    user_data: *mut c_void,
+    message_out: *mut *mut td_eventsub_message,
+    act_out: *mut bool,
+    error: *mut td_error,
+) -> td_result {
+    guard(error, || {
+        let out = out_ptr(message_out, "message_out")?;
+        let act = out_ptr(act_out, "act_out")?;
+        let mut callback;
+        let log: &mut dyn DeliveryLog = match (deliveries, dedup.is_null()) {
+            (Some(record), _) => {
+                callback = CDeliveries { record, user_data };
+                &mut callback
+            }
+            (None, false) => &mut arg_mut(dedup, "dedup")?.inner,
+            (None, true) => return Err(Failure::null("dedup")),
+        };
+        let headers = read_headers(headers, header_count)?;
+        let body = arg_bytes(body, body_len, "body")?;
+        let secret = Secret::new(arg_str(secret, "secret")?);
+        let message = eventsub::verify(&headers, body, &secret, now_ms)?;
+        let first = webhook::first_delivery(&message, now_ms, log)
+            .map_err(|e| Failure::from(twitch_drops::Error::Journal { message: e.0 }))?;
+        act.write(first);
         out.write(into_handle(td_eventsub_message::new(message)));
         Ok(())
     })

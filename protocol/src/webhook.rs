@@ -66,6 +66,19 @@ pub struct Handled {
     pub delivery: Delivery,
 }
 
+/// Whether to act on a verified message: a notification, the first time its id is recorded
+/// in `log` (a redelivery is answered, not acted on again); never another kind (answer it).
+pub fn first_delivery(
+    message: &Message,
+    now_ms: u64,
+    log: &mut dyn DeliveryLog,
+) -> Result<bool, JournalError> {
+    match message {
+        Message::Notification { message_id, .. } => log.first_delivery(message_id, now_ms),
+        _ => Ok(false),
+    }
+}
+
 /// Handles one webhook request: `headers` and `body` as received (the body's raw bytes),
 /// `secret` the subscription's, `now_ms` the current time.
 pub fn handle<K: AsRef<str>, V: AsRef<str>>(
@@ -85,12 +98,13 @@ pub fn handle<K: AsRef<str>, V: AsRef<str>>(
         }
     };
     let response = eventsub::respond(&message);
+    let first = first_delivery(&message, now_ms, log);
     let delivery = match message {
         Message::Verification { subscription, .. } => Delivery::Verification { subscription },
         Message::Revocation { subscription, .. } => Delivery::Revocation { subscription },
         Message::Notification {
             message_id, events, ..
-        } => match log.first_delivery(&message_id, now_ms) {
+        } => match first {
             Err(error) => {
                 return Handled {
                     response: HttpResponse::new(

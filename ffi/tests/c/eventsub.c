@@ -254,11 +254,81 @@ static void pushed(td_error *err) {
     td_client_free(client);
 }
 
+/* A store of delivered message ids, as a studio's database would keep them. */
+typedef struct delivery_store {
+    char ids[8][64];
+    int count, fail;
+} delivery_store;
+
+static int record_delivery(void *user_data, td_str id, uint64_t now_ms, bool *first_out) {
+    delivery_store *store = user_data;
+    (void)now_ms;
+    if (store->fail) return 7;
+    CHECK(id.ptr[id.len] == '\0' && id.len < 64);
+    for (int i = 0; i < store->count; i++) {
+        if (strcmp(store->ids[i], id.ptr) == 0) {
+            *first_out = false;
+            return 0;
+        }
+    }
+    CHECK(store->count < 8);
+    memcpy(store->ids[store->count++], id.ptr, id.len + 1);
+    *first_out = true;
+    return 0;
+}
+
+/* td_eventsub_handle: verify and record in one call, through a callback store or a
+ * deduplicator; a repeat is answered and not acted on; a store that fails is TD_JOURNAL. */
+static void handle_calls(td_error *err) {
+    headers h = make_headers("notification", MESSAGE_ID, TIMESTAMP, GRANT_SIGNATURE);
+    const uint8_t *body = (const uint8_t *)GRANT_BODY;
+    size_t len = strlen(GRANT_BODY);
+    delivery_store store = {{{0}}, 0, 0};
+    td_eventsub_message *m = NULL;
+    bool act = false;
+    CHECK_OK(td_eventsub_handle(h.items, h.count, body, len, SECRET, NOW_MS, NULL, record_delivery, &store, &m, &act,
+                                err),
+             err);
+    CHECK(act && td_eventsub_message_entitlement_count(m) == 1);
+    CHECK(td_eventsub_message_response_status(m) == 204);
+    td_eventsub_message_free(m);
+    CHECK_OK(td_eventsub_handle(h.items, h.count, body, len, SECRET, NOW_MS + 1000, NULL, record_delivery, &store, &m,
+                                &act, err),
+             err);
+    CHECK(!act && td_eventsub_message_response_status(m) == 204); /* a repeat: answered, not acted on */
+    td_eventsub_message_free(m);
+    CHECK(store.count == 1);
+
+    td_deduplicator *seen = td_deduplicator_new(0);
+    CHECK_OK(td_eventsub_handle(h.items, h.count, body, len, SECRET, NOW_MS, seen, NULL, NULL, &m, &act, err), err);
+    CHECK(act);
+    td_eventsub_message_free(m);
+    CHECK_OK(td_eventsub_handle(h.items, h.count, body, len, SECRET, NOW_MS, seen, NULL, NULL, &m, &act, err), err);
+    CHECK(!act);
+    td_eventsub_message_free(m);
+    td_deduplicator_free(seen);
+
+    delivery_store failing = {{{0}}, 0, 1};
+    m = NULL;
+    CHECK_RESULT(td_eventsub_handle(h.items, h.count, body, len, SECRET, NOW_MS, NULL, record_delivery, &failing, &m,
+                                    &act, err),
+                 TD_JOURNAL, err);
+    CHECK(m == NULL && message_has(err, "503"));
+    headers forged = make_headers("notification", MESSAGE_ID, TIMESTAMP, "sha256=00");
+    CHECK_RESULT(td_eventsub_handle(forged.items, forged.count, body, len, SECRET, NOW_MS, NULL, record_delivery,
+                                    &store, &m, &act, err),
+                 TD_EVENTSUB_BAD_SIGNATURE, err);
+    CHECK(store.count == 1); /* a refused message is not recorded */
+    CHECK_RESULT(td_eventsub_handle(h.items, h.count, body, len, SECRET, NOW_MS, NULL, NULL, NULL, &m, &act, err),
+                 TD_NULL_POINTER, err);
+}
+
 int main(void) {
     td_error *err = td_error_new();
     known_vector(err);
     challenge(err);
     deduplicator();
+    handle_calls(err);
     pushed(err);
     td_error_free(err);
     return 0;

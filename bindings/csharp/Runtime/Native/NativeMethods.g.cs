@@ -23,6 +23,9 @@ namespace TwitchDrops.Native
 
 
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        internal delegate int td_eventsub_handle_deliveries_delegate(void* user_data, td_str message_id, ulong now_ms, bool* first_out);
+
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
         internal delegate uint td_client_fulfill_entitlements_grant_delegate(void* user_data, td_grant_request* request, td_grant_reason* reason);
 
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
@@ -919,6 +922,23 @@ namespace TwitchDrops.Native
         /// </summary>
         [DllImport(__DllName, EntryPoint = "td_eventsub_verify", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern td_result td_eventsub_verify(td_header* headers, System.UIntPtr header_count, byte* body, System.UIntPtr body_len, byte* secret, ulong now_ms, td_eventsub_message** message_out, td_error* error);
+
+        /// <summary>
+        ///  The whole webhook in one call: `td_eventsub_verify`, then, for a notification, its
+        ///  message id recorded in `deliveries` (called with `user_data`) or else in `dedup`.
+        ///  Writes `*message_out` (free with `td_eventsub_message_free`: the answer to send, the
+        ///  entitlements) and `*act_out`: true when this is a notification's first delivery, whose
+        ///  entitlements are to be granted; false for a repeat (answer it, do not act) and for any
+        ///  other kind. A refused message fails as `td_eventsub_verify` does; a delivery that could
+        ///  not be recorded is `TD_JOURNAL`: answer 503, and Twitch sends it again.
+        ///
+        ///  # Safety
+        ///  As `td_eventsub_verify`; `dedup` NULL or live (not shared with another thread during the
+        ///  call); `deliveries` NULL or valid; `act_out` writable. One of `dedup` and `deliveries`
+        ///  is given.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "td_eventsub_handle", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern td_result td_eventsub_handle(td_header* headers, System.UIntPtr header_count, byte* body, System.UIntPtr body_len, byte* secret, ulong now_ms, td_deduplicator* dedup, td_eventsub_handle_deliveries_delegate deliveries, void* user_data, td_eventsub_message** message_out, bool* act_out, td_error* error);
 
         /// <summary>
         ///  Frees a message and its entitlements; NULL is a no-op.
