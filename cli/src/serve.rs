@@ -315,6 +315,13 @@ fn work(
     counters: &Counters,
     stop: StopSignal,
 ) {
+    // Every run, pushed or drained: this worker's journal and grant, counted.
+    let mut run = |engine: Engine| {
+        let report =
+            client.drive_engine_pipelined(engine, journal.as_mut(), grant.as_mut(), &mut |_| {});
+        counters.runs.fetch_add(1, Ordering::Relaxed);
+        report
+    };
     let mut next_drain = Instant::now();
     loop {
         if stop.is_raised() {
@@ -344,34 +351,19 @@ fn work(
                     .with_grants_in_flight(options.grants_in_flight)
                     .map(|e| e.with_stop_signal(stop.clone()));
                 match engine {
-                    Ok(engine) => {
-                        let report = client.drive_engine_pipelined(
-                            engine,
-                            journal.as_mut(),
-                            grant.as_mut(),
-                            &mut |_| {},
-                        );
-                        counters.runs.fetch_add(1, Ordering::Relaxed);
-                        say("push", count, &report);
-                    }
+                    Ok(engine) => say("push", count, &run(engine)),
                     Err(e) => eprintln!("drops: push: {e}"),
                 }
             }
             Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() >= next_drain => {
-                let run = FulfillOptions {
+                let drain = FulfillOptions {
                     grants_in_flight: options.grants_in_flight,
                     stop_signal: Some(stop.clone()),
                     ..FulfillOptions::new(EntitlementsQuery::new().game(options.game.clone()))
                 };
-                match Engine::new(client.config(), run) {
+                match Engine::new(client.config(), drain) {
                     Ok(engine) => {
-                        let report = client.drive_engine_pipelined(
-                            engine,
-                            journal.as_mut(),
-                            grant.as_mut(),
-                            &mut |_| {},
-                        );
-                        counters.runs.fetch_add(1, Ordering::Relaxed);
+                        let report = run(engine);
                         counters
                             .reconciled
                             .fetch_add(report.fulfilled, Ordering::Relaxed);

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -38,6 +38,37 @@ impl KillSchedule {
         self.0 ^= self.0 << 17;
         Duration::from_millis(from_ms + self.0 % span_ms)
     }
+}
+
+/// A fake holding `entitlements` CLAIMED of the game, among `users` viewers.
+fn fake(entitlements: usize, users: usize, rng_seed: u64) -> FakeTwitch {
+    let mut config = FakeConfig::new();
+    config.seed = Seed {
+        entitlements,
+        games: vec![GAME.into()],
+        foreign_games: vec![],
+        users,
+        fulfilled_fraction: 0.0,
+        rng_seed,
+    };
+    FakeTwitch::start(config).expect("fake starts")
+}
+
+/// Ids of the game's entitlements still CLAIMED.
+fn claimed_ids(fake: &FakeTwitch) -> Vec<String> {
+    fake.entitlements()
+        .into_iter()
+        .filter(|e| e.game_id == GAME && e.fulfillment_status == CLAIMED)
+        .map(|e| e.id)
+        .collect()
+}
+
+/// An empty scratch folder, `drops-NAME-PID`.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("drops-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    dir
 }
 
 /// Lets `child` run for `after`, checking every `poll`; true when it ended by itself first.
@@ -104,25 +135,9 @@ fn sigkill_at_random_points_loses_nothing_and_grants_nothing_twice_file() {
 
 /// The schedule and checks, with `drops fulfill --journal KIND:PATH`.
 fn sigkill_at_random_points(kind: &str) {
-    let mut config = FakeConfig::new();
-    config.seed = Seed {
-        entitlements: 6000,
-        games: vec![GAME.into()],
-        foreign_games: vec![],
-        users: 60,
-        fulfilled_fraction: 0.0,
-        rng_seed: 21,
-    };
-    let fake = FakeTwitch::start(config).expect("fake starts");
-    let claimed: Vec<String> = fake
-        .entitlements()
-        .into_iter()
-        .filter(|e| e.game_id == GAME && e.fulfillment_status == CLAIMED)
-        .map(|e| e.id)
-        .collect();
-    let dir = std::env::temp_dir().join(format!("drops-crash-{kind}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
+    let fake = fake(6000, 60, 21);
+    let claimed = claimed_ids(&fake);
+    let dir = scratch(&format!("crash-{kind}"));
 
     let mut schedule = KillSchedule::new();
     let mut kills = 0;
@@ -166,11 +181,7 @@ fn sigkill_at_random_points(kind: &str) {
     // Grants called as resumed: each kill leaves in doubt at most the grants running then.
     let calls = std::fs::read_to_string(dir.join("calls")).unwrap_or_default();
     let resumed_calls = calls.lines().filter(|l| l.ends_with(" 1")).count();
-    let left = fake
-        .entitlements()
-        .into_iter()
-        .filter(|e| e.game_id == GAME && e.fulfillment_status == CLAIMED)
-        .count();
+    let left = claimed_ids(&fake).len();
     let stats = fake.stats();
     eprintln!(
         "{kind} journal: kills {kills} (+{finished_early} runs that finished before their kill), \
@@ -213,27 +224,9 @@ fn sigkill_without_journal_flag_writes_no_id_twice() {
 /// The schedule and checks, with `--journal sqlite:PATH` when `journal_flag`, else the
 /// default journal (under a scratch `XDG_STATE_HOME`).
 fn sigkill_with_a_grant_log(journal_flag: bool) {
-    let mut config = FakeConfig::new();
-    config.seed = Seed {
-        entitlements: 20_000,
-        games: vec![GAME.into()],
-        foreign_games: vec![],
-        users: 60,
-        fulfilled_fraction: 0.0,
-        rng_seed: 22,
-    };
-    let fake = FakeTwitch::start(config).expect("fake starts");
-    let claimed = fake
-        .entitlements()
-        .into_iter()
-        .filter(|e| e.game_id == GAME && e.fulfillment_status == CLAIMED)
-        .count();
-    let dir = std::env::temp_dir().join(format!(
-        "drops-crash-log-{journal_flag}-{}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
+    let fake = fake(20_000, 60, 22);
+    let claimed = claimed_ids(&fake).len();
+    let dir = scratch(&format!("crash-log-{journal_flag}"));
     let run = || {
         let mut command = Command::new(env!("CARGO_BIN_EXE_drops"));
         command
@@ -284,11 +277,7 @@ fn sigkill_with_a_grant_log(journal_flag: bool) {
             .or_default() += 1;
     }
     let twice = written.values().filter(|n| **n > 1).count();
-    let left = fake
-        .entitlements()
-        .into_iter()
-        .filter(|e| e.game_id == GAME && e.fulfillment_status == CLAIMED)
-        .count();
+    let left = claimed_ids(&fake).len();
     eprintln!(
         "kills {kills}, entitlements {claimed}, log lines {}, ids twice {twice}, last run {summary}",
         log.lines().count()
@@ -313,24 +302,9 @@ fn sigkill_with_a_grant_log(journal_flag: bool) {
 /// with the same journal finishes with nothing in doubt and nothing granted twice.
 #[test]
 fn ctrl_c_stops_gracefully_and_the_rerun_finishes() {
-    let mut config = FakeConfig::new();
-    config.seed = Seed {
-        entitlements: 400,
-        games: vec![GAME.into()],
-        foreign_games: vec![],
-        users: 20,
-        fulfilled_fraction: 0.0,
-        rng_seed: 23,
-    };
-    let fake = FakeTwitch::start(config).expect("fake starts");
-    let claimed = fake
-        .entitlements()
-        .into_iter()
-        .filter(|e| e.game_id == GAME && e.fulfillment_status == CLAIMED)
-        .count();
-    let dir = std::env::temp_dir().join(format!("drops-ctrl-c-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
+    let fake = fake(400, 20, 23);
+    let claimed = claimed_ids(&fake).len();
+    let dir = scratch("ctrl-c");
     // Slow grants (20 ms each), so the signal comes while some run.
     let slow = format!("sleep 0.02\n{GRANT_SCRIPT}");
     let run = || {
@@ -386,11 +360,7 @@ fn ctrl_c_stops_gracefully_and_the_rerun_finishes() {
             .entry(line.split(' ').next().unwrap_or_default())
             .or_default() += 1;
     }
-    let left = fake
-        .entitlements()
-        .into_iter()
-        .filter(|e| e.game_id == GAME && e.fulfillment_status == CLAIMED)
-        .count();
+    let left = claimed_ids(&fake).len();
     eprintln!(
         "Ctrl-C after 700 ms: {fulfilled} fulfilled before the stop; rerun {summary}; \
          entitlements {claimed}, granted {}, twice {}, left CLAIMED {left}",

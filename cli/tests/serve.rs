@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -65,26 +65,36 @@ fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     done()
 }
 
-#[test]
-fn serve_grants_pushes_once_catches_missed_ones_and_stops_on_sigterm() {
+/// A fake holding `entitlements` CLAIMED of the game.
+fn fake(entitlements: usize, users: usize, rng_seed: u64) -> FakeTwitch {
     let mut config = FakeConfig::new();
     config.seed = Seed {
-        entitlements: 30,
+        entitlements,
         games: vec![GAME.into()],
         foreign_games: vec![],
-        users: 10,
+        users,
         fulfilled_fraction: 0.0,
-        rng_seed: 31,
+        rng_seed,
     };
-    let fake = FakeTwitch::start(config).expect("fake starts");
-    let dir = std::env::temp_dir().join(format!("drops-serve-{}", std::process::id()));
+    FakeTwitch::start(config).expect("fake starts")
+}
+
+/// An empty scratch folder for one test.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("drops-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let log = dir.join("grants");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_drops"))
-        .args(["serve", "--game", GAME, "--listen", "127.0.0.1:0"])
+    dir
+}
+
+/// `drops serve` on `listen` with `extra` flags: grants logged in `dir/grants`, journal in
+/// `dir/journal.sqlite`, a drain every second.
+fn serve(fake: &FakeTwitch, dir: &Path, listen: &str, extra: &[&str], stderr: Stdio) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_drops"))
+        .args(["serve", "--game", GAME, "--listen", listen])
+        .args(extra)
         .args(["--reconcile-every", "1", "--grant-log"])
-        .arg(&log)
+        .arg(dir.join("grants"))
         .arg("--journal")
         .arg(format!("sqlite:{}", dir.join("journal.sqlite").display()))
         .env_clear()
@@ -95,9 +105,34 @@ fn serve_grants_pushes_once_catches_missed_ones_and_stops_on_sigterm() {
         .env("TWITCH_AUTH_URL", fake.auth_url())
         .env("DROPS_EVENTSUB_SECRET", SECRET)
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(stderr)
         .spawn()
-        .expect("drops serve starts");
+        .expect("drops serve starts")
+}
+
+/// SIGTERM to `child`, then its exit (within 10 seconds).
+fn terminate(mut child: Child) -> ExitStatus {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = Instant::now();
+    loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            return exit;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "stops in time");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn serve_grants_pushes_once_catches_missed_ones_and_stops_on_sigterm() {
+    let fake = fake(30, 10, 31);
+    let dir = scratch("serve");
+    let log = dir.join("grants");
+    let mut child = serve(&fake, &dir, "127.0.0.1:0", &[], Stdio::piped());
     // Its stderr, line by line, on a channel (the first says where it listens).
     let (lines, said) = mpsc::channel::<String>();
     let stderr = child.stderr.take().unwrap();
@@ -196,19 +231,7 @@ fn serve_grants_pushes_once_catches_missed_ones_and_stops_on_sigterm() {
     assert!(!metrics.contains(&fake.client_secret()));
 
     // SIGTERM: a graceful stop, exit 0.
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let started = Instant::now();
-    let exit = loop {
-        if let Some(exit) = child.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(started.elapsed() < Duration::from_secs(10), "stops in time");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let exit = terminate(child);
     assert!(exit.success(), "{exit}");
     assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
     std::fs::remove_dir_all(&dir).ok();
@@ -216,19 +239,8 @@ fn serve_grants_pushes_once_catches_missed_ones_and_stops_on_sigterm() {
 
 #[test]
 fn serve_subscribes_resubscribes_after_failed_deliveries_and_drains_lost_pushes() {
-    let mut config = FakeConfig::new();
-    config.seed = Seed {
-        entitlements: 0,
-        games: vec![GAME.into()],
-        foreign_games: vec![],
-        users: 5,
-        fulfilled_fraction: 0.0,
-        rng_seed: 32,
-    };
-    let fake = FakeTwitch::start(config).expect("fake starts");
-    let dir = std::env::temp_dir().join(format!("drops-serve-sub-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let fake = fake(0, 5, 32);
+    let dir = scratch("serve-sub");
     let log = dir.join("grants");
     // A free port, known before start: the callback URL names it.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -238,25 +250,18 @@ fn serve_subscribes_resubscribes_after_failed_deliveries_and_drains_lost_pushes(
         .port();
     let address = format!("127.0.0.1:{port}");
     let callback = format!("http://{address}/eventsub");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_drops"))
-        .args(["serve", "--game", GAME, "--listen", &address])
-        .args(["--callback-url", &callback])
-        .args(["--organization", fake_twitch::ORGANIZATION_ID])
-        .args(["--reconcile-every", "1", "--grant-log"])
-        .arg(&log)
-        .arg("--journal")
-        .arg(format!("sqlite:{}", dir.join("journal.sqlite").display()))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("TWITCH_CLIENT_ID", fake.client_id())
-        .env("TWITCH_CLIENT_SECRET", fake.client_secret())
-        .env("TWITCH_HELIX_URL", fake.helix_url())
-        .env("TWITCH_AUTH_URL", fake.auth_url())
-        .env("DROPS_EVENTSUB_SECRET", SECRET)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("drops serve starts");
+    let child = serve(
+        &fake,
+        &dir,
+        &address,
+        &[
+            "--callback-url",
+            &callback,
+            "--organization",
+            fake_twitch::ORGANIZATION_ID,
+        ],
+        Stdio::null(),
+    );
     let healthy = || TcpStream::connect(&address).is_ok() && get(&address, "/healthz").0 == 200;
     assert!(
         eventually(Duration::from_secs(10), healthy),
@@ -308,14 +313,7 @@ fn serve_subscribes_resubscribes_after_failed_deliveries_and_drains_lost_pushes(
         eventually(Duration::from_secs(10), || granted(&log).len() == 4),
         "the lost pushes, at the next drain"
     );
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        assert!(started.elapsed() < Duration::from_secs(10), "stops in time");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    terminate(child);
     assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -11,24 +11,12 @@ mod quickstart {
     }
 }
 
+mod common;
+
+use common::readme_block;
 use fake_twitch::{FakeConfig, FakeTwitch, Seed};
 
-const README: &str = include_str!("../../README.md");
 const EXAMPLE: &str = include_str!("../examples/quickstart.rs");
-
-/// The fenced block that follows the README's quickstart marker.
-fn readme_block(marker: &str) -> String {
-    let start = README
-        .find(marker)
-        .unwrap_or_else(|| panic!("README has no `{marker}` marker"));
-    let rest = &README[start..];
-    let open = rest
-        .find("```rust\n")
-        .expect("a ```rust block after the marker")
-        + 8;
-    let close = rest[open..].find("```").expect("the block is closed") + open;
-    rest[open..close].to_string()
-}
 
 #[test]
 fn readme_quickstart_is_the_example() {

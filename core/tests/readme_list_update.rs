@@ -11,26 +11,19 @@ mod list_and_update {
     }
 }
 
+mod common;
+
+use common::readme_block;
 use fake_twitch::{FakeConfig, FakeTwitch, Seed};
 
-const README: &str = include_str!("../../README.md");
 const EXAMPLE: &str = include_str!("../examples/list_and_update.rs");
 // Not `<!-- example: `: ffi/tests/packaging.rs checks those blocks as C and C++.
 const MARKER: &str = "<!-- rust-example: core/examples/list_and_update.rs -->";
 
 #[test]
 fn readme_block_is_the_example() {
-    let start = README
-        .find(MARKER)
-        .unwrap_or_else(|| panic!("README has no `{MARKER}` marker"));
-    let rest = &README[start..];
-    let open = rest
-        .find("```rust\n")
-        .expect("a ```rust block after the marker")
-        + 8;
-    let close = rest[open..].find("```").expect("the block is closed") + open;
     assert_eq!(
-        &rest[open..close],
+        readme_block(MARKER),
         EXAMPLE,
         "README's listing example drifted from core/examples/list_and_update.rs"
     );

@@ -11,22 +11,17 @@ mod logs_and_metrics {
     }
 }
 
+mod common;
+
+use common::readme_block;
 use fake_twitch::{FakeConfig, FakeTwitch, Faults, Seed};
 
-const README: &str = include_str!("../../README.md");
 const EXAMPLE: &str = include_str!("../examples/logs_and_metrics.rs");
 const MARKER: &str = "<!-- rust-example: core/examples/logs_and_metrics.rs -->";
 
 #[test]
 fn readme_block_is_the_example() {
-    let start = README.find(MARKER).expect("the README's marker");
-    let rest = &README[start..];
-    let open = rest
-        .find("```rust\n")
-        .expect("a ```rust block after the marker")
-        + 8;
-    let close = rest[open..].find("```").expect("the block is closed") + open;
-    assert_eq!(&rest[open..close], EXAMPLE, "the README's block drifted");
+    assert_eq!(readme_block(MARKER), EXAMPLE, "the README's block drifted");
 }
 
 #[test]

@@ -278,3 +278,18 @@ pub fn answer_all(
         answer.into_bytes()
     }
 }
+
+/// The ```rust block that follows `marker` in the README, as the README has it.
+pub fn readme_block(marker: &str) -> String {
+    const README: &str = include_str!("../../../README.md");
+    let start = README
+        .find(marker)
+        .unwrap_or_else(|| panic!("README has no `{marker}` marker"));
+    let rest = &README[start..];
+    let open = rest
+        .find("```rust\n")
+        .expect("a ```rust block after the marker")
+        + 8;
+    let close = rest[open..].find("```").expect("the block is closed") + open;
+    rest[open..close].to_string()
+}
