@@ -319,6 +319,26 @@ impl EventSub {
         }
     }
 
+    /// A new message id.
+    pub(crate) fn message_id(&mut self) -> String {
+        self.grants.rng.uuid()
+    }
+
+    /// The enabled subscriptions: each one's callback, secret and wire object.
+    pub(crate) fn enabled(&self) -> Vec<(String, String, Value)> {
+        self.subscriptions
+            .iter()
+            .filter(|r| r.subscription.status == "enabled")
+            .map(|r| {
+                (
+                    r.subscription.callback.clone(),
+                    r.secret.clone(),
+                    r.subscription.wire(),
+                )
+            })
+            .collect()
+    }
+
     /// The subscription object for messages to `callback`: its subscription if one exists,
     /// else an ad-hoc enabled one.
     fn subscription_for(&self, callback: &str) -> Value {
@@ -343,8 +363,23 @@ impl EventSub {
     }
 }
 
+impl crate::state::Inner {
+    /// `count` new CLAIMED grants made at `now`, put in the store: their ids and events.
+    pub(crate) fn grant(&mut self, count: usize, now: OffsetDateTime) -> (Vec<String>, Vec<Value>) {
+        let mut ids = Vec::with_capacity(count);
+        let mut events = Vec::with_capacity(count);
+        for _ in 0..count {
+            let (entitlement, event) = self.eventsub.grants.grant(now);
+            ids.push(entitlement.id.clone());
+            self.store.insert(entitlement);
+            events.push(event);
+        }
+        (ids, events)
+    }
+}
+
 /// `sha256=<hex>` of HMAC-SHA256(key, message id + timestamp + body).
-fn sign(key: &str, message_id: &str, timestamp: &str, body: &[u8]) -> String {
+pub(crate) fn sign(key: &str, message_id: &str, timestamp: &str, body: &[u8]) -> String {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.as_bytes())
         .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
     mac.update(message_id.as_bytes());
@@ -354,12 +389,12 @@ fn sign(key: &str, message_id: &str, timestamp: &str, body: &[u8]) -> String {
 }
 
 /// Twitch's message timestamp: RFC 3339 in UTC with nanoseconds when there are any.
-fn timestamp(t: OffsetDateTime) -> String {
+pub(crate) fn timestamp(t: OffsetDateTime) -> String {
     t.format(&Rfc3339)
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_string())
 }
 
-fn message_headers(
+pub(crate) fn message_headers(
     message_id: &str,
     timestamp: &str,
     signature: String,
@@ -439,20 +474,13 @@ pub(crate) async fn deliver(state: &State, delivery: &Delivery) -> io::Result<De
                 )));
             }
             let now = OffsetDateTime::now_utc();
-            let mut events = Vec::with_capacity(delivery.count);
-            let mut entitlement_ids = Vec::with_capacity(delivery.count);
-            for _ in 0..delivery.count {
-                let (entitlement, event) = inner.eventsub.grants.grant(now);
-                entitlement_ids.push(entitlement.id.clone());
-                inner.store.insert(entitlement);
-                events.push(event);
-            }
+            let (entitlement_ids, events) = inner.grant(delivery.count, now);
             let body = json!({
                 "subscription": inner.eventsub.subscription_for(&delivery.callback),
                 "events": events,
             });
             let sent = Sent {
-                message_id: inner.eventsub.grants.rng.uuid(),
+                message_id: inner.eventsub.message_id(),
                 timestamp: timestamp(now),
                 body: Bytes::from(body.to_string()),
                 entitlement_ids,

@@ -7,7 +7,9 @@
 //! revoked tokens, per-user 500s, positional cursors). It also takes EventSub
 //! `drop.entitlement.grant` webhook subscriptions (`POST /helix/eventsub/subscriptions`,
 //! challenging the callback as Twitch does) and delivers signed, batched grants to a
-//! loopback callback on demand ([`FakeTwitch::deliver_grants`]). Behaviour follows what the live API
+//! loopback callback on demand ([`FakeTwitch::deliver_grants`]) or as a stream of viewers'
+//! claims arrives ([`FakeTwitch::stream_claims`]: batched, retried, some lost, doubled or
+//! late). Behaviour follows what the live API
 //! does (`shared/TWITCH.md`), not only the seed OpenAPI file.
 //!
 //! Rust tests start it in-process; C, Node and browser tests run the `fake-twitch` binary,
@@ -43,9 +45,12 @@
 //! | `POST /_fake/device/{user_code}/approve` | `?user_id=U` | 204, or 404 for an unknown code |
 //! | `GET /_fake/eventsub/subscriptions` | | array of [`EventSubSubscription`] |
 //! | `POST /_fake/eventsub/deliver` | [`Delivery`] | [`DeliveryOutcome`]; 400 for bad input or a replay of nothing, 502 if the callback is unreachable |
+//! | `POST /_fake/eventsub/stream` | [`ClaimStream`] (missing fields: its defaults) | 204: claims start arriving and are pushed to every enabled subscription; 400 for bad input |
+//! | `GET /_fake/eventsub/stream` | | [`ClaimStreamStats`] |
 
 #![warn(missing_docs)]
 
+mod claim_stream;
 mod clock;
 mod config;
 mod cursor;
@@ -66,6 +71,7 @@ mod store;
 mod tokens;
 mod webhook;
 
+pub use claim_stream::{ClaimStream, ClaimStreamStats};
 pub use config::FakeConfig;
 pub use entitlement::{Entitlement, CLAIMED, FULFILLED};
 pub use eventsub::{Delivery, DeliveryOutcome, EventSubSubscription, ORGANIZATION_ID};

@@ -12,6 +12,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::oneshot;
 
+use crate::claim_stream::{ClaimStream, ClaimStreamStats};
 use crate::config::FakeConfig;
 use crate::entitlement::Entitlement;
 use crate::eventsub::{Delivery, DeliveryOutcome, EventSubSubscription};
@@ -194,6 +195,21 @@ impl FakeTwitch {
         outcome
             .recv()
             .map_err(|_| io::Error::other("the fake stopped before the delivery ended"))?
+    }
+
+    /// Starts a stream of viewers' claims: new CLAIMED entitlements at `stream.per_second`,
+    /// batched and pushed to every enabled `drop.entitlement.grant` subscription as they
+    /// are made, with the stream's faults (messages lost, doubled, late) and Twitch's
+    /// retries while a callback fails. Replaces a stream already running; returns at once.
+    /// Fails (`InvalidInput`) on a field out of range, naming it.
+    pub fn stream_claims(&self, stream: &ClaimStream) -> io::Result<()> {
+        let _runtime = self.runtime.enter();
+        self.state.stream_claims(stream.clone())
+    }
+
+    /// What the claim stream has done so far.
+    pub fn claim_stream_stats(&self) -> ClaimStreamStats {
+        self.state.claim_stream_stats()
     }
 
     /// Every EventSub subscription created with `POST /helix/eventsub/subscriptions`, with

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
+use crate::claim_stream::Running;
 use crate::config::FakeConfig;
 use crate::eventsub::EventSub;
 use crate::faults::FaultState;
@@ -38,6 +39,7 @@ pub(crate) struct Inner {
     pub(crate) faults: FaultState,
     pub(crate) reports: Reports,
     pub(crate) eventsub: EventSub,
+    pub(crate) claim_stream: Running,
     pub(crate) journal: Vec<JournalEntry>,
     /// `at_ms` is measured from here.
     pub(crate) epoch: Instant,
@@ -60,6 +62,7 @@ impl State {
                 faults: FaultState::new(config.faults.clone()),
                 reports: Reports::new(config.report_ttl_secs),
                 eventsub: EventSub::new(&config.seed),
+                claim_stream: Running::default(),
                 journal: Vec::new(),
                 epoch: Instant::now(),
                 requests: 0,
@@ -99,10 +102,12 @@ impl Inner {
 
     /// Wipe and reseed; zero counters and the journal. Tokens, faults, the rate-limit
     /// shape and EventSub subscriptions stay; buckets are refilled, report links and the
-    /// last EventSub message forgotten.
+    /// last EventSub message forgotten, a claim stream stopped.
     pub(crate) fn reset(&mut self, seed: Seed) {
         self.store = Store::new(&seed);
         self.eventsub.reseed(&seed);
+        self.claim_stream.stop();
+        self.claim_stream.stats = Default::default();
         self.seed = seed;
         self.tokens.issued = 0;
         self.limiter.refill_all();

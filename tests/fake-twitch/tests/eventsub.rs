@@ -11,7 +11,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::*;
-use fake_twitch::{Delivery, FakeTwitch, Seed, CLAIMED, ORGANIZATION_ID};
+use fake_twitch::{
+    ClaimStream, ClaimStreamStats, Delivery, FakeTwitch, Seed, CLAIMED, ORGANIZATION_ID,
+};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -639,4 +641,173 @@ fn subscription_requests_are_validated() {
     );
     assert_eq!(admin.status, 200);
     assert_eq!(admin.json(), json!([]));
+}
+
+/// Waits (bounded) until the claim stream has made and delivered everything.
+fn stream_finished(fake: &FakeTwitch) -> ClaimStreamStats {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let stats = fake.claim_stream_stats();
+        if !stats.running {
+            return stats;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the stream never ended: {stats:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_claim_stream_pushes_batches_with_losses_duplicates_late_messages_and_retries() {
+    let fake = start_with(|c| c.seed = small_seed());
+    let token = app_token(&fake);
+    // The first attempt of about a quarter of the messages fails: Twitch sends it again.
+    let hook = Webhook::start(|r| {
+        match r
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("Twitch-Eventsub-Message-Type"))
+        {
+            Some((_, t)) if t == "webhook_callback_verification" => (
+                200,
+                r.json()["challenge"].as_str().unwrap_or("").to_string(),
+            ),
+            _ if r.header("Twitch-Eventsub-Message-Retry") == "0"
+                && r.header("Twitch-Eventsub-Message-Id")
+                    .starts_with(['0', '1', '2', '3']) =>
+            {
+                (503, "busy".to_string())
+            }
+            _ => (204, String::new()),
+        }
+    });
+    let created = subscribe(&fake, &token, &subscription_body(&hook.url));
+    let id = created.json()["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(settled_status(&fake, &id), "enabled");
+    let claimed_before = fake.stats().claimed;
+
+    fake.stream_claims(&ClaimStream {
+        claims: 300,
+        per_second: 300.0,
+        batch_ms: 10,
+        lost_rate: 0.2,
+        duplicate_rate: 0.2,
+        duplicate_after_ms: 50,
+        late_rate: 0.2,
+        late_ms: 300,
+        rng_seed: 11,
+    })
+    .unwrap();
+    let stats = stream_finished(&fake);
+
+    assert_eq!(stats.claims, 300);
+    assert_eq!(
+        fake.stats().claimed,
+        claimed_before + 300,
+        "Helix lists them all"
+    );
+    assert_eq!(stats.unpushed_claims, 0);
+    assert!(
+        stats.messages >= 5,
+        "batched, but more than one batch: {stats:?}"
+    );
+    assert!(stats.messages < 300, "claims were batched: {stats:?}");
+    for (what, n) in [
+        ("lost", stats.lost),
+        ("duplicated", stats.duplicated),
+        ("late", stats.late),
+        ("retries", stats.retries),
+    ] {
+        assert!(n > 0, "some {what}: {stats:?}");
+    }
+    assert_eq!(
+        stats.failed, 0,
+        "every retried message got through: {stats:?}"
+    );
+    assert_eq!(
+        stats.delivered,
+        stats.messages - stats.lost + stats.duplicated
+    );
+
+    // What the callback took: each message once or (duplicated) twice, signed, with the
+    // claims no lost message held.
+    let notifications: Vec<Received> = hook
+        .received()
+        .into_iter()
+        .filter(|r| r.header("Twitch-Eventsub-Message-Type") == "notification")
+        .collect();
+    let failed_first = notifications
+        .iter()
+        .filter(|r| {
+            r.header("Twitch-Eventsub-Message-Retry") == "0"
+                && r.header("Twitch-Eventsub-Message-Id")
+                    .starts_with(['0', '1', '2', '3'])
+        })
+        .count();
+    assert_eq!(stats.retries, failed_first, "one retry per refused attempt");
+    let mut taken: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut claims = std::collections::BTreeSet::new();
+    for r in &notifications {
+        assert!(is_signed_by(r, SECRET));
+        assert_eq!(r.json()["subscription"]["id"], id.as_str());
+        let status_ok = !(r.header("Twitch-Eventsub-Message-Retry") == "0"
+            && r.header("Twitch-Eventsub-Message-Id")
+                .starts_with(['0', '1', '2', '3']));
+        if status_ok {
+            *taken
+                .entry(r.header("Twitch-Eventsub-Message-Id").to_string())
+                .or_default() += 1;
+        }
+        for event in r.json()["events"].as_array().unwrap() {
+            claims.insert(
+                event["data"]["entitlement_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            );
+        }
+    }
+    assert_eq!(taken.len(), stats.messages - stats.lost);
+    assert_eq!(
+        taken.values().filter(|&&n| n == 2).count(),
+        stats.duplicated
+    );
+    assert_eq!(
+        claims.len(),
+        300 - stats.lost_claims,
+        "the claims of every message not lost"
+    );
+    let store: std::collections::BTreeMap<String, String> = fake
+        .entitlements()
+        .into_iter()
+        .map(|e| (e.id, e.fulfillment_status))
+        .collect();
+    assert!(claims
+        .iter()
+        .all(|c| store.get(c).map(String::as_str) == Some(CLAIMED)));
+}
+
+#[test]
+fn claim_streams_over_the_admin_route_refuse_bad_fields_and_push_nothing_unsubscribed() {
+    let fake = start_with(|c| c.seed = small_seed());
+    let url = format!("{}/_fake/eventsub/stream", fake.base_url());
+    let bad = post_json(&url, &json!({"claims": 10, "lost_rate": 2.0}));
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(bad.body.contains("lost_rate"), "{}", bad.body);
+    let unknown = post_json(&url, &json!({"claims": 10, "loss": 0.5}));
+    assert_eq!(unknown.status, 400, "{}", unknown.body);
+
+    let ok = post_json(&url, &json!({"claims": 20, "per_second": 2000.0}));
+    assert_eq!(ok.status, 204, "{}", ok.body);
+    stream_finished(&fake);
+    let stats: ClaimStreamStats = serde_json::from_str(&get(&url, &[]).body).unwrap();
+    assert_eq!(
+        (stats.claims, stats.unpushed_claims, stats.messages),
+        (20, 20, 0)
+    );
 }

@@ -4,11 +4,13 @@
 //! limited or faulted.
 
 use std::io::ErrorKind;
+use std::sync::Arc;
 
 use hyper::Method;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::claim_stream::ClaimStream;
 use crate::entitlement::Entitlement;
 use crate::eventsub::{self, Delivery, DeliveryOutcome, EventSubSubscription};
 use crate::faults::Faults;
@@ -162,7 +164,7 @@ async fn deliver(state: &State, req: &Request) -> Reply {
 }
 
 /// One admin request.
-pub(crate) async fn handle(state: &State, req: &Request) -> Reply {
+pub(crate) async fn handle(state: &Arc<State>, req: &Request) -> Reply {
     let segments: Vec<&str> = req.path.trim_end_matches('/').split('/').skip(2).collect();
     let get = req.method == Method::GET;
     let post = req.method == Method::POST;
@@ -203,6 +205,14 @@ pub(crate) async fn handle(state: &State, req: &Request) -> Reply {
         }
         ["eventsub", "subscriptions"] if get => Reply::json(200, &state.eventsub_subscriptions()),
         ["eventsub", "deliver"] if post => deliver(state, req).await,
+        ["eventsub", "stream"] if get => Reply::json(200, &state.claim_stream_stats()),
+        ["eventsub", "stream"] if post => match parse::<ClaimStream>(req) {
+            Ok(stream) => match state.stream_claims(stream) {
+                Ok(()) => Reply::empty(204),
+                Err(e) => Reply::helix_error(400, &e.to_string()),
+            },
+            Err(reply) => reply,
+        },
         _ => Reply::helix_error(404, "unknown admin route"),
     }
 }
