@@ -228,6 +228,17 @@ fn serve_grants_pushes_once_catches_missed_ones_and_stops_on_sigterm() {
         metrics.contains("drops_pushed_entitlements_total 5"),
         "{metrics}"
     );
+    // Every grant timed from its claim; the five pushed ones within seconds.
+    assert!(
+        metrics.contains("drops_claim_to_grant_seconds_count 39"),
+        "{metrics}"
+    );
+    let within_10s: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("drops_claim_to_grant_seconds_bucket{le=\"10\"} "))
+        .and_then(|n| n.parse().ok())
+        .expect("a 10 s bucket");
+    assert!(within_10s >= 5, "{metrics}");
     assert!(!metrics.contains(&fake.client_secret()));
 
     // SIGTERM: a graceful stop, exit 0.

@@ -10,7 +10,7 @@
 //! progress stops gracefully, the process exits 0.
 
 use std::io::Read;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,6 +24,9 @@ use twitch_drops::{
 
 use crate::settings::DropsClient;
 
+mod metrics;
+use metrics::{prometheus, Counters, TimedGrant};
+
 /// The largest webhook body read (Twitch's batches are far smaller).
 const MAX_BODY: u64 = 1024 * 1024;
 
@@ -36,17 +39,6 @@ pub struct Serve {
     pub organization: Option<String>,
     pub reconcile_every: Duration,
     pub grants_in_flight: usize,
-}
-
-/// Counters of the service itself (the client's metrics hold the rest).
-#[derive(Default)]
-struct Counters {
-    messages: AtomicU64,
-    duplicates: AtomicU64,
-    refused: AtomicU64,
-    pushed: AtomicU64,
-    reconciled: AtomicU64,
-    runs: AtomicU64,
 }
 
 /// Runs until SIGTERM or Ctrl-C. `journal` is the engine's, `deliveries` where message ids
@@ -85,6 +77,10 @@ pub fn run(
             reconcile_every: serve.reconcile_every,
             grants_in_flight: serve.grants_in_flight,
         };
+        let grant = Box::new(TimedGrant {
+            grant,
+            counters: Arc::clone(&counters),
+        });
         std::thread::spawn(move || work(&client, options, journal, grant, pushed, &counters, stop))
     };
     let service = Service {
@@ -393,86 +389,6 @@ fn say(what: &str, count: usize, report: &FulfillReport) {
         report.fulfilled + report.already_fulfilled,
         report.left()
     );
-}
-
-/// The counters as Prometheus text.
-fn prometheus(client: &DropsClient, counters: &Counters) -> String {
-    let mut out = String::new();
-    let mut counter = |name: &str, help: &str, value: u64| {
-        out.push_str(&format!(
-            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
-        ));
-    };
-    let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
-    counter(
-        "drops_eventsub_messages_total",
-        "EventSub notifications received (verified).",
-        n(&counters.messages),
-    );
-    counter(
-        "drops_eventsub_duplicates_total",
-        "Notifications delivered again, answered and dropped.",
-        n(&counters.duplicates),
-    );
-    counter(
-        "drops_eventsub_refused_total",
-        "Webhook requests refused (bad signature, stale, malformed).",
-        n(&counters.refused),
-    );
-    counter(
-        "drops_pushed_entitlements_total",
-        "Entitlements pushed by EventSub.",
-        n(&counters.pushed),
-    );
-    counter(
-        "drops_reconciled_fulfilled_total",
-        "Entitlements fulfilled by the reconciliation drains.",
-        n(&counters.reconciled),
-    );
-    counter(
-        "drops_runs_total",
-        "Engine runs (pushes and drains).",
-        n(&counters.runs),
-    );
-    let metrics = client.metrics();
-    counter(
-        "drops_granted_total",
-        "Grants that answered granted.",
-        metrics.granted,
-    );
-    counter(
-        "drops_resumed_grants_total",
-        "Grants called again after a crash.",
-        metrics.resumed_grants,
-    );
-    counter(
-        "drops_rate_limited_total",
-        "Answers 429.",
-        metrics.rate_limited,
-    );
-    counter(
-        "drops_rate_limit_waits_total",
-        "Waits for the rate limit.",
-        metrics.rate_limit_waits,
-    );
-    out.push_str("# HELP drops_requests_total Requests to Twitch by route and status.\n# TYPE drops_requests_total counter\n");
-    for (route, by_status) in &metrics.requests {
-        for (status, count) in by_status {
-            out.push_str(&format!(
-                "drops_requests_total{{route=\"{}\",status=\"{status}\"}} {count}\n",
-                route.replace(['\\', '"', '\n'], "_")
-            ));
-        }
-    }
-    out.push_str(
-        "# HELP drops_retries_total Retries by reason.\n# TYPE drops_retries_total counter\n",
-    );
-    for (reason, count) in &metrics.retries {
-        out.push_str(&format!(
-            "drops_retries_total{{reason=\"{reason}\"}} {count}\n"
-        ));
-    }
-    out
 }
 
 /// The in-memory log, for journals with no database to keep deliveries in.
