@@ -13,12 +13,13 @@ use std::time::Duration;
 
 use twitch_drops::webhook::DeliveryLog;
 use twitch_drops::{
-    ClaimSettings, FileJournal, Journal, MemoryJournal, PostgresJournal, SqliteJournal,
+    ClaimSettings, Clock, FileDeliveryLog, FileJournal, Journal, MemoryJournal, PostgresJournal,
+    SqliteJournal,
 };
 
 /// Where `drops serve` remembers EventSub deliveries: the journal's own database (SQLite,
-/// PostgreSQL), so a redelivery after a restart is known; in memory for a file journal
-/// (with a warning).
+/// PostgreSQL), or for a file journal the file `<journal>.deliveries` beside it, so a
+/// redelivery after a restart is known.
 pub fn open_deliveries(spec: &JournalSpec) -> Result<Box<dyn DeliveryLog + Send>, String> {
     Ok(match spec {
         JournalSpec::Sqlite(path) => {
@@ -27,13 +28,11 @@ pub fn open_deliveries(spec: &JournalSpec) -> Result<Box<dyn DeliveryLog + Send>
         JournalSpec::Postgres(url) => {
             Box::new(PostgresJournal::connect(url).map_err(|e| e.to_string())?)
         }
-        JournalSpec::File(_) => {
-            eprintln!(
-                "drops: warning: a file journal has no table for EventSub deliveries: they \
-                 are remembered in memory (a redelivery after a restart is granted through \
-                 the journal's rules, once)"
-            );
-            crate::serve::memory_deliveries()
+        JournalSpec::File(path) => {
+            let mut beside = path.clone().into_os_string();
+            beside.push(".deliveries");
+            let now = twitch_drops::SystemClock.now_ms();
+            Box::new(FileDeliveryLog::open(beside, now).map_err(|e| e.to_string())?)
         }
     })
 }

@@ -188,7 +188,8 @@ enum Command {
         /// Seconds between drains of the CLAIMED list (the first at start).
         #[arg(long, default_value_t = 300.0)]
         reconcile_every: f64,
-        /// As `fulfill --journal` (SQLite or PostgreSQL also remember deliveries).
+        /// As `fulfill --journal`; EventSub message ids are kept in its database (a file
+        /// journal: in `<journal>.deliveries` beside it).
         #[arg(long, env = "DROPS_JOURNAL", hide_env_values = true)]
         journal: Option<journal::JournalSpec>,
         /// As `fulfill --claim-ttl`.

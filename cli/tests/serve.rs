@@ -90,13 +90,25 @@ fn scratch(name: &str) -> std::path::PathBuf {
 /// `drops serve` on `listen` with `extra` flags: grants logged in `dir/grants`, journal in
 /// `dir/journal.sqlite`, a drain every second.
 fn serve(fake: &FakeTwitch, dir: &Path, listen: &str, extra: &[&str], stderr: Stdio) -> Child {
+    let journal = format!("sqlite:{}", dir.join("journal.sqlite").display());
+    serve_on(fake, dir, &journal, listen, extra, stderr)
+}
+
+/// The same with the journal `journal`.
+fn serve_on(
+    fake: &FakeTwitch,
+    dir: &Path,
+    journal: &str,
+    listen: &str,
+    extra: &[&str],
+    stderr: Stdio,
+) -> Child {
     Command::new(env!("CARGO_BIN_EXE_drops"))
         .args(["serve", "--game", GAME, "--listen", listen])
         .args(extra)
         .args(["--reconcile-every", "1", "--grant-log"])
         .arg(dir.join("grants"))
-        .arg("--journal")
-        .arg(format!("sqlite:{}", dir.join("journal.sqlite").display()))
+        .args(["--journal", journal])
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("TWITCH_CLIENT_ID", fake.client_id())
@@ -254,12 +266,7 @@ fn serve_subscribes_resubscribes_after_failed_deliveries_and_drains_lost_pushes(
     let dir = scratch("serve-sub");
     let log = dir.join("grants");
     // A free port, known before start: the callback URL names it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let address = format!("127.0.0.1:{port}");
+    let address = free_address();
     let callback = format!("http://{address}/eventsub");
     let child = serve(
         &fake,
@@ -325,6 +332,72 @@ fn serve_subscribes_resubscribes_after_failed_deliveries_and_drains_lost_pushes(
         "the lost pushes, at the next drain"
     );
     terminate(child);
+    assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A free loopback port, known before start.
+fn free_address() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("127.0.0.1:{port}")
+}
+
+#[test]
+fn with_a_file_journal_a_message_delivered_again_after_a_restart_is_known() {
+    let fake = fake(0, 5, 33);
+    let dir = scratch("serve-file");
+    let journal = format!("file:{}", dir.join("journal.jsonl").display());
+    let address = free_address();
+    let callback = format!("http://{address}/eventsub");
+    let up = |address: &str| {
+        eventually(Duration::from_secs(10), || {
+            TcpStream::connect(address).is_ok() && get(address, "/healthz").0 == 200
+        })
+    };
+    let first = serve_on(&fake, &dir, &journal, &address, &[], Stdio::null());
+    assert!(up(&address), "the first instance answers");
+    let push = fake
+        .deliver_grants(&callback, SECRET, 3)
+        .expect("delivered");
+    assert_eq!(push.status, 204);
+    assert!(
+        eventually(Duration::from_secs(10), || granted(&dir.join("grants"))
+            .len()
+            == 3),
+        "the pushed grants"
+    );
+    assert!(terminate(first).success());
+    let deliveries = std::fs::read_to_string(dir.join("journal.jsonl.deliveries"))
+        .expect("deliveries are kept beside the journal");
+    assert!(deliveries.contains(&push.message_id), "{deliveries}");
+
+    // Twitch delivers the same message again to the restarted service.
+    let second = serve_on(&fake, &dir, &journal, &address, &[], Stdio::null());
+    assert!(up(&address), "the second instance answers");
+    let replay = fake
+        .deliver(&Delivery {
+            replay: true,
+            ..Delivery::new(&callback, SECRET, 0)
+        })
+        .expect("delivered");
+    assert_eq!(replay.status, 204);
+    let (_, metrics) = get(&address, "/metrics");
+    assert!(
+        metrics.contains("drops_eventsub_duplicates_total 1"),
+        "known as a repeat, not acted on: {metrics}"
+    );
+    assert!(
+        metrics.contains("drops_pushed_entitlements_total 0"),
+        "{metrics}"
+    );
+    assert!(terminate(second).success());
+    let ids = granted(&dir.join("grants"));
+    assert_eq!(ids.len(), 3);
+    assert!(ids.values().all(|n| *n == 1), "{ids:?}");
     assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -36,11 +36,11 @@ mod ureq_transport;
 pub use client::{Client, Entitlements, Pages};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use journal::ClaimSettings;
-pub use journal::FileJournal;
 #[cfg(feature = "postgres")]
 pub use journal::PostgresJournal;
 #[cfg(feature = "sqlite")]
 pub use journal::SqliteJournal;
+pub use journal::{FileDeliveryLog, FileJournal};
 #[cfg(all(feature = "ureq", not(target_arch = "wasm32")))]
 pub use ureq_transport::{UreqOptions, UreqTransport};
 

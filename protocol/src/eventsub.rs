@@ -595,13 +595,7 @@ impl Deduplicator {
 
     /// True the first time `message_id` is seen (and remembers it), false for a repeat.
     pub fn first_time(&mut self, message_id: &str, now_ms: u64) -> bool {
-        while self
-            .order
-            .front()
-            .is_some_and(|(at, _)| at.saturating_add(Self::WINDOW_MS) <= now_ms)
-        {
-            self.evict_oldest();
-        }
+        self.expire(now_ms);
         if self.seen.contains(message_id) {
             return false;
         }
@@ -611,6 +605,27 @@ impl Deduplicator {
         self.seen.insert(message_id.to_string());
         self.order.push_back((now_ms, message_id.to_string()));
         true
+    }
+
+    /// Forgets the ids first seen [`Self::WINDOW_MS`] or more before `now_ms`.
+    pub fn expire(&mut self, now_ms: u64) {
+        while self
+            .order
+            .front()
+            .is_some_and(|(at, _)| at.saturating_add(Self::WINDOW_MS) <= now_ms)
+        {
+            self.evict_oldest();
+        }
+    }
+
+    /// True when `message_id` is remembered.
+    pub fn contains(&self, message_id: &str) -> bool {
+        self.seen.contains(message_id)
+    }
+
+    /// The ids remembered, oldest first, each with when it was first seen.
+    pub fn entries(&self) -> impl Iterator<Item = (u64, &str)> {
+        self.order.iter().map(|(at, id)| (*at, id.as_str()))
     }
 
     fn evict_oldest(&mut self) {

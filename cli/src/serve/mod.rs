@@ -15,7 +15,7 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use twitch_drops::eventsub::{self, Deduplicator, DropGrantCondition};
+use twitch_drops::eventsub::{self, DropGrantCondition};
 use twitch_drops::webhook::{self, Delivery, DeliveryLog};
 use twitch_drops::{
     Clock, Engine, Entitlement, EntitlementsQuery, FulfillOptions, FulfillReport, Grant, Journal,
@@ -389,9 +389,4 @@ fn say(what: &str, count: usize, report: &FulfillReport) {
         report.fulfilled + report.already_fulfilled,
         report.left()
     );
-}
-
-/// The in-memory log, for journals with no database to keep deliveries in.
-pub fn memory_deliveries() -> Box<dyn DeliveryLog + Send> {
-    Box::new(Deduplicator::new())
 }

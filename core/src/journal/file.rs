@@ -174,7 +174,7 @@ impl FileJournal {
 /// Renames `temporary` over `path` so that the rename itself is on disk when this returns.
 /// POSIX: rename, then sync the folder (the rename lives in the folder's entries).
 #[cfg(not(windows))]
-fn replace_durably(temporary: &Path, path: &Path) -> std::io::Result<()> {
+pub(super) fn replace_durably(temporary: &Path, path: &Path) -> std::io::Result<()> {
     std::fs::rename(temporary, path)?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         // Some file systems cannot sync a folder; the rename is still made.
@@ -190,7 +190,7 @@ fn replace_durably(temporary: &Path, path: &Path) -> std::io::Result<()> {
 /// `MOVEFILE_WRITE_THROUGH` returns only once the move is flushed. Paths are passed as UTF-16
 /// (a journal path given as UTF-8 names the file by those characters).
 #[cfg(windows)]
-fn replace_durably(temporary: &Path, path: &Path) -> std::io::Result<()> {
+pub(super) fn replace_durably(temporary: &Path, path: &Path) -> std::io::Result<()> {
     use std::os::windows::ffi::OsStrExt;
     use windows_sys::Win32::Storage::FileSystem::{
         MoveFileExW, MOVEFILE_REPLACE_EXISTING, MOVEFILE_WRITE_THROUGH,
@@ -212,9 +212,9 @@ fn replace_durably(temporary: &Path, path: &Path) -> std::io::Result<()> {
 }
 
 /// Longest line read (a record this library writes is under 2 KiB: its ids are bounded).
-const MAX_LINE_BYTES: usize = 64 * 1024;
+pub(super) const MAX_LINE_BYTES: usize = 64 * 1024;
 
-enum LineError {
+pub(super) enum LineError {
     Io(std::io::Error),
     /// 1-based line number.
     TooLong {
@@ -223,7 +223,7 @@ enum LineError {
 }
 
 /// Splits at `\n` without ever holding a line longer than `max` bytes in memory.
-fn read_lines(mut reader: impl BufRead, max: usize) -> Result<Vec<Vec<u8>>, LineError> {
+pub(super) fn read_lines(mut reader: impl BufRead, max: usize) -> Result<Vec<Vec<u8>>, LineError> {
     let mut lines = Vec::new();
     let mut line = Vec::new();
     loop {

@@ -2,6 +2,7 @@
 //! SQLite and PostgreSQL tables that several instances share, each claiming what it grants.
 //! The journal's rules and records are `twitch_drops_protocol::fulfill`'s.
 
+mod deliveries_file;
 mod file;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -10,6 +11,7 @@ mod shared;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+pub use deliveries_file::FileDeliveryLog;
 pub use file::FileJournal;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresJournal;
