@@ -202,15 +202,19 @@ struct Message {
 async fn run(state: Arc<State>, stream: ClaimStream, generation: u64) {
     let mut rng = Rng::new(stream.rng_seed);
     let started = Instant::now();
+    let started_wall = OffsetDateTime::now_utc();
+    // Claim `k` is made at `k / per_second`: its timestamp, though it waits for its batch.
+    let claimed_at =
+        |k: usize| started_wall + Duration::from_secs_f64(k as f64 / stream.per_second);
     let batch = Duration::from_millis(stream.batch_ms.max(MIN_BATCH_MS));
     let mut made = 0usize;
     while made < stream.claims {
         let due = ((started.elapsed().as_secs_f64() * stream.per_second).floor() as usize + 1)
             .min(stream.claims);
         if due > made {
-            let count = due - made;
+            let times: Vec<OffsetDateTime> = (made..due).map(claimed_at).collect();
             made = due;
-            for message in make_batch(&state, count, generation) {
+            for message in make_batch(&state, &times, generation) {
                 send(&state, &stream, &mut rng, message);
             }
         }
@@ -231,11 +235,13 @@ async fn run(state: Arc<State>, stream: ClaimStream, generation: u64) {
     inner.claim_stream.stats.running = inner.claim_stream.pending > 0;
 }
 
-/// `count` new claims, and one message holding them for each enabled subscription.
-fn make_batch(state: &State, count: usize, generation: u64) -> Vec<Message> {
+/// New claims made at `times`, and one message holding them for each enabled
+/// subscription, sent now.
+fn make_batch(state: &State, times: &[OffsetDateTime], generation: u64) -> Vec<Message> {
     let now = OffsetDateTime::now_utc();
+    let count = times.len();
     let mut inner = state.lock();
-    let (_, events) = inner.grant(count, now);
+    let (_, events) = inner.grant(times);
     inner.claim_stream.stats.claims += count;
     let targets = inner.eventsub.enabled();
     if targets.is_empty() {

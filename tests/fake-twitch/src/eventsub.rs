@@ -364,12 +364,13 @@ impl EventSub {
 }
 
 impl crate::state::Inner {
-    /// `count` new CLAIMED grants made at `now`, put in the store: their ids and events.
-    pub(crate) fn grant(&mut self, count: usize, now: OffsetDateTime) -> (Vec<String>, Vec<Value>) {
-        let mut ids = Vec::with_capacity(count);
-        let mut events = Vec::with_capacity(count);
-        for _ in 0..count {
-            let (entitlement, event) = self.eventsub.grants.grant(now);
+    /// New CLAIMED grants, one claimed at each of `times`, put in the store: their ids and
+    /// events.
+    pub(crate) fn grant(&mut self, times: &[OffsetDateTime]) -> (Vec<String>, Vec<Value>) {
+        let mut ids = Vec::with_capacity(times.len());
+        let mut events = Vec::with_capacity(times.len());
+        for &at in times {
+            let (entitlement, event) = self.eventsub.grants.grant(at);
             ids.push(entitlement.id.clone());
             self.store.insert(entitlement);
             events.push(event);
@@ -474,7 +475,7 @@ pub(crate) async fn deliver(state: &State, delivery: &Delivery) -> io::Result<De
                 )));
             }
             let now = OffsetDateTime::now_utc();
-            let (entitlement_ids, events) = inner.grant(delivery.count, now);
+            let (entitlement_ids, events) = inner.grant(&vec![now; delivery.count]);
             let body = json!({
                 "subscription": inner.eventsub.subscription_for(&delivery.callback),
                 "events": events,
