@@ -10,13 +10,13 @@
 #
 # Prerequisites (on Debian, with rustup and Node; each is installed only when missing):
 #   Debian packages  clang libclang-rt-14-dev valgrind cmake pkgconf mono-mcs mono-runtime
-#                    chromium chromium-driver postgresql (nodejs npm when Node is absent)
+#                    chromium chromium-driver postgresql curl (nodejs npm when Node is absent)
 #   rustup target    wasm32-unknown-unknown
 #   tools            wasm-bindgen-cli at wasm/Cargo.toml's exact version (cargo install),
 #                    wasm/'s npm tools (npm ci, from wasm/package-lock.json)
 #   and, once tests/platforms.sh exists (Windows and arm64 cross tests):
 #   Debian packages  mingw-w64 wine64 gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user
-#                    binutils curl jq zip unzip
+#                    binutils jq zip unzip
 #   rustup targets   x86_64-pc-windows-gnu aarch64-unknown-linux-gnu
 #
 # Suites (a failing one does not stop the others; the summary lists each):
@@ -66,12 +66,13 @@ fi
 # C ABI tests: clang and its sanitizer runtimes, valgrind, cmake, pkg-config. C# bindings:
 # Mono's compiler and runtime. WASM browser tests: Debian's chromium and its driver.
 # Multi-instance tests: a PostgreSQL server (the tests start their own on a loopback port).
+# The README's `drops serve` example: curl.
 packages=(clang libclang-rt-14-dev valgrind cmake pkgconf mono-mcs mono-runtime chromium
-  chromium-driver postgresql)
+  chromium-driver postgresql curl)
 targets=(wasm32-unknown-unknown)
 if [ -f tests/platforms.sh ]; then
   packages+=(mingw-w64 wine64 gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user binutils
-    curl jq zip unzip)
+    jq zip unzip)
   targets+=(x86_64-pc-windows-gnu aarch64-unknown-linux-gnu)
 fi
 command -v node >/dev/null 2>&1 || packages+=(nodejs)

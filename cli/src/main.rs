@@ -182,8 +182,8 @@ enum Command {
         /// created at start (without, one made elsewhere is used).
         #[arg(long, requires = "organization")]
         callback_url: Option<String>,
-        /// Your organization's id (the subscription's condition).
-        #[arg(long, requires = "callback_url")]
+        /// Your organization's id (the subscription's condition; needed with --callback-url).
+        #[arg(long, env = "TWITCH_ORGANIZATION_ID")]
         organization: Option<String>,
         /// Seconds between drains of the CLAIMED list (the first at start).
         #[arg(long, default_value_t = 300.0)]

@@ -32,7 +32,7 @@
 //!
 //! | route | body / query | answer |
 //! | --- | --- | --- |
-//! | `GET /_fake/info` | | `{base_url, helix_url, auth_url, client_id, client_secret, games, foreign_games}` |
+//! | `GET /_fake/info` | | `{base_url, helix_url, auth_url, client_id, client_secret, games, foreign_games, organization_id}` |
 //! | `GET /_fake/stats` | | [`Stats`] |
 //! | `GET /_fake/journal` | | array of [`JournalEntry`] |
 //! | `GET /_fake/entitlements` | | array of [`Entitlement`] |

@@ -1,14 +1,14 @@
 //! `fake-twitch`: run the fake for C, Node and browser tests.
 //!
 //! Prints one JSON line (`base_url`, `helix_url`, `auth_url`, `client_id`,
-//! `client_secret`, `games`, `foreign_games`) once listening, or with `--env` the same as
+//! `client_secret`, `games`, `foreign_games`, `organization_id`) once listening, or with `--env` the same as
 //! `export TWITCH_…=…` lines, then serves until killed, or until standard input closes with
 //! `--exit-on-stdin-close`.
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
-use fake_twitch::{FakeConfig, FakeTwitch, Faults, Seed, DEFAULT_GAME};
+use fake_twitch::{FakeConfig, FakeTwitch, Faults, Seed, DEFAULT_GAME, ORGANIZATION_ID};
 
 const USAGE: &str = "\
 usage: fake-twitch [options]
@@ -29,12 +29,13 @@ usage: fake-twitch [options]
   --env                    print `export TWITCH_…=…` lines (shell syntax) instead of the
                            JSON line: TWITCH_CLIENT_ID, TWITCH_CLIENT_SECRET,
                            TWITCH_HELIX_URL, TWITCH_AUTH_URL, TWITCH_GAME_ID (the first of
-                           --games)
+                           --games), TWITCH_ORGANIZATION_ID (the games' organization, for
+                           EventSub), FAKE_TWITCH_URL (the base of the /_fake/ routes)
   --exit-on-stdin-close    stop when standard input reaches end of file
   --help                   this text
 
 Once listening it prints one JSON line: base_url, helix_url, auth_url, client_id,
-client_secret, games (ours) and foreign_games. `POST /_fake/reset` refills the store
+client_secret, games (ours), foreign_games and organization_id. `POST /_fake/reset` refills the store
 from the seed above (a JSON body replaces fields of it: entitlements, games,
 foreign_games, users, fulfilled_fraction, rng_seed; any other field is refused).";
 
@@ -148,6 +149,8 @@ fn main() -> ExitCode {
             ("TWITCH_HELIX_URL", fake.helix_url()),
             ("TWITCH_AUTH_URL", fake.auth_url()),
             ("TWITCH_GAME_ID", game.to_string()),
+            ("TWITCH_ORGANIZATION_ID", ORGANIZATION_ID.to_string()),
+            ("FAKE_TWITCH_URL", fake.base_url()),
         ]
         .iter()
         .map(|(name, value)| format!("export {name}={}\n", shell_quote(value)))
@@ -161,6 +164,7 @@ fn main() -> ExitCode {
             "client_secret": fake.client_secret(),
             "games": seed.games,
             "foreign_games": seed.foreign_games,
+            "organization_id": ORGANIZATION_ID,
         });
         format!("{line}\n")
     };

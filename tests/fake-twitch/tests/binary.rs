@@ -43,7 +43,8 @@ fn prints_its_urls_and_serves() {
     assert_eq!(info["client_secret"], "fake-client-secret");
     assert_eq!(info["games"], serde_json::json!(["509658"]));
     assert_eq!(info["foreign_games"], serde_json::json!(["999999"]));
-    assert_eq!(info.as_object().unwrap().len(), 7);
+    assert_eq!(info["organization_id"], fake_twitch::ORGANIZATION_ID);
+    assert_eq!(info.as_object().unwrap().len(), 8);
 
     let token = post_form(
         &format!("{base}/oauth2/token"),
@@ -154,7 +155,7 @@ fn env_prints_shell_exports_with_the_game() {
         .expect("binary starts");
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut lines = Vec::new();
-    for _ in 0..5 {
+    for _ in 0..7 {
         let mut line = String::new();
         stdout.read_line(&mut line).unwrap();
         lines.push(line.trim_end().to_string());
@@ -174,6 +175,11 @@ fn env_prints_shell_exports_with_the_game() {
     let helix = value("TWITCH_HELIX_URL");
     assert!(helix.starts_with("http://127.0.0.1:") && helix.ends_with("/helix"));
     assert_eq!(value("TWITCH_AUTH_URL"), helix.replace("/helix", "/oauth2"));
+    assert_eq!(
+        value("TWITCH_ORGANIZATION_ID"),
+        fake_twitch::ORGANIZATION_ID
+    );
+    assert_eq!(value("FAKE_TWITCH_URL"), helix.replace("/helix", ""));
     let info = get(&helix.replace("/helix", "/_fake/info"), &[]).json();
     assert_eq!(info["games"], serde_json::json!(["7", "8"]));
 }

@@ -32,6 +32,7 @@ impl State {
             "auth_url": format!("{}/oauth2", self.base_url),
             "client_id": self.client_id,
             "client_secret": self.client_secret,
+            "organization_id": eventsub::ORGANIZATION_ID,
         })
     }
 
