@@ -1,6 +1,7 @@
 //! Several `drops fulfill` processes draining one game at once through a PostgreSQL journal:
 //! every entitlement granted exactly once, FULFILLED, no id marked twice — with clean runs,
-//! with random SIGKILLs, and with an instance killed while it holds claims.
+//! with random SIGKILLs, and with an instance killed while it holds claims; and two
+//! `drops serve` instances sharing the journal while the fake pushes claims to both.
 //!
 //! Runs a real PostgreSQL server on a loopback port for the test (Debian's `postgresql`
 //! package: initdb and pg_ctl, as the `postgres` user when run as root), or uses the server
@@ -650,4 +651,131 @@ fn eventsub_deliveries_are_recorded_once_across_instances() {
         a.first_delivery("m1", later).unwrap(),
         "forgotten past the window"
     );
+}
+
+/// A free loopback port's address.
+fn free_address() -> String {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("127.0.0.1:{port}")
+}
+
+/// `GET /healthz` answered 200.
+fn healthy(address: &str) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(address) else {
+        return false;
+    };
+    let _ = write!(
+        stream,
+        "GET /healthz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    );
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.starts_with("HTTP/1.1 200")
+}
+
+/// Two `drops serve` instances on one PostgreSQL journal, each subscribed with a callback of
+/// its own, so every claim is pushed to both (under different message ids) and both drain:
+/// each claim granted once, marked once, and both stop gracefully on SIGTERM.
+#[test]
+fn two_serve_instances_on_one_postgres_journal_grant_each_pushed_claim_once() {
+    let server = start_server();
+    let url = schema_url(&server, "serve");
+    let fake = fake(0);
+    let dir = scratch("serve");
+    let services: Vec<(Child, String)> = ["s1", "s2"]
+        .into_iter()
+        .map(|name| {
+            let address = free_address();
+            let child = Command::new(env!("CARGO_BIN_EXE_drops"))
+                .args(["serve", "--game", GAME, "--listen", &address])
+                .args(["--callback-url", &format!("http://{address}/eventsub")])
+                .args(["--organization", fake_twitch::ORGANIZATION_ID])
+                .args(["--reconcile-every", "2", "--journal", &url])
+                .args(["--grant-exec", GRANT_SCRIPT])
+                .env_clear()
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .env("LEDGER", dir.join("ledger"))
+                .env("CALLS", dir.join("calls"))
+                .env("INSTANCE", name)
+                .env("TWITCH_CLIENT_ID", fake.client_id())
+                .env("TWITCH_CLIENT_SECRET", fake.client_secret())
+                .env("TWITCH_HELIX_URL", fake.helix_url())
+                .env("TWITCH_AUTH_URL", fake.auth_url())
+                .env("DROPS_EVENTSUB_SECRET", "a-webhook-secret-for-two")
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(dir.join(format!("{name}.err"))).unwrap())
+                .spawn()
+                .expect("drops serve starts");
+            (child, address)
+        })
+        .collect();
+    let started = Instant::now();
+    while !services.iter().all(|(_, address)| healthy(address)) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "both subscribed and ready"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(fake.eventsub_subscriptions().len(), 2);
+
+    fake.stream_claims(&fake_twitch::ClaimStream {
+        claims: 600,
+        per_second: 300.0,
+        lost_rate: 0.1,
+        duplicate_rate: 0.1,
+        ..fake_twitch::ClaimStream::default()
+    })
+    .unwrap();
+    let started = Instant::now();
+    loop {
+        let stream = fake.claim_stream_stats();
+        if stream.claims == 600 && !stream.running && claimed(&fake).is_empty() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "every claim fulfilled: {stream:?}, {} left",
+            claimed(&fake).len()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let stream = fake.claim_stream_stats();
+    assert!(stream.lost > 0 && stream.duplicated > 0, "{stream:?}");
+    for (child, _) in services {
+        let pid = child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "a graceful stop: {}",
+            output.status
+        );
+    }
+    let ids: Vec<String> = fake
+        .entitlements()
+        .into_iter()
+        .filter(|e| e.game_id == GAME)
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(ids.len(), 600);
+    assert_exactly_once(&fake, &ids, &dir);
+    let (grants, _) = ledger(&dir);
+    let by_instance = std::fs::read_to_string(dir.join("ledger")).unwrap_or_default();
+    eprintln!(
+        "two serve instances: {} grants ({} by s1), stream {stream:?}",
+        grants.len(),
+        by_instance.lines().filter(|l| l.ends_with(" s1")).count()
+    );
+    assert_eq!(
+        fake.stats().duplicate_fulfill_attempts,
+        0,
+        "an id marked twice"
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }
