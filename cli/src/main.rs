@@ -185,6 +185,9 @@ enum Command {
         /// Your organization's id (the subscription's condition; needed with --callback-url).
         #[arg(long, env = "TWITCH_ORGANIZATION_ID")]
         organization: Option<String>,
+        /// Only this Drops campaign's grants are pushed (the subscription's condition).
+        #[arg(long, requires = "callback_url")]
+        campaign: Option<String>,
         /// Seconds between drains of the CLAIMED list (the first at start).
         #[arg(long, default_value_t = 300.0)]
         reconcile_every: f64,
@@ -404,6 +407,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             secret,
             callback_url,
             organization,
+            campaign,
             reconcile_every,
             journal,
             claim_ttl,
@@ -449,6 +453,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     secret: twitch_drops::Secret::new(secret),
                     callback_url,
                     organization,
+                    campaign,
                     reconcile_every,
                     grants_in_flight,
                 },

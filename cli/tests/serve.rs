@@ -277,6 +277,8 @@ fn serve_subscribes_resubscribes_after_failed_deliveries_and_drains_lost_pushes(
             &callback,
             "--organization",
             fake_twitch::ORGANIZATION_ID,
+            "--campaign",
+            "3b1e4a5f-0000-4000-8000-00000000c0de",
         ],
         Stdio::null(),
     );
@@ -291,6 +293,16 @@ fn serve_subscribes_resubscribes_after_failed_deliveries_and_drains_lost_pushes(
         "subscribed, callback verified"
     );
 
+    let condition = fake.eventsub_subscriptions()[0].condition.clone();
+    assert_eq!(
+        condition,
+        serde_json::json!({
+            "organization_id": fake_twitch::ORGANIZATION_ID,
+            "category_id": GAME,
+            "campaign_id": "3b1e4a5f-0000-4000-8000-00000000c0de",
+        }),
+        "the game and the campaign narrow the subscription"
+    );
     let first = fake.eventsub_subscriptions()[0].id.clone();
     // Twitch gave up on failed deliveries: subscribed again.
     let revoked = fake

@@ -37,6 +37,7 @@ pub struct Serve {
     pub secret: Secret,
     pub callback_url: Option<String>,
     pub organization: Option<String>,
+    pub campaign: Option<String>,
     pub reconcile_every: Duration,
     pub grants_in_flight: usize,
 }
@@ -62,6 +63,7 @@ pub fn run(
         client: Arc::clone(&client),
         target: serve.callback_url.clone().zip(serve.organization.clone()),
         game: serve.game.clone(),
+        campaign: serve.campaign.clone(),
         secret: serve.secret.clone(),
         ready: std::sync::atomic::AtomicBool::new(serve.callback_url.is_none()),
     });
@@ -107,6 +109,7 @@ struct Subscriber {
     /// The callback URL and the organization, when the subscription is ours to make.
     target: Option<(String, String)>,
     game: String,
+    campaign: Option<String>,
     secret: Secret,
     /// True once subscribed (or when there is nothing to subscribe): `/healthz` is ready.
     ready: std::sync::atomic::AtomicBool,
@@ -122,7 +125,10 @@ impl Subscriber {
             let Some((callback, organization)) = &self.target else {
                 return;
             };
-            let condition = DropGrantCondition::new(organization).category(self.game.clone());
+            let mut condition = DropGrantCondition::new(organization).category(self.game.clone());
+            if let Some(campaign) = &self.campaign {
+                condition = condition.campaign(campaign.clone());
+            }
             let made = eventsub::subscription_request(
                 self.client.config(),
                 &condition,
