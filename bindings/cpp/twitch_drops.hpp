@@ -800,10 +800,65 @@ public:
         return forgotten;
     }
     size_t size() const noexcept { return td_deduplicator_len(d_.get()); }
+    td_deduplicator *get() noexcept { return d_.get(); }
 
 private:
     detail::Handle<td_deduplicator> d_;
 };
+
+/// What td::eventsub_handle made of a webhook request: the message (the answer to send, the
+/// entitlements) and whether to act on it (a notification's first delivery: grant them).
+struct EventSubHandled {
+    EventSubMessage message;
+    bool act;
+};
+
+/// Where message ids are recorded for td::eventsub_handle: your database. Returns true the
+/// first time `message_id` is recorded, false for a repeat; throws when it cannot record
+/// (the request is then answered 503 and Twitch sends it again).
+using DeliveryLog = std::function<bool(const std::string &message_id, uint64_t now_ms)>;
+
+namespace detail {
+/// td_delivery_fn over a DeliveryLog; no exception crosses into C.
+inline int32_t record_delivery(void *user_data, td_str message_id, uint64_t now_ms, bool *first_out) noexcept {
+    try {
+        *first_out = (*static_cast<const DeliveryLog *>(user_data))(to_string(message_id), now_ms);
+        return 0;
+    } catch (...) {
+        return 1;
+    }
+}
+
+inline EventSubHandled eventsub_handle(const std::vector<std::pair<std::string, std::string>> &headers,
+                                       const std::string &body, const std::string &secret, uint64_t now_ms,
+                                       td_deduplicator *dedup, const DeliveryLog *log) {
+    std::vector<td_header> views = header_views(headers);
+    ErrorSlot e;
+    td_eventsub_message *m = nullptr;
+    bool act = false;
+    e.check(td_eventsub_handle(views.data(), views.size(), reinterpret_cast<const uint8_t *>(body.data()), body.size(),
+                               secret.c_str(), now_ms, dedup, log ? record_delivery : nullptr,
+                               const_cast<DeliveryLog *>(log), &m, &act, e.get()));
+    return EventSubHandled{EventSubMessage(m), act};
+}
+} // namespace detail
+
+/// The whole webhook in one call: verifies the request (throws td::Error as eventsub_verify
+/// does), answers a challenge, and for a notification remembers its message id in `seen`:
+/// `act` is true on its first delivery only.
+inline EventSubHandled eventsub_handle(const std::vector<std::pair<std::string, std::string>> &headers,
+                                       const std::string &body, const std::string &secret, uint64_t now_ms,
+                                       Deduplicator &seen) {
+    return detail::eventsub_handle(headers, body, secret, now_ms, seen.get(), nullptr);
+}
+
+/// The same, with the message ids recorded by `log` (your database), so a redelivery after
+/// a restart is known too; a `log` that throws makes it td::Error TD_JOURNAL (answer 503).
+inline EventSubHandled eventsub_handle(const std::vector<std::pair<std::string, std::string>> &headers,
+                                       const std::string &body, const std::string &secret, uint64_t now_ms,
+                                       const DeliveryLog &log) {
+    return detail::eventsub_handle(headers, body, secret, now_ms, nullptr, &log);
+}
 
 namespace detail {
 

@@ -1,9 +1,11 @@
 // The C++17 wrapper: RAII handles, ranges over pages and entitlements, std::string and
 // std::vector results, td::Error with the HTTP status and Twitch's message, a lambda
-// transport, and the step API, against the fake Twitch and against canned answers.
+// transport, the step API and the EventSub webhook in one call, against the fake Twitch and
+// against canned answers.
 // env: TWITCH_CLIENT_ID TWITCH_CLIENT_SECRET TWITCH_HELIX_URL TWITCH_AUTH_URL TWITCH_GAME_ID
 #include <cstdio>
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -232,7 +234,70 @@ static void echoed_secrets_stay_out_of_exceptions() {
     }
 }
 
+// The known EventSub vector of ffi/tests/c/eventsub.c (HMAC computed with Python's hmac).
+static const char SECRET[] = "s3cre7-s3cre7-s3cre7";
+static const char GRANT_BODY[] =
+    "{\"subscription\":{\"id\":\"f1c2a387-161a-49f9-a165-0f21d7a4e1c4\",\"status\":\"enabled\",\"type\":\"drop."
+    "entitlement.grant\",\"version\":\"1\",\"condition\":{\"organization_id\":\"9001\",\"category_id\":\"509658\"},"
+    "\"transport\":{\"method\":\"webhook\",\"callback\":\"https://example.com/webhooks/callback\"},\"created_at\":"
+    "\"2023-11-01T10:00:00.000Z\",\"cost\":0},\"events\":[{\"id\":\"bf7c8577-e3e3-4c8a-8b7b-2a9f1b3f0c1d\","
+    "\"data\":{\"organization_id\":\"9001\",\"category_id\":\"509658\",\"category_name\":\"Fortnite\","
+    "\"campaign_id\":\"943d8e4a-7d7c-4d9d-9f0b-4a8c1b2d3e4f\",\"user_id\":\"1234\",\"user_name\":\"Cool_User\","
+    "\"user_login\":\"cool_user\",\"entitlement_id\":\"fb78259e-fb81-4d1b-8333-34a06ffc24c0\",\"benefit_id\":"
+    "\"74c52265-e214-48a6-91b9-23b6014e8041\",\"created_at\":\"2023-11-14T22:13:19.000Z\"}}]}";
+static const uint64_t NOW_MS = 1700000000000ULL;
+
+static std::vector<std::pair<std::string, std::string>> grant_headers(const std::string &signature) {
+    return {{"Twitch-Eventsub-Message-Id", "e76c6bd4-55c9-4987-8304-da1588d8988b"},
+            {"Twitch-Eventsub-Message-Timestamp", "2023-11-14T22:13:20.634234626Z"},
+            {"Twitch-Eventsub-Message-Signature", signature},
+            {"Twitch-Eventsub-Message-Type", "notification"},
+            {"Twitch-Eventsub-Subscription-Type", "drop.entitlement.grant"}};
+}
+
+// td::eventsub_handle: verify and record in one call, in a deduplicator or the studio's own
+// store; a repeat is answered and not acted on; a store that throws is TD_JOURNAL; a forged
+// request is refused with the status to answer.
+static void webhook_in_one_call() {
+    const auto headers =
+        grant_headers("sha256=6e90a79fe02c234517a5b22bbdda1fff6ca15da9db45935288d4573177eebeda");
+    td::Deduplicator seen;
+    td::EventSubHandled first = td::eventsub_handle(headers, GRANT_BODY, SECRET, NOW_MS, seen);
+    CHECK(first.act && first.message.response_status() == 204);
+    CHECK(first.message.entitlements().size() == 1);
+    CHECK(first.message.entitlements()[0].id == "fb78259e-fb81-4d1b-8333-34a06ffc24c0");
+    td::EventSubHandled again = td::eventsub_handle(headers, GRANT_BODY, SECRET, NOW_MS + 1000, seen);
+    CHECK(!again.act && again.message.response_status() == 204);
+
+    std::vector<std::string> store;
+    const td::DeliveryLog log = [&store](const std::string &id, uint64_t) {
+        for (const std::string &known : store)
+            if (known == id) return false;
+        store.push_back(id);
+        return true;
+    };
+    CHECK(td::eventsub_handle(headers, GRANT_BODY, SECRET, NOW_MS, log).act);
+    CHECK(!td::eventsub_handle(headers, GRANT_BODY, SECRET, NOW_MS, log).act);
+    CHECK(store.size() == 1 && store[0] == "e76c6bd4-55c9-4987-8304-da1588d8988b");
+
+    const td::DeliveryLog broken = [](const std::string &, uint64_t) -> bool { throw std::runtime_error("db down"); };
+    try {
+        td::eventsub_handle(headers, GRANT_BODY, SECRET, NOW_MS, broken);
+        CHECK(false);
+    } catch (const td::Error &e) {
+        CHECK(e.code() == TD_JOURNAL);
+    }
+    try {
+        td::eventsub_handle(grant_headers("sha256=00"), GRANT_BODY, SECRET, NOW_MS, log);
+        CHECK(false);
+    } catch (const td::Error &e) {
+        CHECK(e.code() == TD_EVENTSUB_BAD_SIGNATURE && e.eventsub_status() == 403);
+    }
+    CHECK(store.size() == 1);
+}
+
 int main() {
+    webhook_in_one_call();
     against_the_fake();
     with_a_lambda_transport();
     echoed_secrets_stay_out_of_exceptions();
