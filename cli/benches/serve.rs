@@ -121,15 +121,9 @@ fn faults(claims: usize, per_second: f64, reconcile: u64) -> bool {
     println!(
         "missed pushes granted within one interval ({reconcile} s + 5 s for the drain): {within}"
     );
-    let lost_found = missed.len() >= stream.lost_claims;
-    if !lost_found {
-        println!(
-            "fewer slow grants ({}) than lost claims ({})",
-            missed.len(),
-            stream.lost_claims
-        );
-    }
-    run.exactly_once(claims) && finished && stopped && within && lost_found
+    // (A lost claim that a drain met soon after it was made is granted in under a second:
+    // the slow ones are at most the lost ones, and every claim is checked granted below.)
+    run.exactly_once(claims) && finished && stopped && within
 }
 
 fn soak(seconds: u64, restart_every: u64, per_second: f64) -> bool {
