@@ -413,3 +413,40 @@ fn with_a_file_journal_a_message_delivered_again_after_a_restart_is_known() {
     assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_restarted_serve_reuses_its_subscription() {
+    let fake = fake(0, 5, 34);
+    let dir = scratch("serve-reuse");
+    let address = free_address();
+    let callback = format!("http://{address}/eventsub");
+    let flags = [
+        "--callback-url",
+        callback.as_str(),
+        "--organization",
+        fake_twitch::ORGANIZATION_ID,
+    ];
+    let ready = || {
+        eventually(Duration::from_secs(10), || {
+            TcpStream::connect(&address).is_ok() && get(&address, "/healthz").0 == 200
+        })
+    };
+    let log = |n: usize| std::fs::File::create(dir.join(format!("serve{n}.err"))).unwrap();
+    let first = serve(&fake, &dir, &address, &flags, Stdio::from(log(1)));
+    assert!(ready(), "the first instance subscribed");
+    assert!(terminate(first).success());
+    let second = serve(&fake, &dir, &address, &flags, Stdio::from(log(2)));
+    assert!(ready(), "the second instance is ready with the same subscription");
+    assert!(terminate(second).success());
+    let said = std::fs::read_to_string(dir.join("serve2.err")).unwrap();
+    let subscriptions = fake.eventsub_subscriptions();
+    assert_eq!(subscriptions.len(), 1, "{said}");
+    assert!(
+        said.contains(&format!(
+            "drops: reusing drop.entitlement.grant ({}, enabled)",
+            subscriptions[0].id
+        )),
+        "{said}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -77,7 +77,7 @@ use crate::exchange::{Exchange, Replay};
 use crate::http::{HttpResponse, Method};
 use crate::secret::Secret;
 use crate::single_request::SingleRequest;
-use crate::url::{check_secure_url, join};
+use crate::url::{check_secure_url, encode_pairs, join};
 
 /// The message's id: the same on every delivery of one message.
 pub const HEADER_MESSAGE_ID: &str = "Twitch-Eventsub-Message-Id";
@@ -782,6 +782,81 @@ pub fn subscription_request(
 #[derive(Deserialize)]
 struct SubscriptionsBody {
     data: Vec<Subscription>,
+    #[serde(default)]
+    pagination: crate::entitlements::Pagination,
+}
+
+/// A page of the app's EventSub subscriptions, and the cursor of the next page.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SubscriptionsPage {
+    pub data: Vec<Subscription>,
+    /// `None` on the last page.
+    pub cursor: Option<String>,
+}
+
+impl SubscriptionsPage {
+    /// The `drop.entitlement.grant` subscription of this page to `callback_url` with
+    /// `condition`, if there is one: the subscription a 409 to
+    /// [`subscription_request`] says exists.
+    ///
+    /// Conditions match field by field, a field absent, null or empty on either side
+    /// counting as not set (Twitch may echo unset fields either way).
+    pub fn find(
+        &self,
+        condition: &DropGrantCondition,
+        callback_url: &str,
+    ) -> Option<&Subscription> {
+        let wanted = condition.to_json();
+        let field = |v: &Value, key: &str| -> String {
+            v.get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        self.data.iter().find(|s| {
+            s.subscription_type == DROP_GRANT_TYPE
+                && s.transport.callback.as_deref() == Some(callback_url)
+                && ["organization_id", "category_id", "campaign_id"]
+                    .iter()
+                    .all(|key| field(&s.condition, key) == field(&wanted, key))
+        })
+    }
+}
+
+/// The operation that reads a page of the app's `drop.entitlement.grant` subscriptions
+/// (`GET /eventsub/subscriptions?type=drop.entitlement.grant`, after `cursor` when given),
+/// with an app token: how to find the one a 409 says exists, and its status.
+pub fn subscriptions_request(
+    config: &Config,
+    cursor: Option<&str>,
+) -> Result<SingleRequest<SubscriptionsPage>, Error> {
+    let mut pairs = vec![("type", DROP_GRANT_TYPE)];
+    pairs.extend(
+        cursor
+            .filter(|c| !c.trim().is_empty())
+            .map(|c| ("after", c)),
+    );
+    let exchange = Exchange::new(
+        Method::Get,
+        join(
+            config.helix_url(),
+            "eventsub/subscriptions",
+            &encode_pairs(pairs),
+        ),
+        helix_auth(config),
+        Replay::Safe,
+        config.retry_policy(),
+    );
+    Ok(SingleRequest::new(exchange, parse_subscriptions))
+}
+
+/// Reads a page of subscriptions (`{"data": [...], "pagination": {"cursor": ...}}`).
+pub fn parse_subscriptions(response: &HttpResponse) -> Result<SubscriptionsPage, Error> {
+    let body: SubscriptionsBody = response.json("EventSub subscriptions")?;
+    Ok(SubscriptionsPage {
+        data: body.data,
+        cursor: body.pagination.next(),
+    })
 }
 
 /// Reads the answer to a subscription request (`{"data": [subscription], …}`).
@@ -815,6 +890,34 @@ mod tests {
         assert!(seen.first_time("x", 1_000));
         assert!(!seen.first_time("x", 1_000 + Deduplicator::WINDOW_MS - 1));
         assert!(seen.first_time("x", 1_000 + Deduplicator::WINDOW_MS));
+    }
+
+    #[test]
+    fn a_page_of_subscriptions_finds_ours_by_callback_and_condition() {
+        let body = br#"{"data":[
+            {"id":"other","status":"enabled","type":"drop.entitlement.grant","version":"1",
+             "condition":{"organization_id":"o","category_id":"g"},
+             "transport":{"method":"webhook","callback":"https://a.example/elsewhere"}},
+            {"id":"ours","status":"enabled","type":"drop.entitlement.grant","version":"1",
+             "condition":{"organization_id":"o","category_id":"g","campaign_id":""},
+             "transport":{"method":"webhook","callback":"https://a.example/hook"}}],
+            "pagination":{"cursor":"next-page"}}"#;
+        let page = parse_subscriptions(&HttpResponse::new(200, body.to_vec())).unwrap();
+        assert_eq!(page.cursor.as_deref(), Some("next-page"));
+        let ours = DropGrantCondition::new("o").category("g");
+        assert_eq!(
+            page.find(&ours, "https://a.example/hook").unwrap().id,
+            "ours"
+        );
+        assert!(page
+            .find(&ours.clone().campaign("c"), "https://a.example/hook")
+            .is_none());
+        assert!(page
+            .find(&DropGrantCondition::new("o"), "https://a.example/hook")
+            .is_none());
+        let last = br#"{"data":[],"pagination":{}}"#;
+        let page = parse_subscriptions(&HttpResponse::new(200, last.to_vec())).unwrap();
+        assert_eq!(page.cursor, None);
     }
 
     #[test]

@@ -27,6 +27,10 @@ use crate::settings::DropsClient;
 mod metrics;
 use metrics::{prometheus, Counters, TimedGrant};
 
+/// Most pages of subscriptions read looking for ours (Twitch allows an app 10 000
+/// subscriptions, 100 to a page).
+const MAX_SUBSCRIPTION_PAGES: usize = 100;
+
 /// The largest webhook body read (Twitch's batches are far smaller).
 const MAX_BODY: u64 = 1024 * 1024;
 
@@ -136,17 +140,67 @@ impl Subscriber {
                 &self.secret,
             )
             .and_then(|op| self.client.run(op));
-            match made {
-                Ok(subscription) => {
-                    self.ready.store(true, Ordering::SeqCst);
-                    eprintln!(
-                        "drops: subscribed to drop.entitlement.grant ({}, {})",
-                        subscription.id, subscription.status
-                    );
+            let (subscription, how) = match made {
+                Ok(subscription) => (subscription, "subscribed to"),
+                // The same subscription exists (a restart, another instance): reuse it.
+                Err(e) if e.status() == Some(409) => match self.existing(&condition, callback) {
+                    Ok(Some(subscription)) => (subscription, "reusing"),
+                    Ok(None) => {
+                        eprintln!(
+                            "drops: error: Twitch says the subscription exists (409) but does not \
+                             list it; not subscribed"
+                        );
+                        return;
+                    }
+                    Err(e) => {
+                        eprintln!("drops: error: cannot list the subscriptions: {e}");
+                        return;
+                    }
+                },
+                Err(e) => {
+                    eprintln!("drops: error: cannot subscribe: {e}");
+                    return;
                 }
-                Err(e) => eprintln!("drops: error: cannot subscribe: {e}"),
-            }
+            };
+            let usable = matches!(
+                subscription.status.as_str(),
+                "enabled" | "webhook_callback_verification_pending"
+            );
+            eprintln!(
+                "drops: {how} drop.entitlement.grant ({}, {}){}",
+                subscription.id,
+                subscription.status,
+                if usable {
+                    ""
+                } else {
+                    ": delete it (Twitch's API or console) and restart to subscribe again"
+                }
+            );
+            self.ready.store(usable, Ordering::SeqCst);
         });
+    }
+
+    /// The app's subscription of `condition` to `callback`, looked up page by page (at
+    /// most [`MAX_SUBSCRIPTION_PAGES`], and never a cursor twice).
+    fn existing(
+        &self,
+        condition: &DropGrantCondition,
+        callback: &str,
+    ) -> Result<Option<eventsub::Subscription>, twitch_drops::Error> {
+        let mut cursor: Option<String> = None;
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..MAX_SUBSCRIPTION_PAGES {
+            let request = eventsub::subscriptions_request(self.client.config(), cursor.as_deref())?;
+            let page = self.client.run(request)?;
+            if let Some(found) = page.find(condition, callback) {
+                return Ok(Some(found.clone()));
+            }
+            match page.cursor {
+                Some(next) if seen.insert(next.clone()) => cursor = Some(next),
+                _ => return Ok(None),
+            }
+        }
+        Ok(None)
     }
 
     /// Twitch revoked the subscription: subscribes again when it gave up on failed
