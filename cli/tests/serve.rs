@@ -436,7 +436,10 @@ fn a_restarted_serve_reuses_its_subscription() {
     assert!(ready(), "the first instance subscribed");
     assert!(terminate(first).success());
     let second = serve(&fake, &dir, &address, &flags, Stdio::from(log(2)));
-    assert!(ready(), "the second instance is ready with the same subscription");
+    assert!(
+        ready(),
+        "the second instance is ready with the same subscription"
+    );
     assert!(terminate(second).success());
     let said = std::fs::read_to_string(dir.join("serve2.err")).unwrap();
     let subscriptions = fake.eventsub_subscriptions();

@@ -97,11 +97,15 @@ pub fn run(
         stop: &stop,
         subscriber: &subscriber,
     };
-    listen(&server, &service, deliveries);
+    listen(&server, &service, deliveries, &worker);
     drop(pushes);
-    worker
-        .join()
-        .map_err(|_| "the grant worker panicked".to_string())?;
+    let stopped = stop.is_raised();
+    worker.join().map_err(|_| {
+        "the grant worker panicked: stopped so that a restart grants again".to_string()
+    })?;
+    if !stopped {
+        return Err("the grant worker stopped: stopped so that a restart grants again".into());
+    }
     eprintln!("drops: stopped");
     Ok(())
 }
@@ -233,12 +237,15 @@ struct Service<'a> {
 }
 
 /// Answers requests until the stop signal.
+/// A worker that ended without a stop (it panicked) ends the service too, rather than take
+/// pushes nobody grants: the process exits non-zero for its supervisor to restart it.
 fn listen(
     server: &tiny_http::Server,
     service: &Service<'_>,
     mut deliveries: Box<dyn DeliveryLog + Send>,
+    worker: &std::thread::JoinHandle<()>,
 ) {
-    while !service.stop.is_raised() {
+    while !service.stop.is_raised() && !worker.is_finished() {
         let request = match server.recv_timeout(Duration::from_millis(200)) {
             Ok(Some(request)) => request,
             Ok(None) => continue,
