@@ -172,6 +172,7 @@ fn serve_grants_pushes_once_catches_missed_ones_and_stops_on_sigterm() {
     );
     assert_eq!(granted(&log).len(), 30);
     assert_eq!(get(&address, "/healthz"), (200, "ok\n".to_string()));
+    assert_eq!(get(&address, "/livez"), (200, "live\n".to_string()));
 
     // A push: granted at once, well before the next drain could matter.
     let push = fake

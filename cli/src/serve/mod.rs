@@ -5,7 +5,8 @@
 //! exactly once across both paths and across restarts.
 //!
 //! HTTP: `POST` to any path is the webhook (plain HTTP, meant to sit behind the studio's
-//! TLS proxy); `GET /healthz` answers 200 once ready; `GET /metrics` is Prometheus text.
+//! TLS proxy); `GET /healthz` answers 200 once ready (subscribed), 503 before; `GET /livez`
+//! 200 while it runs; `GET /metrics` is Prometheus text.
 //! SIGTERM or Ctrl-C: webhooks are answered 503 (Twitch delivers them again), the run in
 //! progress stops gracefully, the process exits 0.
 
@@ -268,6 +269,7 @@ fn answer(
     let path = request.url().split('?').next().unwrap_or("/").to_string();
     let (status, body, content_type): (u16, Vec<u8>, &'static str) = match (&method, path.as_str())
     {
+        (tiny_http::Method::Get, "/livez") => (200, b"live\n".to_vec(), "text/plain"),
         (tiny_http::Method::Get, "/healthz") if service.subscriber.ready.load(Ordering::SeqCst) => {
             (200, b"ok\n".to_vec(), "text/plain")
         }
