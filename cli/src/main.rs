@@ -167,7 +167,8 @@ enum Command {
     /// Fulfillment as a service: an EventSub webhook takes Twitch's drop.entitlement.grant
     /// pushes and grants them at once; a drain of the CLAIMED list every --reconcile-every
     /// catches what the push missed. POST: the webhook (plain HTTP, behind your TLS proxy);
-    /// GET /healthz (ready once subscribed), GET /livez, GET /metrics (Prometheus). SIGTERM or Ctrl-C stops it gracefully.
+    /// GET /healthz (ready once subscribed), GET /livez, GET /metrics (Prometheus). SIGTERM
+    /// or Ctrl-C stops it gracefully.
     Serve {
         /// The game whose entitlements are granted (its Twitch id).
         #[arg(long)]
