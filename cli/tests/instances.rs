@@ -203,31 +203,31 @@ fn claimed(fake: &FakeTwitch) -> Vec<String> {
 
 /// A `drops fulfill` instance on the shared journal, in its own process group.
 fn instance(fake: &FakeTwitch, url: &str, dir: &Path, name: &str, ttl: &str) -> Command {
+    let mut command = drops(fake, url, dir, name);
+    command
+        .args(["fulfill", "--game", GAME, "--grant-exec", GRANT_SCRIPT])
+        .args(["--grant-jobs", &GRANT_JOBS.to_string(), "--claim-ttl", ttl])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    command
+}
+
+/// `drops` on the journal at `url` (`DROPS_JOURNAL`), as instance `name` of the ledger's
+/// grant script (the subcommand and its flags come after).
+fn drops(fake: &FakeTwitch, url: &str, dir: &Path, name: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_drops"));
     command
-        .args([
-            "fulfill",
-            "--game",
-            GAME,
-            "--grant-jobs",
-            &GRANT_JOBS.to_string(),
-            "--claim-ttl",
-            ttl,
-        ])
-        .args(["--journal", url])
-        .args(["--grant-exec", GRANT_SCRIPT])
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("DROPS_JOURNAL", url)
         .env("LEDGER", dir.join("ledger"))
         .env("CALLS", dir.join("calls"))
         .env("INSTANCE", name)
         .env("TWITCH_CLIENT_ID", fake.client_id())
         .env("TWITCH_CLIENT_SECRET", fake.client_secret())
         .env("TWITCH_HELIX_URL", fake.helix_url())
-        .env("TWITCH_AUTH_URL", fake.auth_url())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
+        .env("TWITCH_AUTH_URL", fake.auth_url());
     command
 }
 
@@ -691,21 +691,11 @@ fn two_serve_instances_on_one_postgres_journal_grant_each_pushed_claim_once() {
         .into_iter()
         .map(|name| {
             let address = free_address();
-            let child = Command::new(env!("CARGO_BIN_EXE_drops"))
+            let child = drops(&fake, &url, &dir, name)
                 .args(["serve", "--game", GAME, "--listen", &address])
                 .args(["--callback-url", &format!("http://{address}/eventsub")])
                 .args(["--organization", fake_twitch::ORGANIZATION_ID])
-                .args(["--reconcile-every", "2", "--journal", &url])
-                .args(["--grant-exec", GRANT_SCRIPT])
-                .env_clear()
-                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-                .env("LEDGER", dir.join("ledger"))
-                .env("CALLS", dir.join("calls"))
-                .env("INSTANCE", name)
-                .env("TWITCH_CLIENT_ID", fake.client_id())
-                .env("TWITCH_CLIENT_SECRET", fake.client_secret())
-                .env("TWITCH_HELIX_URL", fake.helix_url())
-                .env("TWITCH_AUTH_URL", fake.auth_url())
+                .args(["--reconcile-every", "2", "--grant-exec", GRANT_SCRIPT])
                 .env("DROPS_EVENTSUB_SECRET", "a-webhook-secret-for-two")
                 .stdout(Stdio::null())
                 .stderr(std::fs::File::create(dir.join(format!("{name}.err"))).unwrap())

@@ -283,11 +283,7 @@ fn serve_subscribes_resubscribes_after_failed_deliveries_and_drains_lost_pushes(
         ],
         Stdio::null(),
     );
-    let healthy = || TcpStream::connect(&address).is_ok() && get(&address, "/healthz").0 == 200;
-    assert!(
-        eventually(Duration::from_secs(10), healthy),
-        "ready once subscribed"
-    );
+    assert!(ready(&address), "ready once subscribed");
     assert_eq!(
         fake.eventsub_subscriptions().len(),
         1,
@@ -349,6 +345,13 @@ fn serve_subscribes_resubscribes_after_failed_deliveries_and_drains_lost_pushes(
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Waits (10 s at most) for `GET /healthz` on `address` to answer 200.
+fn ready(address: &str) -> bool {
+    eventually(Duration::from_secs(10), || {
+        TcpStream::connect(address).is_ok() && get(address, "/healthz").0 == 200
+    })
+}
+
 /// A free loopback port, known before start.
 fn free_address() -> String {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -366,13 +369,8 @@ fn with_a_file_journal_a_message_delivered_again_after_a_restart_is_known() {
     let journal = format!("file:{}", dir.join("journal.jsonl").display());
     let address = free_address();
     let callback = format!("http://{address}/eventsub");
-    let up = |address: &str| {
-        eventually(Duration::from_secs(10), || {
-            TcpStream::connect(address).is_ok() && get(address, "/healthz").0 == 200
-        })
-    };
     let first = serve_on(&fake, &dir, &journal, &address, &[], Stdio::null());
-    assert!(up(&address), "the first instance answers");
+    assert!(ready(&address), "the first instance answers");
     let push = fake
         .deliver_grants(&callback, SECRET, 3)
         .expect("delivered");
@@ -390,7 +388,7 @@ fn with_a_file_journal_a_message_delivered_again_after_a_restart_is_known() {
 
     // Twitch delivers the same message again to the restarted service.
     let second = serve_on(&fake, &dir, &journal, &address, &[], Stdio::null());
-    assert!(up(&address), "the second instance answers");
+    assert!(ready(&address), "the second instance answers");
     let replay = fake
         .deliver(&Delivery {
             replay: true,
@@ -427,18 +425,13 @@ fn a_restarted_serve_reuses_its_subscription() {
         "--organization",
         fake_twitch::ORGANIZATION_ID,
     ];
-    let ready = || {
-        eventually(Duration::from_secs(10), || {
-            TcpStream::connect(&address).is_ok() && get(&address, "/healthz").0 == 200
-        })
-    };
     let log = |n: usize| std::fs::File::create(dir.join(format!("serve{n}.err"))).unwrap();
     let first = serve(&fake, &dir, &address, &flags, Stdio::from(log(1)));
-    assert!(ready(), "the first instance subscribed");
+    assert!(ready(&address), "the first instance subscribed");
     assert!(terminate(first).success());
     let second = serve(&fake, &dir, &address, &flags, Stdio::from(log(2)));
     assert!(
-        ready(),
+        ready(&address),
         "the second instance is ready with the same subscription"
     );
     assert!(terminate(second).success());

@@ -108,63 +108,65 @@ impl Grant for TimedGrant {
 /// The counters as Prometheus text.
 pub fn prometheus(client: &DropsClient, counters: &Counters) -> String {
     let mut out = String::new();
-    let mut counter = |name: &str, help: &str, value: u64| {
+    let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
+    let metrics = client.metrics();
+    let totals: [(&str, &str, u64); 10] = [
+        (
+            "drops_eventsub_messages_total",
+            "EventSub notifications received (verified).",
+            n(&counters.messages),
+        ),
+        (
+            "drops_eventsub_duplicates_total",
+            "Notifications delivered again, answered and dropped.",
+            n(&counters.duplicates),
+        ),
+        (
+            "drops_eventsub_refused_total",
+            "Webhook requests refused (bad signature, stale, malformed).",
+            n(&counters.refused),
+        ),
+        (
+            "drops_pushed_entitlements_total",
+            "Entitlements pushed by EventSub.",
+            n(&counters.pushed),
+        ),
+        (
+            "drops_reconciled_fulfilled_total",
+            "Entitlements fulfilled by the reconciliation drains.",
+            n(&counters.reconciled),
+        ),
+        (
+            "drops_runs_total",
+            "Engine runs (pushes and drains).",
+            n(&counters.runs),
+        ),
+        (
+            "drops_granted_total",
+            "Grants that answered granted.",
+            metrics.granted,
+        ),
+        (
+            "drops_resumed_grants_total",
+            "Grants called again after a crash.",
+            metrics.resumed_grants,
+        ),
+        (
+            "drops_rate_limited_total",
+            "Answers 429.",
+            metrics.rate_limited,
+        ),
+        (
+            "drops_rate_limit_waits_total",
+            "Waits for the rate limit.",
+            metrics.rate_limit_waits,
+        ),
+    ];
+    for (name, help, value) in totals {
         out.push_str(&format!(
             "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
         ));
-    };
-    let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
-    counter(
-        "drops_eventsub_messages_total",
-        "EventSub notifications received (verified).",
-        n(&counters.messages),
-    );
-    counter(
-        "drops_eventsub_duplicates_total",
-        "Notifications delivered again, answered and dropped.",
-        n(&counters.duplicates),
-    );
-    counter(
-        "drops_eventsub_refused_total",
-        "Webhook requests refused (bad signature, stale, malformed).",
-        n(&counters.refused),
-    );
-    counter(
-        "drops_pushed_entitlements_total",
-        "Entitlements pushed by EventSub.",
-        n(&counters.pushed),
-    );
-    counter(
-        "drops_reconciled_fulfilled_total",
-        "Entitlements fulfilled by the reconciliation drains.",
-        n(&counters.reconciled),
-    );
-    counter(
-        "drops_runs_total",
-        "Engine runs (pushes and drains).",
-        n(&counters.runs),
-    );
-    let metrics = client.metrics();
-    counter(
-        "drops_granted_total",
-        "Grants that answered granted.",
-        metrics.granted,
-    );
-    counter(
-        "drops_resumed_grants_total",
-        "Grants called again after a crash.",
-        metrics.resumed_grants,
-    );
-    counter(
-        "drops_rate_limited_total",
-        "Answers 429.",
-        metrics.rate_limited,
-    );
-    counter(
-        "drops_rate_limit_waits_total",
-        "Waits for the rate limit.",
-        metrics.rate_limit_waits,
-    );
+    }
     out.push_str("# HELP drops_requests_total Requests to Twitch by route and status.\n# TYPE drops_requests_total counter\n");
     for (route, by_status) in &metrics.requests {
         for (status, count) in by_status {

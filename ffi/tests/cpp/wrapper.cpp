@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "eventsub_vector.h"
 #include "twitch_drops.hpp"
 
 #define CHECK(cond)                                                                  \
@@ -234,22 +235,10 @@ static void echoed_secrets_stay_out_of_exceptions() {
     }
 }
 
-// The known EventSub vector of ffi/tests/c/eventsub.c (HMAC computed with Python's hmac).
-static const char SECRET[] = "s3cre7-s3cre7-s3cre7";
-static const char GRANT_BODY[] =
-    "{\"subscription\":{\"id\":\"f1c2a387-161a-49f9-a165-0f21d7a4e1c4\",\"status\":\"enabled\",\"type\":\"drop."
-    "entitlement.grant\",\"version\":\"1\",\"condition\":{\"organization_id\":\"9001\",\"category_id\":\"509658\"},"
-    "\"transport\":{\"method\":\"webhook\",\"callback\":\"https://example.com/webhooks/callback\"},\"created_at\":"
-    "\"2023-11-01T10:00:00.000Z\",\"cost\":0},\"events\":[{\"id\":\"bf7c8577-e3e3-4c8a-8b7b-2a9f1b3f0c1d\","
-    "\"data\":{\"organization_id\":\"9001\",\"category_id\":\"509658\",\"category_name\":\"Fortnite\","
-    "\"campaign_id\":\"943d8e4a-7d7c-4d9d-9f0b-4a8c1b2d3e4f\",\"user_id\":\"1234\",\"user_name\":\"Cool_User\","
-    "\"user_login\":\"cool_user\",\"entitlement_id\":\"fb78259e-fb81-4d1b-8333-34a06ffc24c0\",\"benefit_id\":"
-    "\"74c52265-e214-48a6-91b9-23b6014e8041\",\"created_at\":\"2023-11-14T22:13:19.000Z\"}}]}";
-static const uint64_t NOW_MS = 1700000000000ULL;
 
 static std::vector<std::pair<std::string, std::string>> grant_headers(const std::string &signature) {
-    return {{"Twitch-Eventsub-Message-Id", "e76c6bd4-55c9-4987-8304-da1588d8988b"},
-            {"Twitch-Eventsub-Message-Timestamp", "2023-11-14T22:13:20.634234626Z"},
+    return {{"Twitch-Eventsub-Message-Id", MESSAGE_ID},
+            {"Twitch-Eventsub-Message-Timestamp", TIMESTAMP},
             {"Twitch-Eventsub-Message-Signature", signature},
             {"Twitch-Eventsub-Message-Type", "notification"},
             {"Twitch-Eventsub-Subscription-Type", "drop.entitlement.grant"}};
@@ -259,8 +248,7 @@ static std::vector<std::pair<std::string, std::string>> grant_headers(const std:
 // store; a repeat is answered and not acted on; a store that throws is TD_JOURNAL; a forged
 // request is refused with the status to answer.
 static void webhook_in_one_call() {
-    const auto headers =
-        grant_headers("sha256=6e90a79fe02c234517a5b22bbdda1fff6ca15da9db45935288d4573177eebeda");
+    const auto headers = grant_headers(GRANT_SIGNATURE);
     td::Deduplicator seen;
     td::EventSubHandled first = td::eventsub_handle(headers, GRANT_BODY, SECRET, NOW_MS, seen);
     CHECK(first.act && first.message.response_status() == 204);
@@ -278,7 +266,7 @@ static void webhook_in_one_call() {
     };
     CHECK(td::eventsub_handle(headers, GRANT_BODY, SECRET, NOW_MS, log).act);
     CHECK(!td::eventsub_handle(headers, GRANT_BODY, SECRET, NOW_MS, log).act);
-    CHECK(store.size() == 1 && store[0] == "e76c6bd4-55c9-4987-8304-da1588d8988b");
+    CHECK(store.size() == 1 && store[0] == MESSAGE_ID);
 
     const td::DeliveryLog broken = [](const std::string &, uint64_t) -> bool { throw std::runtime_error("db down"); };
     try {

@@ -475,7 +475,12 @@ fn settled_status(fake: &FakeTwitch, id: &str) -> String {
 
 /// Answers a verification with its challenge, 204 otherwise.
 fn echoing() -> Webhook {
-    Webhook::start(|r| {
+    echoing_but(|_| false)
+}
+
+/// The same, but 503 to the notifications `refuse` picks.
+fn echoing_but(refuse: impl Fn(&Received) -> bool + Send + Sync + 'static) -> Webhook {
+    Webhook::start(move |r| {
         match r
             .headers
             .iter()
@@ -485,6 +490,7 @@ fn echoing() -> Webhook {
                 200,
                 r.json()["challenge"].as_str().unwrap_or("").to_string(),
             ),
+            _ if refuse(r) => (503, "busy".to_string()),
             _ => (204, String::new()),
         }
     })
@@ -643,6 +649,13 @@ fn subscription_requests_are_validated() {
     assert_eq!(admin.json(), json!([]));
 }
 
+/// The first attempt of a message whose id starts with 0 to 3 (about a quarter).
+fn refused_first(r: &Received) -> bool {
+    r.header("Twitch-Eventsub-Message-Retry") == "0"
+        && r.header("Twitch-Eventsub-Message-Id")
+            .starts_with(['0', '1', '2', '3'])
+}
+
 /// Waits (bounded) until the claim stream has made and delivered everything.
 fn stream_finished(fake: &FakeTwitch) -> ClaimStreamStats {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -664,25 +677,7 @@ fn a_claim_stream_pushes_batches_with_losses_duplicates_late_messages_and_retrie
     let fake = start_with(|c| c.seed = small_seed());
     let token = app_token(&fake);
     // The first attempt of about a quarter of the messages fails: Twitch sends it again.
-    let hook = Webhook::start(|r| {
-        match r
-            .headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("Twitch-Eventsub-Message-Type"))
-        {
-            Some((_, t)) if t == "webhook_callback_verification" => (
-                200,
-                r.json()["challenge"].as_str().unwrap_or("").to_string(),
-            ),
-            _ if r.header("Twitch-Eventsub-Message-Retry") == "0"
-                && r.header("Twitch-Eventsub-Message-Id")
-                    .starts_with(['0', '1', '2', '3']) =>
-            {
-                (503, "busy".to_string())
-            }
-            _ => (204, String::new()),
-        }
-    });
+    let hook = echoing_but(refused_first);
     let created = subscribe(&fake, &token, &subscription_body(&hook.url));
     let id = created.json()["data"][0]["id"]
         .as_str()
@@ -741,24 +736,14 @@ fn a_claim_stream_pushes_batches_with_losses_duplicates_late_messages_and_retrie
         .into_iter()
         .filter(|r| r.header("Twitch-Eventsub-Message-Type") == "notification")
         .collect();
-    let failed_first = notifications
-        .iter()
-        .filter(|r| {
-            r.header("Twitch-Eventsub-Message-Retry") == "0"
-                && r.header("Twitch-Eventsub-Message-Id")
-                    .starts_with(['0', '1', '2', '3'])
-        })
-        .count();
+    let failed_first = notifications.iter().filter(|r| refused_first(r)).count();
     assert_eq!(stats.retries, failed_first, "one retry per refused attempt");
     let mut taken: std::collections::BTreeMap<String, usize> = Default::default();
     let mut claims = std::collections::BTreeSet::new();
     for r in &notifications {
         assert!(is_signed_by(r, SECRET));
         assert_eq!(r.json()["subscription"]["id"], id.as_str());
-        let status_ok = !(r.header("Twitch-Eventsub-Message-Retry") == "0"
-            && r.header("Twitch-Eventsub-Message-Id")
-                .starts_with(['0', '1', '2', '3']));
-        if status_ok {
+        if !refused_first(r) {
             *taken
                 .entry(r.header("Twitch-Eventsub-Message-Id").to_string())
                 .or_default() += 1;
