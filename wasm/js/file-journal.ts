@@ -51,6 +51,63 @@ export function provideFileSystem(fs: JournalFileSystem): void {
   fileSystem = fs;
 }
 
+/** Node's file system, or an `InvalidInputError` naming `what` needs it (in a browser). */
+export function nodeFileSystem(what: string, field: string): JournalFileSystem {
+  if (fileSystem === undefined) {
+    throw new InvalidInputError(
+      `${what} needs Node (a file system); in a browser, keep it in IndexedDB ` +
+        "or on your backend (see the package's README)",
+      field,
+    );
+  }
+  return fileSystem;
+}
+
+/** Replaces the file at `path` by `bytes`, durably: a temporary file, synced, renamed over, the folder synced. */
+export async function rewriteDurably(
+  fs: JournalFileSystem,
+  path: string,
+  bytes: Uint8Array,
+  error: (what: string, thrown: unknown) => Error,
+): Promise<void> {
+  const temporary = compactingPath(path);
+  try {
+    const file = await fs.open(temporary, 'w');
+    try {
+      await file.writeFile(bytes);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+  } catch (thrown) {
+    throw error('cannot write', thrown);
+  }
+  try {
+    await fs.rename(temporary, path);
+  } catch (thrown) {
+    throw error('cannot replace', thrown);
+  }
+  await syncFolder(fs, path);
+}
+
+/**
+ * Syncs the folder of `path`: a rename or a new file lives in its entries. Some systems
+ * cannot sync a folder (Windows cannot open one; there the Rust journal renames with
+ * MOVEFILE_WRITE_THROUGH, which Node does not offer): the entry is still made.
+ */
+export async function syncFolder(fs: JournalFileSystem, path: string): Promise<void> {
+  try {
+    const dir = await fs.open(folder(path), 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  } catch {
+    // Not synced; see above.
+  }
+}
+
 /** Options of a {@link FileJournal}. */
 export interface FileJournalOptions {
   /**
@@ -187,7 +244,7 @@ function stillOpen(records: readonly JournalRecord[]): JournalRecord[] {
 }
 
 /** `path` with its extension replaced by `.compacting` (Rust's `with_extension`). */
-function compactingPath(path: string): string {
+export function compactingPath(path: string): string {
   const slash = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
   const dot = path.lastIndexOf('.');
   return dot > slash + 1 ? `${path.slice(0, dot)}.compacting` : `${path}.compacting`;
@@ -199,11 +256,11 @@ function folder(path: string): string {
   return slash < 0 ? '.' : slash === 0 ? path.slice(0, 1) : path.slice(0, slash);
 }
 
-function errorCode(thrown: unknown): unknown {
+export function errorCode(thrown: unknown): unknown {
   return typeof thrown === 'object' && thrown !== null ? (thrown as { code?: unknown }).code : undefined;
 }
 
-function message(thrown: unknown): string {
+export function message(thrown: unknown): string {
   return thrown instanceof Error ? thrown.message : String(thrown);
 }
 
@@ -237,13 +294,7 @@ export class FileJournal implements FulfillJournal {
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(path: string, options: FileJournalOptions = {}) {
-    if (fileSystem === undefined) {
-      throw new InvalidInputError(
-        'FileJournal needs Node (a file system); in a browser, keep the journal in IndexedDB ' +
-          "or on your backend (see the package's README)",
-        'journal',
-      );
-    }
+    const fs = nodeFileSystem('FileJournal', 'journal');
     if (typeof path !== 'string' || path === '') {
       throw new InvalidInputError('invalid `path`: the journal file, a non-empty string', 'path');
     }
@@ -252,7 +303,7 @@ export class FileJournal implements FulfillJournal {
       throw new InvalidInputError('invalid `now`: a function answering ms since the Unix epoch', 'now');
     }
     this.path = path;
-    this.#fs = fileSystem;
+    this.#fs = fs;
     this.#now = now;
   }
 
@@ -439,44 +490,13 @@ export class FileJournal implements FulfillJournal {
     }
   }
 
-  /** Replaces the file by `bytes`, durably: a temporary file, synced, renamed over, the folder synced. */
+  /** Replaces the file by `bytes`, durably. */
   async #rewrite(bytes: Uint8Array): Promise<void> {
-    const temporary = compactingPath(this.path);
-    try {
-      const file = await this.#fs.open(temporary, 'w');
-      try {
-        await file.writeFile(bytes);
-        await file.sync();
-      } finally {
-        await file.close();
-      }
-    } catch (thrown) {
-      throw this.#error('cannot write', thrown);
-    }
-    try {
-      await this.#fs.rename(temporary, this.path);
-    } catch (thrown) {
-      throw this.#error('cannot replace', thrown);
-    }
-    await this.#syncFolder();
+    await rewriteDurably(this.#fs, this.path, bytes, (what, thrown) => this.#error(what, thrown));
     this.#named = true;
   }
 
-  /**
-   * Syncs the folder of the file: a rename or a new file lives in its entries. Some systems
-   * cannot sync a folder (Windows cannot open one; there the Rust journal renames with
-   * MOVEFILE_WRITE_THROUGH, which Node does not offer): the entry is still made.
-   */
   async #syncFolder(): Promise<void> {
-    try {
-      const dir = await this.#fs.open(folder(this.path), 'r');
-      try {
-        await dir.sync();
-      } finally {
-        await dir.close();
-      }
-    } catch {
-      // Not synced; see above.
-    }
+    await syncFolder(this.#fs, this.path);
   }
 }

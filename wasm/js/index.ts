@@ -3,6 +3,7 @@
 export { DropsClient } from './client.js';
 export { Deduplicator, eventSubResponse, handleEventSub, verifyEventSub } from './eventsub.js';
 export type { DeliveryLog, EventSubHandled } from './eventsub.js';
+export { FileDeliveryLog } from './file-deliveries.js';
 export { FileJournal } from './file-journal.js';
 export type { FileJournalOptions } from './file-journal.js';
 export {
