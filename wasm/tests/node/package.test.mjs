@@ -31,6 +31,7 @@ test('Node resolves the package by name to its Node entry point', async () => {
     'DropsClient',
     'DropsError',
     'EventSubError',
+    'FileDeliveryLog',
     'FileJournal',
     'HttpError',
     'InvalidInputError',
