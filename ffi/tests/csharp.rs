@@ -423,3 +423,102 @@ fn csharp_readme_quickstart_fulfills_from_a_monobehaviour() {
     assert_eq!(claimed_left(&fake), 0);
     assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
 }
+
+/// The EventSub secret of the C# webhook tests (never printed by the programs).
+const EVENTSUB_SECRET: &str = "s3cre7-csharp-s3cre7";
+
+/// A signed verification challenge for `EventSub.cs`, signed with the core's
+/// `eventsub::signature` (the fake signs its deliveries itself).
+fn challenge_env(fake: &FakeTwitch) -> Vec<(String, String)> {
+    use twitch_drops::eventsub::signature;
+    let secret = twitch_drops::Secret::new(EVENTSUB_SECRET);
+    let (id, timestamp, challenge) = (
+        "e76c6bd4-55c9-4987-8304-da1588d8988b",
+        "2023-11-14T22:13:20.634234626Z",
+        "pogchamp-kappa-360noscope-vohiyo",
+    );
+    let body = serde_json::json!({
+        "challenge": challenge,
+        "subscription": {
+            "id": "f1c2a387-161a-49f9-a165-0f21d7a4e1c4", "status": "webhook_callback_verification_pending",
+            "type": "drop.entitlement.grant", "version": "1",
+            "condition": {"organization_id": fake_twitch::ORGANIZATION_ID},
+            "transport": {"method": "webhook", "callback": "https://example.com/webhooks/callback"},
+            "created_at": "2023-11-01T10:00:00.000Z", "cost": 0,
+        },
+    })
+    .to_string();
+    let mut env = fake_env(fake);
+    for (key, value) in [
+        ("TD_TEST_EVENTSUB_SECRET", EVENTSUB_SECRET.to_string()),
+        (
+            "TD_TEST_CHALLENGE_SIGNATURE",
+            signature(&secret, id, timestamp, body.as_bytes()),
+        ),
+        ("TD_TEST_CHALLENGE_BODY", body),
+        ("TD_TEST_CHALLENGE_ID", id.into()),
+        ("TD_TEST_CHALLENGE_TIMESTAMP", timestamp.into()),
+        ("TD_TEST_CHALLENGE_NOW_MS", "1700000001000".into()),
+        ("TD_TEST_CHALLENGE", challenge.into()),
+    ] {
+        env.push((key.into(), value));
+    }
+    env
+}
+
+/// A C# webhook server (HttpListener) handling the fake's real deliveries with
+/// `EventSub.Handle`: every pushed entitlement granted once and FULFILLED, the redelivery and
+/// the refused ones not acted on, a log that throws answered 503 and the redelivery granted;
+/// then a second process with the same delivery log recognizes the last message as a repeat.
+#[test]
+fn csharp_eventsub_webhook_verifies_deduplicates_and_fulfills_pushes() {
+    let exe = program("eventsub", &["ffi/tests/csharp/EventSub.cs"]);
+    let fake = fake(no_faults());
+    let claimed_before = claimed_left(&fake);
+    let journal = temp_path("csharp-eventsub.jsonl");
+    let deliveries = temp_path("csharp-eventsub-deliveries.txt");
+    let (journal_arg, log_arg) = (
+        journal.to_str().expect("a UTF-8 path"),
+        deliveries.to_str().expect("a UTF-8 path"),
+    );
+    let env = challenge_env(&fake);
+    let out = mono(&exe, &["first", journal_arg, log_arg], &env);
+    let again = mono(&exe, &["restart", journal_arg, log_arg], &env);
+    let _ = std::fs::remove_file(&journal);
+    let _ = std::fs::remove_file(&deliveries);
+    assert!(
+        !out.contains(EVENTSUB_SECRET) && !again.contains(EVENTSUB_SECRET),
+        "{out}"
+    );
+    let got = summary(&out);
+    assert_eq!(
+        (
+            got["grants"],
+            got["repeated"],
+            got["refused"],
+            got["not_recorded"]
+        ),
+        (2, 1, 2, 1),
+        "{out}"
+    );
+    assert_eq!(got["granted"], 50, "{out}");
+    let delivered: HashSet<&str> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("delivered "))
+        .collect();
+    assert_eq!(delivered.len(), 50, "{out}");
+    let store = fake.entitlements();
+    for id in &delivered {
+        let e = store.iter().find(|e| e.id == *id).expect("in the store");
+        assert_eq!(e.fulfillment_status, FULFILLED, "{id}");
+    }
+    // The seeded ones were not touched; the two refused messages' grants stay CLAIMED.
+    assert_eq!(claimed_left(&fake), claimed_before + 2);
+    let rest = summary(&again);
+    assert_eq!(
+        (rest["grants"], rest["repeated"], rest["granted"]),
+        (0, 1, 0),
+        "{again}"
+    );
+    assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
+}

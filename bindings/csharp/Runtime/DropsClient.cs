@@ -245,15 +245,59 @@ namespace TwitchDrops
         /// entitlement stays CLAIMED; <see cref="FulfillReport.GrantExceptions"/> keeps it). A run
         /// that stops early throws <see cref="DropsException"/> with
         /// <see cref="DropsException.FulfillReport"/>.</summary>
-        public unsafe FulfillReport Fulfill(FulfillOptions options, Journal journal, Func<GrantRequest, GrantOutcome> grant)
+        public FulfillReport Fulfill(FulfillOptions options, Journal journal, Func<GrantRequest, GrantOutcome> grant)
         {
             if (options == null) throw new ArgumentNullException("options");
+            return RunFulfill(options, journal, grant, null);
+        }
+
+        /// <summary>The fulfillment engine over given entitlements (those of an EventSub
+        /// notification, <see cref="EventSubHandled.Entitlements"/>), blocking: as
+        /// <see cref="Fulfill"/>, with the same journal guarantees, for exactly these (repeats
+        /// granted once; <see cref="FulfillOptions.GameId"/>/<see cref="FulfillOptions.UserId"/>
+        /// filter them). <paramref name="options"/> may be null. Entitlements copied from a
+        /// listing cannot be given (<see cref="ArgumentException"/> naming the one): fulfill
+        /// those with <see cref="Fulfill"/> and a filter.</summary>
+        public FulfillReport FulfillEntitlements(IEnumerable<Entitlement> entitlements, FulfillOptions options, Journal journal,
+            Func<GrantRequest, GrantOutcome> grant)
+        {
+            var list = NativeEntitlements(entitlements);
+            return RunFulfill(options ?? new FulfillOptions(), journal, grant, list);
+        }
+
+        /// <summary>The entitlements as native ones, checked.</summary>
+        internal static List<Entitlement> NativeEntitlements(IEnumerable<Entitlement> entitlements)
+        {
+            if (entitlements == null) throw new ArgumentNullException("entitlements");
+            var list = entitlements.ToList();
+            for (var i = 0; i < list.Count; i++)
+            {
+                if (list[i] == null) throw new ArgumentNullException("entitlements[" + i + "]");
+                if (list[i].Owner == null)
+                {
+                    throw new ArgumentException("only entitlements of an EventSub notification can be given to the engine; "
+                        + "fulfill listed ones with Fulfill and a filter", "entitlements[" + i + "]");
+                }
+            }
+            return list;
+        }
+
+        private unsafe FulfillReport RunFulfill(FulfillOptions options, Journal journal, Func<GrantRequest, GrantOutcome> grant,
+            List<Entitlement> given)
+        {
             if (journal == null) throw new ArgumentNullException("journal");
             if (grant == null) throw new ArgumentNullException("grant");
             var run = new RunContext(grant, options.OnSettled);
             var pin = GCHandle.Alloc(run);
+            var leases = new List<Lease>();
             try
             {
+                var pointers = new IntPtr[given == null ? 0 : given.Count];
+                for (var i = 0; i < pointers.Length; i++)
+                {
+                    leases.Add(given[i].Owner.Use());
+                    pointers[i] = given[i].Native;
+                }
                 var userData = (void*)GCHandle.ToIntPtr(pin);
                 using (var nativeOptions = options.ToNative())
                 using (var o = nativeOptions.Use())
@@ -271,6 +315,7 @@ namespace TwitchDrops
                     try
                     {
                     using (var j = journal.Handle.Use())
+                    fixed (IntPtr* array = pointers)
                     {
                         if (options.OnSettled != null)
                         {
@@ -278,9 +323,14 @@ namespace TwitchDrops
                                 (td_fulfill_options*)o.Pointer, Callbacks.Settled, userData), "set OnSettled");
                         }
                         td_fulfill_report* report = null;
-                        var result = NativeMethods.td_client_fulfill(
-                            (td_client*)c.Pointer, (td_fulfill_options*)o.Pointer, (td_journal*)j.Pointer,
-                            Callbacks.Grant, userData, &report, (td_error*)e.Pointer);
+                        var result = given == null
+                            ? NativeMethods.td_client_fulfill(
+                                (td_client*)c.Pointer, (td_fulfill_options*)o.Pointer, (td_journal*)j.Pointer,
+                                Callbacks.Grant, userData, &report, (td_error*)e.Pointer)
+                            : NativeMethods.td_client_fulfill_entitlements(
+                                (td_client*)c.Pointer, (td_entitlement**)array, (UIntPtr)pointers.Length,
+                                (td_fulfill_options*)o.Pointer, (td_journal*)j.Pointer,
+                                Callbacks.GrantGiven, userData, &report, (td_error*)e.Pointer);
                         if (result != td_result.TD_OK)
                         {
                             var failure = Failures.From(result, error);
@@ -307,6 +357,7 @@ namespace TwitchDrops
             }
             finally
             {
+                foreach (var lease in leases) lease.Dispose();
                 pin.Free();
             }
         }

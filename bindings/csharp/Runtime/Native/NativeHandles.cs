@@ -126,4 +126,14 @@ namespace TwitchDrops.Native
     {
         protected override void Free(IntPtr p) { NativeMethods.td_fulfill_report_free((td_fulfill_report*)p); }
     }
+
+    internal sealed unsafe class DeduplicatorHandle : NativeHandle
+    {
+        protected override void Free(IntPtr p) { NativeMethods.td_deduplicator_free((td_deduplicator*)p); }
+    }
+
+    internal sealed unsafe class EventSubMessageHandle : NativeHandle
+    {
+        protected override void Free(IntPtr p) { NativeMethods.td_eventsub_message_free((td_eventsub_message*)p); }
+    }
 }
