@@ -281,7 +281,10 @@ fn csharp_handles_are_freed_once_and_gc_stress_leaks_nothing() {
 /// `Transport.cs`, compiled once for the tests that run it side by side.
 fn transport_program() -> PathBuf {
     static EXE: OnceLock<PathBuf> = OnceLock::new();
-    EXE.get_or_init(|| program("transport", &["ffi/tests/csharp/Transport.cs"]))
+    EXE.get_or_init(|| program(
+        "transport",
+        &["ffi/tests/csharp/Transport.cs", "ffi/tests/csharp/Web.cs"],
+    ))
         .clone()
 }
 
@@ -520,5 +523,75 @@ fn csharp_eventsub_webhook_verifies_deduplicates_and_fulfills_pushes() {
         (0, 1, 0),
         "{again}"
     );
+    assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
+}
+
+/// `FulfillRun.cs` with the sender it uses, compiled once.
+fn fulfill_run_program() -> PathBuf {
+    static EXE: OnceLock<PathBuf> = OnceLock::new();
+    EXE.get_or_init(|| {
+        program(
+            "fulfill_run",
+            &["ffi/tests/csharp/FulfillRun.cs", "ffi/tests/csharp/Web.cs"],
+        )
+    })
+    .clone()
+}
+
+/// A fake holding `n` CLAIMED entitlements of our game and nothing else.
+fn fake_with(n: usize) -> FakeTwitch {
+    let config = fake_twitch::FakeConfig {
+        seed: fake_twitch::Seed {
+            entitlements: n,
+            foreign_games: Vec::new(),
+            fulfilled_fraction: 0.0,
+            ..fake_twitch::Seed::standard()
+        },
+        ..fake_twitch::FakeConfig::new()
+    };
+    FakeTwitch::start(config).expect("the fake Twitch starts")
+}
+
+/// 20 000 entitlements through `FulfillRun.Update()` called once a frame of a 60 fps loop:
+/// the run disposed after 7 000 grants and resumed by a new run on the same journal; every
+/// entitlement given once and FULFILLED. Prints the Update() times (the figures of the C#
+/// README): run with `--nocapture` to read them.
+#[test]
+fn csharp_fulfill_run_drains_20000_from_a_60_fps_loop() {
+    let fake = fake_with(20_000);
+    assert_eq!(claimed_left(&fake), 20_000);
+    let out = mono(&fulfill_run_program(), &["drain", "7000"], &fake_env(&fake));
+    eprintln!("FulfillRun at 60 fps: {out}");
+    let got = summary(&out);
+    assert_eq!(got["given"], 20_000, "{out}");
+    assert_eq!(got["twice"], 0, "{out}");
+    assert_eq!(claimed_left(&fake), 0);
+    assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
+    assert!(got["updates"] > 0 && got["max_us"] >= got["median_us"]);
+}
+
+/// A stop signal raised mid-run, then `Interrupt()` on a second run: each ends gracefully,
+/// what was given is FULFILLED, the rest still CLAIMED.
+#[test]
+fn csharp_fulfill_run_stops_on_its_signal_and_on_interrupt() {
+    let fake = fake(no_faults());
+    let claimed = claimed_left(&fake);
+    let out = mono(&fulfill_run_program(), &["interrupt"], &fake_env(&fake));
+    let got = summary(&out);
+    assert_eq!(got["interrupted"], 1, "{out}");
+    assert_eq!(got["twice"], 0);
+    let given = got["given"] as usize;
+    assert!(given >= 250 && given < claimed, "{out}");
+    assert_eq!(claimed_left(&fake), claimed - given, "{out}");
+    assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
+}
+
+/// A run driven by hand with `Poll` and the `Feed…` methods, typed errors for wrong answers.
+#[test]
+fn csharp_fulfill_run_by_hand_with_poll_and_feed() {
+    let fake = fake(no_faults());
+    let out = mono(&fulfill_run_program(), &["manual"], &fake_env(&fake));
+    assert!(out.contains("manual: ok"), "{out}");
+    assert_eq!(claimed_left(&fake), 0);
     assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
 }

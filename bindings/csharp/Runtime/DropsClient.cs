@@ -16,7 +16,7 @@ namespace TwitchDrops
     /// may call it at once (one token for all). Dispose it when done; a forgotten one is freed
     /// by its finalizer. Calls in flight on other threads keep the native client alive until
     /// they return.</summary>
-    public sealed class DropsClient : IDisposable
+    public sealed partial class DropsClient : IDisposable
     {
         private readonly ClientHandle handle;
         private readonly string clientId;
@@ -46,6 +46,21 @@ namespace TwitchDrops
                 if (config.AccessToken != null)
                 {
                     fixed (byte* p = Utf8.Z(config.AccessToken, "AccessToken")) Failures.Check(NativeMethods.td_client_config_set_access_token(c, p), "set AccessToken");
+                }
+                if (config.UserAccessToken != null)
+                {
+                    var refresh = config.UserRefreshToken == null ? null : Utf8.Z(config.UserRefreshToken, "UserRefreshToken");
+                    var secret = config.ClientSecret == null ? null : Utf8.Z(config.ClientSecret, "ClientSecret");
+                    fixed (byte* a = Utf8.Z(config.UserAccessToken, "UserAccessToken"))
+                    fixed (byte* r = refresh)
+                    fixed (byte* s = secret)
+                    {
+                        Failures.Check(NativeMethods.td_client_config_set_user_token(c, a, r, s), "set UserAccessToken");
+                    }
+                }
+                else if (config.UserRefreshToken != null)
+                {
+                    throw new ArgumentException("UserRefreshToken needs UserAccessToken", "config");
                 }
                 if (config.HelixUrl != null)
                 {
@@ -310,6 +325,10 @@ namespace TwitchDrops
                     {
                         throw new InvalidOperationException(
                             "this journal is already in a run on this thread (a grant or OnSettled handler that runs Fulfill with the same journal); use another journal");
+                    }
+                    if (journal.InHostedRun)
+                    {
+                        throw new InvalidOperationException("this journal is in a FulfillRun; dispose it first (one run at a time uses a journal)");
                     }
                     journal.RunningThread = Thread.CurrentThread.ManagedThreadId;
                     try

@@ -22,6 +22,17 @@ namespace TwitchDrops
         /// <summary>A token to use as is instead of a secret (a credential: never logged).</summary>
         public string AccessToken { get; set; }
 
+        /// <summary>A player's (or studio account's) user access token, e.g. stored from
+        /// <see cref="DropsClient.FinishDeviceFlow"/>: needed for analytics, and lists that
+        /// user's entitlements only. With <see cref="UserRefreshToken"/> it is refreshed when it
+        /// expires or Twitch answers 401 (with <see cref="ClientSecret"/> too for confidential
+        /// applications); read the new tokens back from <see cref="DropsClient.UserToken"/>.
+        /// A credential: never logged.</summary>
+        public string UserAccessToken { get; set; }
+
+        /// <summary>The refresh token of <see cref="UserAccessToken"/> (a credential: never logged).</summary>
+        public string UserRefreshToken { get; set; }
+
         /// <summary>The Helix base URL (default <c>https://api.twitch.tv/helix</c>).</summary>
         public string HelixUrl { get; set; }
 
@@ -58,6 +69,8 @@ namespace TwitchDrops
             return "DropsClientConfig(ClientId = " + ClientId
                 + ", ClientSecret = " + (ClientSecret == null ? "none" : "<redacted>")
                 + ", AccessToken = " + (AccessToken == null ? "none" : "<redacted>")
+                + ", UserAccessToken = " + (UserAccessToken == null ? "none" : "<redacted>")
+                + ", UserRefreshToken = " + (UserRefreshToken == null ? "none" : "<redacted>")
                 + ", HelixUrl = " + (HelixUrl ?? "default")
                 + ", AuthUrl = " + (AuthUrl ?? "default")
                 + ", Transport = " + (Transport == null ? "built-in" : "custom")

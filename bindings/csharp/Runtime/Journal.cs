@@ -29,6 +29,35 @@ namespace TwitchDrops
         /// (which would give the native run the journal twice) from a run waiting its turn.</summary>
         internal volatile int RunningThread;
 
+        /// <summary>A FulfillRun holds this journal (until it is disposed).</summary>
+        internal volatile bool InHostedRun;
+
+        /// <summary>Marks the journal as a FulfillRun's; refused while any run has it.</summary>
+        internal void EnterHostedRun()
+        {
+            if (!System.Threading.Monitor.TryEnter(RunLock))
+            {
+                throw new InvalidOperationException("this journal is in a run (Fulfill on another thread); one run at a time uses a journal");
+            }
+            try
+            {
+                if (InHostedRun || RunningThread != 0)
+                {
+                    throw new InvalidOperationException("this journal is in another run; dispose that FulfillRun first (one run at a time uses a journal)");
+                }
+                InHostedRun = true;
+            }
+            finally
+            {
+                System.Threading.Monitor.Exit(RunLock);
+            }
+        }
+
+        internal void LeaveHostedRun()
+        {
+            InHostedRun = false;
+        }
+
         /// <summary>A journal in a file of JSON lines (created on first use, fsync'd on every
         /// append). A file that cannot be opened fails the run with <see cref="DropsErrorCode.Journal"/>.</summary>
         public static unsafe Journal File(string path)

@@ -1,0 +1,192 @@
+// FulfillRun from a simulated game loop: Update() once a frame at 60 fps, each call timed,
+// requests sent by an HttpWebRequest sender on the thread pool, grants given on the loop's
+// thread into the game's own records (a set of ids).
+//   drain N     runs until N grants, disposes the run mid-way, resumes with a new run on the
+//               same journal to the end; prints the Update() times and
+//               run: updates=N frames=N median_us=N p99_us=N max_us=N given=N twice=N
+//               resumed=N fulfilled=N interrupted=0
+//   interrupt   raises a stop signal after 150 grants, then Interrupt() on a second run after
+//               100 more: both end gracefully; prints the same line
+//   manual      drives a run by hand with Poll and the Feed methods; wrong answers are typed
+//               exceptions; the journal refuses a second run; prints manual: ok
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using System.Threading;
+using TwitchDrops;
+
+static class FulfillRunMain
+{
+    const double FrameMs = 1000.0 / 60;
+
+    static readonly HashSet<string> given = new HashSet<string>();
+    static readonly List<double> updateUs = new List<double>();
+    static int twice, resumed, frames;
+
+    static GrantOutcome Grant(GrantRequest request)
+    {
+        if (request.Resumed) resumed++;
+        // The game's records: a resumed grant that was given is answered Granted, not given again.
+        if (!given.Add(request.Id) && !request.Resumed) twice++;
+        return GrantOutcome.Granted;
+    }
+
+    /// <summary>Frames of a 60 fps loop until <paramref name="stop"/> or the run's end: one
+    /// timed Update per frame, then the rest of the frame slept.</summary>
+    static void Loop(FulfillRun run, Func<bool> stop)
+    {
+        var clock = Stopwatch.StartNew();
+        var next = 0.0;
+        var running = true;
+        while (running && !stop())
+        {
+            T.Check(frames < 200000, "the run ends");
+            var before = Stopwatch.GetTimestamp();
+            running = run.Update();
+            var after = Stopwatch.GetTimestamp();
+            updateUs.Add((after - before) * 1e6 / Stopwatch.Frequency);
+            frames++;
+            next += FrameMs;
+            var wait = next - clock.Elapsed.TotalMilliseconds;
+            if (wait > 0) Thread.Sleep(TimeSpan.FromMilliseconds(wait));
+        }
+    }
+
+    static FulfillRun Begin(DropsClient client, WebTransport web, Journal journal, FulfillOptions options)
+    {
+        var run = client.BeginFulfill(options, journal);
+        run.Sender = web.SendAsync;
+        run.Grant = Grant;
+        return run;
+    }
+
+    static void Print(FulfillReport report)
+    {
+        var sorted = updateUs.OrderBy(x => x).ToList();
+        Func<double, long> at = q => (long)Math.Round(sorted[Math.Min(sorted.Count - 1, (int)(q * sorted.Count))]);
+        Console.WriteLine("run: updates=" + sorted.Count + " frames=" + frames + " median_us=" + at(0.5) + " p99_us=" + at(0.99)
+            + " max_us=" + (long)Math.Round(sorted[sorted.Count - 1]) + " given=" + given.Count + " twice=" + twice
+            + " resumed=" + resumed + " fulfilled=" + report.Fulfilled + " interrupted=" + (report.Interrupted ? 1 : 0));
+    }
+
+    static int Drain(int stopAfter)
+    {
+        var web = new WebTransport();
+        var options = new FulfillOptions { GameId = T.Env("TWITCH_GAME_ID"), GrantsInFlight = 100 };
+        using (var client = new DropsClient(T.Config()))
+        using (var journal = Journal.Memory())
+        {
+            var first = Begin(client, web, journal, options);
+            Loop(first, () => given.Count >= stopAfter);
+            T.Check(!first.IsDone, "stopped mid-run");
+            T.Throws<InvalidOperationException>(() => client.BeginFulfill(options, journal), "the journal is the first run's");
+            first.Dispose();
+            first.Dispose();
+            T.Throws<ObjectDisposedException>(() => first.Poll(), "a disposed run");
+            var givenBefore = given.Count;
+
+            using (var second = Begin(client, web, journal, options))
+            {
+                Loop(second, () => false);
+                T.Check(second.IsDone && second.Failure == null, "the second run ends: " + second.Failure);
+                T.Check(second.Report.IsComplete, "complete: " + second.Report);
+                T.Check(resumed <= 100, "only a batch in doubt: " + resumed);
+                T.Check(given.Count > givenBefore, "the second run gave the rest");
+                T.Check(web.Calls == client.RequestsSent, "every request went through the sender");
+                Print(second.Report);
+            }
+        }
+        return 0;
+    }
+
+    static int Interrupt()
+    {
+        var web = new WebTransport();
+        using (var signal = new DropsStopSignal())
+        using (var client = new DropsClient(T.Config()))
+        using (var journal = Journal.Memory())
+        {
+            var options = new FulfillOptions { GameId = T.Env("TWITCH_GAME_ID"), StopSignal = signal, GrantsInFlight = 10 };
+            FulfillReport report;
+            using (var run = Begin(client, web, journal, options))
+            {
+                Loop(run, () => given.Count >= 150);
+                signal.Raise();
+                Loop(run, () => false);
+                report = run.Report;
+                T.Check(run.IsDone && report.Interrupted && !report.IsComplete, "stopped gracefully: " + report);
+                T.Check(report.Fulfilled == given.Count, "what was given is marked: " + report + " given " + given.Count);
+            }
+            var firstGiven = given.Count;
+            using (var run = Begin(client, web, journal, new FulfillOptions { GameId = T.Env("TWITCH_GAME_ID") }))
+            {
+                Loop(run, () => given.Count >= firstGiven + 100);
+                run.Interrupt();
+                Loop(run, () => false);
+                T.Check(run.Report.Interrupted, "interrupted: " + run.Report);
+                T.Check(run.Report.Fulfilled == given.Count - firstGiven, "marked: " + run.Report);
+                Print(run.Report);
+            }
+        }
+        return 0;
+    }
+
+    static int Manual()
+    {
+        var web = new WebTransport();
+        var settled = 0;
+        using (var client = new DropsClient(T.Config()))
+        using (var journal = Journal.Memory())
+        using (var run = client.BeginFulfill(new FulfillOptions { GameId = T.Env("TWITCH_GAME_ID"), OnSettled = s => settled++ }, journal))
+        {
+            T.Throws<InvalidOperationException>(() => run.Update(), "Update without a Sender");
+            T.Throws<InvalidOperationException>(() => client.Fulfill(new FulfillOptions(), journal, r => GrantOutcome.Granted),
+                "a blocking run on the run's journal");
+            var ex = T.Throws<DropsException>(() => run.FeedSlept(12345), "an unknown ticket");
+            T.Check(ex.Code == DropsErrorCode.WrongState, "wrong state: " + ex.Code);
+            var sends = 0;
+            while (true)
+            {
+                var step = run.Poll();
+                if (step.Kind == RunStepKind.Done) break;
+                switch (step.Kind)
+                {
+                    case RunStepKind.Send:
+                        sends++;
+                        T.Check(!step.ToString().Contains("Bearer") && !step.Request.ToString().Contains("Bearer"), "no token shown");
+                        run.FeedResponse(step.Ticket, web.Send(step.Request));
+                        break;
+                    case RunStepKind.Sleep:
+                        Thread.Sleep((int)step.SleepMs);
+                        run.FeedSlept(step.Ticket);
+                        break;
+                    case RunStepKind.Grant:
+                        T.Throws<ArgumentException>(() => run.FeedGrant(step.Ticket, default(GrantOutcome)), "no outcome");
+                        run.FeedGrant(step.Ticket, GrantOutcome.Granted);
+                        break;
+                    case RunStepKind.Idle:
+                        T.Check(false, "nothing out in a loop that answers at once");
+                        break;
+                }
+            }
+            T.Check(run.IsDone && run.Report.IsComplete && run.Report.Fulfilled > 0, "done: " + run.Report);
+            T.Check(settled == run.Report.Listed, "settled each: " + settled);
+            T.Check(run.Poll().Kind == RunStepKind.Done && !run.Update(), "done stays done");
+            T.Check(sends == client.RequestsSent && sends > 0, "sends " + sends);
+            Console.WriteLine("manual: ok fulfilled=" + run.Report.Fulfilled);
+        }
+        return 0;
+    }
+
+    static int Main(string[] args)
+    {
+        switch (args[0])
+        {
+            case "drain": return Drain(int.Parse(args[1]));
+            case "interrupt": return Interrupt();
+            case "manual": return Manual();
+        }
+        return 2;
+    }
+}
