@@ -595,3 +595,48 @@ fn csharp_fulfill_run_by_hand_with_poll_and_feed() {
     assert_eq!(claimed_left(&fake), 0);
     assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
 }
+
+/// `Account.cs` with its sender, compiled once.
+fn account_program() -> PathBuf {
+    static EXE: OnceLock<PathBuf> = OnceLock::new();
+    EXE.get_or_init(|| {
+        program(
+            "account",
+            &["ffi/tests/csharp/Account.cs", "ffi/tests/csharp/Web.cs"],
+        )
+    })
+    .clone()
+}
+
+/// The step API from C#: pages by operation, one update of them all driven frame by frame,
+/// every request through the C# sender; a cancelled operation.
+#[test]
+fn csharp_step_api_pages_and_updates_through_operations() {
+    let fake = fake(no_faults());
+    let claimed = claimed_left(&fake) as u64;
+    let out = mono(&account_program(), &["steps"], &fake_env(&fake));
+    let got = summary(&out);
+    assert_eq!(got["ids"], claimed, "{out}");
+    assert_eq!(got["pages"], claimed.div_ceil(300));
+    assert_eq!(claimed_left(&fake), 0);
+}
+
+/// A player's device-code login through operations, then validation, analytics and a report
+/// download with the player's token, each blocking, as a Task and as an operation.
+#[test]
+fn csharp_device_flow_then_analytics_and_a_report_download() {
+    let fake = fake(no_faults());
+    let out = mono(&account_program(), &["device"], &fake_env(&fake));
+    assert!(out.contains("device: ok user=100000123 reports=1"), "{out}");
+    let stats = fake.stats();
+    assert!(stats.tokens_issued >= 1, "{stats:?}");
+}
+
+/// A stored user token Twitch refuses is renewed with its refresh token, and the new pair is
+/// read back; credentials never shown.
+#[test]
+fn csharp_user_token_is_refreshed_and_read_back() {
+    let fake = fake(no_faults());
+    let out = mono(&account_program(), &["refresh"], &fake_env(&fake));
+    assert!(out.contains("refresh: ok"), "{out}");
+}
