@@ -640,3 +640,34 @@ fn csharp_user_token_is_refreshed_and_read_back() {
     let out = mono(&account_program(), &["refresh"], &fake_env(&fake));
     assert!(out.contains("refresh: ok"), "{out}");
 }
+
+/// A C# store behind `Journal.Custom` that fails part way: the run stops with a Journal error
+/// keeping the store's exception; the next run on the same records grants the rest, nothing
+/// twice.
+#[test]
+fn csharp_custom_journal_recovers_from_a_store_that_fails() {
+    let exe = program("custom_journal", &["ffi/tests/csharp/CustomJournal.cs"]);
+    let fake = fake(no_faults());
+    let claimed = claimed_left(&fake) as u64;
+    let out = mono(&exe, &["crash"], &fake_env(&fake));
+    let got = summary(&out);
+    assert_eq!((got["granted"], got["twice"]), (claimed, 0), "{out}");
+    assert_eq!(claimed_left(&fake), 0);
+    assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
+}
+
+/// Two instances in two threads share one claiming C# store: every entitlement granted by
+/// exactly one of them.
+#[test]
+fn csharp_custom_journal_shared_by_two_instances_through_claims() {
+    let exe = program("custom_journal_shared", &["ffi/tests/csharp/CustomJournal.cs"]);
+    let fake = fake(no_faults());
+    let claimed = claimed_left(&fake) as u64;
+    let out = mono(&exe, &["shared"], &fake_env(&fake));
+    let got = summary(&out);
+    assert_eq!(got["twice"], 0, "{out}");
+    assert_eq!(got["a"] + got["b"], claimed, "{out}");
+    assert_eq!(got["given"], claimed, "{out}");
+    assert_eq!(claimed_left(&fake), 0);
+    assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
+}

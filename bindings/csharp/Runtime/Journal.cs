@@ -88,6 +88,32 @@ namespace TwitchDrops
             return new Journal(handle, "memory journal");
         }
 
+        /// <summary>A journal of your own store (a database, a save system): see
+        /// <see cref="IJournalStore"/>, and <see cref="IClaimingJournalStore"/> for a store
+        /// several instances share. The store is kept for as long as the native journal lives.</summary>
+        public static unsafe Journal Custom(IJournalStore store)
+        {
+            if (store == null) throw new ArgumentNullException("store");
+            var binding = new JournalBinding(store);
+            var callbacks = binding.Callbacks();
+            var handle = new JournalHandle();
+            using (var error = ErrorHandle.New())
+            using (var e = error.Use())
+            {
+                td_journal* journal = null;
+                Failures.Check(NativeMethods.td_journal_new_callbacks(&callbacks, &journal, (td_error*)e.Pointer), error);
+                handle.Own((IntPtr)journal);
+                handle.Keeps = binding;
+            }
+            return new Journal(handle, "custom journal") { binding = binding };
+        }
+
+        private JournalBinding binding;
+
+        /// <summary>For a <see cref="Custom"/> journal: the last exception its store threw (a
+        /// run that failed with <see cref="DropsErrorCode.Journal"/> says why here), or null.</summary>
+        public Exception StoreException { get { return binding == null ? null : binding.Thrown; } }
+
         /// <summary>Frees the native journal (a file journal's file stays). Safe to call twice.</summary>
         public void Dispose()
         {
