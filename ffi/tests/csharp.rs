@@ -671,3 +671,67 @@ fn csharp_custom_journal_shared_by_two_instances_through_claims() {
     assert_eq!(claimed_left(&fake), 0);
     assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
 }
+
+/// The Unity sample in which a player links their Twitch account.
+const LINK_TWITCH: &str = "bindings/csharp/Samples~/LinkTwitch/LinkTwitch.cs";
+
+/// The LinkTwitch MonoBehaviour, driven frame by frame as Unity would, its requests through
+/// the stand-in UnityWebRequest: the device code shown and approved by the player, then
+/// exactly that player's CLAIMED entitlements given once each and FULFILLED with the player's
+/// token; everyone else's left alone; a second session finds nothing to do.
+#[test]
+fn csharp_link_twitch_sample_claims_the_players_drops() {
+    let exe = program(
+        "link_twitch",
+        &[
+            LINK_TWITCH,
+            "ffi/tests/csharp/UnityStub.cs",
+            "ffi/tests/csharp/LinkTwitchMain.cs",
+        ],
+    );
+    let fake = fake(no_faults());
+    let ours = |fake: &FakeTwitch, user: &str| -> HashSet<String> {
+        fake.entitlements()
+            .into_iter()
+            .filter(|e| {
+                e.game_id == fake_twitch::DEFAULT_GAME
+                    && e.fulfillment_status == CLAIMED
+                    && e.user_id == user
+            })
+            .map(|e| e.id)
+            .collect()
+    };
+    let player = fake
+        .entitlements()
+        .into_iter()
+        .find(|e| e.game_id == fake_twitch::DEFAULT_GAME && e.fulfillment_status == CLAIMED)
+        .expect("a player with a CLAIMED drop")
+        .user_id;
+    let theirs = ours(&fake, &player);
+    let others = claimed_left(&fake) - theirs.len();
+    let data = temp_path("csharp-link-twitch");
+    std::fs::create_dir_all(&data).expect("a data directory");
+    let mut env = fake_env(&fake);
+    env.push((
+        "TD_TEST_DATA_DIR".into(),
+        data.to_string_lossy().into_owned(),
+    ));
+    env.push(("TD_TEST_PLAYER_ID".into(), player.clone()));
+    let out = mono(&exe, &[], &env);
+    let again = mono(&exe, &[], &env);
+    let _ = std::fs::remove_dir_all(&data);
+    let given: HashSet<String> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("gave "))
+        .map(|l| l.split(' ').next().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(given, theirs, "{out}");
+    assert!(
+        out.contains(&format!("drops: {} fulfilled, 0 left", theirs.len())),
+        "{out}"
+    );
+    assert!(again.contains("drops: 0 fulfilled, 0 left"), "{again}");
+    assert!(ours(&fake, &player).is_empty());
+    assert_eq!(claimed_left(&fake), others, "the other players' drops untouched");
+    assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
+}
