@@ -735,3 +735,53 @@ fn csharp_link_twitch_sample_claims_the_players_drops() {
     assert_eq!(claimed_left(&fake), others, "the other players' drops untouched");
     assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
 }
+
+/// The IL2CPP scanner, and a library with one of each mistake it must catch.
+fn il2cpp_scanner() -> PathBuf {
+    program("il2cpp_scan", &["ffi/tests/csharp/Il2cppScan.cs"])
+}
+
+/// `TwitchDrops.dll` passes the IL2CPP scan: every delegate handed to native code is a static
+/// `[MonoPInvokeCallback]` method kept in a static readonly field, no generic virtual method,
+/// no reflection IL2CPP strips. The scan is shown to fail on a library with each mistake.
+#[test]
+fn csharp_runtime_passes_the_il2cpp_scan_which_catches_each_mistake() {
+    let scanner = il2cpp_scanner();
+    let dll = runtime_dll();
+    let out = mono(&scanner, &[dll.to_str().expect("a UTF-8 path")], &[]);
+    let got = summary(&out);
+    assert_eq!(got["problems"], 0, "{out}");
+    // Grant (twice: its two delegate types), settlement, EventSub deliveries, transport,
+    // logger, and the journal store's load, append and claim.
+    assert!(got["callbacks"] >= 9, "{out}");
+    assert!(got["delegates"] >= got["callbacks"], "{out}");
+
+    let bad = out_dir().join("Il2cppBad.dll");
+    let out_arg = format!("-out:{}", bad.display());
+    let source = repo().join("ffi/tests/csharp/Il2cppBad.cs");
+    mcs(
+        &[
+            "-target:library".as_ref(),
+            out_arg.as_ref(),
+            source.as_os_str(),
+        ],
+        "Il2cppBad.cs",
+    );
+    let output = Command::new("mono")
+        .arg(&scanner)
+        .arg(&bad)
+        .output()
+        .expect("mono runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success(), "the scan must fail: {text}");
+    for expected in [
+        "generic virtual method Virtual.Make",
+        "[MonoPInvokeCallback] on an instance method Holder.Instance",
+        "Bad.Closure makes a Fn of an instance method or a closure",
+        "Bad.Unmarked is handed to native code as Fn without [MonoPInvokeCallback(typeof(Fn))]",
+        "Bad.NotMarked does not keep its Fn in a static readonly field",
+        "Bad.Reflect calls System.Type.GetMethod (reflection)",
+    ] {
+        assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
+    }
+}
