@@ -86,6 +86,8 @@ namespace TwitchDrops
         private readonly RunHandle handle;
         private readonly RunContext context;
         private readonly HostWork work = new HostWork();
+        /// <summary>The error every call writes to: calls are one thread at a time.</summary>
+        private readonly ErrorHandle error = ErrorHandle.New();
         private readonly Journal journal;
         private FulfillReport report;
         private DropsException failure;
@@ -140,8 +142,8 @@ namespace TwitchDrops
         {
             var nowMs = Clock.Ms(now);
             td_run_step step;
+            var error = this.error;
             using (var r = handle.Use())
-            using (var error = ErrorHandle.New())
             using (var e = error.Use())
             {
                 Failures.Check(NativeMethods.td_fulfill_run_poll((td_fulfill_run*)r.Pointer, nowMs, &step, (td_error*)e.Pointer), error);
@@ -170,7 +172,7 @@ namespace TwitchDrops
         {
             if (done) return;
             done = true;
-            using (var error = ErrorHandle.New())
+            var error = this.error;
             using (var e = error.Use())
             {
                 td_fulfill_report* native = null;
@@ -202,9 +204,9 @@ namespace TwitchDrops
                 throw new ArgumentOutOfRangeException("response", response.Status, "Status must be 100-999");
             }
             var body = response.Body ?? new byte[0];
+            var error = this.error;
             using (var headers = new NativeHeaders(response.Headers, "response.Headers"))
             using (var r = handle.Use())
-            using (var error = ErrorHandle.New())
             using (var e = error.Use())
             fixed (td_header* h = headers.Items)
             fixed (byte* b = body)
@@ -218,8 +220,8 @@ namespace TwitchDrops
         public unsafe void FeedTransportError(ulong ticket, TransportErrorKind kind, string message)
         {
             var text = Utf8.Message(message, "(a message that is not valid text)");
+            var error = this.error;
             using (var r = handle.Use())
-            using (var error = ErrorHandle.New())
             using (var e = error.Use())
             fixed (byte* m = text)
             {
@@ -231,8 +233,8 @@ namespace TwitchDrops
         /// <summary>Answers the Sleep <paramref name="ticket"/>: the time has passed.</summary>
         public unsafe void FeedSlept(ulong ticket)
         {
+            var error = this.error;
             using (var r = handle.Use())
-            using (var error = ErrorHandle.New())
             using (var e = error.Use())
             {
                 Failures.Check(NativeMethods.td_fulfill_run_feed_slept((td_fulfill_run*)r.Pointer, ticket, (td_error*)e.Pointer), error);
@@ -244,8 +246,8 @@ namespace TwitchDrops
         {
             if (outcome.Kind == 0) throw new ArgumentException("no outcome (default(GrantOutcome))", "outcome");
             var reason = outcome.Kind == GrantOutcomeKind.Failed ? Utf8.Message(outcome.Reason, "(a reason that is not valid text)") : null;
+            var error = this.error;
             using (var r = handle.Use())
-            using (var error = ErrorHandle.New())
             using (var e = error.Use())
             fixed (byte* p = reason)
             {
@@ -354,6 +356,7 @@ namespace TwitchDrops
         {
             work.Cancel();
             handle.Dispose();
+            error.Dispose();
         }
 
         /// <summary>Whether it is done (no credentials).</summary>

@@ -44,6 +44,8 @@ namespace TwitchDrops
         private readonly OpHandle handle;
         private readonly Func<IntPtr, ErrorHandle, T> take;
         private readonly HostWork work = new HostWork();
+        /// <summary>The error every call writes to: calls are one thread at a time.</summary>
+        private readonly ErrorHandle error = ErrorHandle.New();
         private bool done;
         private bool waiting;
         private T result;
@@ -78,8 +80,8 @@ namespace TwitchDrops
         public unsafe OperationStep Poll(DateTimeOffset? now = null)
         {
             var nowMs = Clock.Ms(now);
+            var error = this.error;
             using (var o = handle.Use())
-            using (var error = ErrorHandle.New())
             using (var e = error.Use())
             {
                 td_step step;
@@ -127,9 +129,9 @@ namespace TwitchDrops
                 throw new ArgumentOutOfRangeException("response", response.Status, "Status must be 100-999");
             }
             var body = response.Body ?? new byte[0];
+            var error = this.error;
             using (var headers = new NativeHeaders(response.Headers, "response.Headers"))
             using (var o = handle.Use())
-            using (var error = ErrorHandle.New())
             using (var e = error.Use())
             fixed (td_header* h = headers.Items)
             fixed (byte* b = body)
@@ -143,8 +145,8 @@ namespace TwitchDrops
         public unsafe void FeedTransportError(TransportErrorKind kind, string message)
         {
             var text = Utf8.Message(message, "(a message that is not valid text)");
+            var error = this.error;
             using (var o = handle.Use())
-            using (var error = ErrorHandle.New())
             using (var e = error.Use())
             fixed (byte* m = text)
             {
@@ -155,8 +157,8 @@ namespace TwitchDrops
         /// <summary>Answers a Sleep: the time has passed.</summary>
         public unsafe void FeedSlept()
         {
+            var error = this.error;
             using (var o = handle.Use())
-            using (var error = ErrorHandle.New())
             using (var e = error.Use())
             {
                 Failures.Check(NativeMethods.td_op_feed_slept((td_op*)o.Pointer, (td_error*)e.Pointer), error);
@@ -213,6 +215,7 @@ namespace TwitchDrops
         {
             work.Cancel();
             handle.Dispose();
+            error.Dispose();
         }
     }
 
