@@ -281,11 +281,13 @@ fn csharp_handles_are_freed_once_and_gc_stress_leaks_nothing() {
 /// `Transport.cs`, compiled once for the tests that run it side by side.
 fn transport_program() -> PathBuf {
     static EXE: OnceLock<PathBuf> = OnceLock::new();
-    EXE.get_or_init(|| program(
-        "transport",
-        &["ffi/tests/csharp/Transport.cs", "ffi/tests/csharp/Web.cs"],
-    ))
-        .clone()
+    EXE.get_or_init(|| {
+        program(
+            "transport",
+            &["ffi/tests/csharp/Transport.cs", "ffi/tests/csharp/Web.cs"],
+        )
+    })
+    .clone()
 }
 
 /// Every request through a C# transport (HttpWebRequest): the fake saw exactly the requests
@@ -660,7 +662,10 @@ fn csharp_custom_journal_recovers_from_a_store_that_fails() {
 /// exactly one of them.
 #[test]
 fn csharp_custom_journal_shared_by_two_instances_through_claims() {
-    let exe = program("custom_journal_shared", &["ffi/tests/csharp/CustomJournal.cs"]);
+    let exe = program(
+        "custom_journal_shared",
+        &["ffi/tests/csharp/CustomJournal.cs"],
+    );
     let fake = fake(no_faults());
     let claimed = claimed_left(&fake) as u64;
     let out = mono(&exe, &["shared"], &fake_env(&fake));
@@ -732,7 +737,11 @@ fn csharp_link_twitch_sample_claims_the_players_drops() {
     );
     assert!(again.contains("drops: 0 fulfilled, 0 left"), "{again}");
     assert!(ours(&fake, &player).is_empty());
-    assert_eq!(claimed_left(&fake), others, "the other players' drops untouched");
+    assert_eq!(
+        claimed_left(&fake),
+        others,
+        "the other players' drops untouched"
+    );
     assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
 }
 

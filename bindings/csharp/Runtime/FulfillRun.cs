@@ -99,7 +99,8 @@ namespace TwitchDrops
             this.handle = handle;
             this.context = context;
             this.journal = journal;
-            UpdateBudget = TimeSpan.FromMilliseconds(0.5);
+            // Ticks: TimeSpan.FromMilliseconds rounds to whole milliseconds on Mono and .NET Framework.
+            UpdateBudget = TimeSpan.FromTicks(TimeSpan.TicksPerMillisecond / 4);
         }
 
         /// <summary>Sends the run's requests (needed by <see cref="Update"/> and <see cref="RunAsync"/>).</summary>
@@ -113,7 +114,7 @@ namespace TwitchDrops
         /// first, and answer Granted if it was given.</summary>
         public Func<GrantRequest, GrantOutcome> Grant { get; set; }
 
-        /// <summary>How long one <see cref="Update"/> may keep polling (default 0.5 ms); a
+        /// <summary>How long one <see cref="Update"/> may keep polling (default 0.25 ms); a
         /// single native step may take longer.</summary>
         public TimeSpan UpdateBudget { get; set; }
 
@@ -267,7 +268,7 @@ namespace TwitchDrops
         /// <summary>One frame's work, never blocking: feeds what finished since the last call
         /// (responses, failed sends, passed waits), then polls — starting sends, starting waits,
         /// granting through <see cref="Grant"/> — until the run is idle, done, or
-        /// <see cref="UpdateBudget"/> is spent. False once the run is done.</summary>
+        /// <see cref="UpdateBudget"/> is spent (a step that parses a page of 1000 entitlements takes about 0.7 ms of its own). False once the run is done.</summary>
         public bool Update()
         {
             if (done) return false;

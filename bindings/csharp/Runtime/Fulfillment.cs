@@ -61,6 +61,10 @@ namespace TwitchDrops
         /// together, and answered side by side by a <see cref="FulfillRun"/>; only these can be
         /// in doubt after a crash. More means fewer journal writes.</summary>
         public int? GrantsInFlight { get; set; }
+        /// <summary>Entitlements listed per page, 1 to 1000 (unset: 1000). A
+        /// <see cref="FulfillRun"/> reads a page in one step: smaller pages keep each
+        /// <see cref="FulfillRun.Update"/> short, for more requests.</summary>
+        public int? PageSize { get; set; }
         /// <summary>A graceful stop for the runs made with these options.</summary>
         public DropsStopSignal StopSignal { get; set; }
         /// <summary>Hears each entitlement's final state as the run settles it, on the thread
@@ -91,6 +95,11 @@ namespace TwitchDrops
                 {
                     if (RequestsInFlight.Value < 0) throw new ArgumentOutOfRangeException("RequestsInFlight");
                     Failures.Check(NativeMethods.td_fulfill_options_set_requests_in_flight(o, (uint)RequestsInFlight.Value), "set_requests_in_flight");
+                }
+                if (PageSize.HasValue)
+                {
+                    // Negative values wrap to a huge one, which the run refuses naming `first`.
+                    Failures.Check(NativeMethods.td_fulfill_options_set_page_size(o, unchecked((uint)PageSize.Value)), "set_page_size");
                 }
                 if (GrantsInFlight.HasValue)
                 {
