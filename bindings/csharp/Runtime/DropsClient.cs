@@ -74,6 +74,35 @@ namespace TwitchDrops
                 {
                     fixed (byte* p = Utf8.Z(config.UserAgent, "UserAgent")) Failures.Check(NativeMethods.td_client_config_set_user_agent(c, p), "set UserAgent");
                 }
+                if (config.RetryPolicy != null)
+                {
+                    var r = config.RetryPolicy;
+                    if (r.MaxRetries < 0 || r.MaxRateLimitWaits < 0 || r.UpdateFailedRetries < 0 || r.BaseDelay < TimeSpan.Zero || r.MaxDelay < TimeSpan.Zero)
+                    {
+                        throw new ArgumentOutOfRangeException("config", "RetryPolicy has a negative number");
+                    }
+                    var policy = NativeMethods.td_retry_policy_default();
+                    policy.max_retries = (uint)r.MaxRetries;
+                    policy.base_delay_ms = (ulong)r.BaseDelay.Ticks / TimeSpan.TicksPerMillisecond;
+                    policy.max_delay_ms = (ulong)r.MaxDelay.Ticks / TimeSpan.TicksPerMillisecond;
+                    policy.max_rate_limit_waits = (uint)r.MaxRateLimitWaits;
+                    policy.update_failed_retries = (uint)r.UpdateFailedRetries;
+                    Failures.Check(NativeMethods.td_client_config_set_retry_policy(c, &policy), "set RetryPolicy");
+                }
+                if (config.ConnectTimeout.HasValue || config.ReadTimeout.HasValue)
+                {
+                    var connect = config.ConnectTimeout ?? TimeSpan.FromSeconds(10);
+                    var read = config.ReadTimeout ?? TimeSpan.FromSeconds(30);
+                    if (connect <= TimeSpan.Zero) throw new ArgumentOutOfRangeException("config", "ConnectTimeout must be positive");
+                    if (read <= TimeSpan.Zero) throw new ArgumentOutOfRangeException("config", "ReadTimeout must be positive");
+                    Failures.Check(NativeMethods.td_client_config_set_timeouts(c, (ulong)Math.Max(1, connect.Ticks / TimeSpan.TicksPerMillisecond),
+                        (ulong)Math.Max(1, read.Ticks / TimeSpan.TicksPerMillisecond)), "set timeouts");
+                }
+                if (config.MaxBodyBytes.HasValue)
+                {
+                    if (config.MaxBodyBytes.Value <= 0) throw new ArgumentOutOfRangeException("config", "MaxBodyBytes must be positive");
+                    Failures.Check(NativeMethods.td_client_config_set_max_body_bytes(c, (ulong)config.MaxBodyBytes.Value), "set MaxBodyBytes");
+                }
                 TransportBinding transport = null;
                 if (config.Transport != null)
                 {
@@ -193,6 +222,39 @@ namespace TwitchDrops
                     return list;
                 }
             }
+        }
+
+        /// <summary>One page of entitlements (blocking): <paramref name="query"/>'s page, with
+        /// the cursor of the next (give it as <see cref="EntitlementQuery.After"/>).</summary>
+        public unsafe EntitlementPage EntitlementsPage(EntitlementQuery query)
+        {
+            if (query == null) throw new ArgumentNullException("query");
+            using (var nativeQuery = query.ToNative())
+            using (var q = nativeQuery.Use())
+            using (var error = ErrorHandle.New())
+            using (var e = error.Use())
+            using (var c = handle.Use())
+            {
+                td_entitlements_page* page = null;
+                Failures.Check(NativeMethods.td_client_entitlements_page((td_client*)c.Pointer, (td_entitlements_query*)q.Pointer, &page,
+                    (td_error*)e.Pointer), error);
+                using (var owned = new PageHandle())
+                {
+                    owned.Own((IntPtr)page);
+                    return CopyPage(page);
+                }
+            }
+        }
+
+        internal static unsafe EntitlementPage CopyPage(td_entitlements_page* page)
+        {
+            var count = (ulong)NativeMethods.td_entitlements_page_count(page);
+            var list = new List<Entitlement>((int)count);
+            for (ulong i = 0; i < count; i++)
+            {
+                list.Add(Entitlement.Copy(NativeMethods.td_entitlements_page_get(page, (UIntPtr)i)));
+            }
+            return new EntitlementPage { Entitlements = list, Cursor = Utf8.Of(NativeMethods.td_entitlements_page_cursor(page)) };
         }
 
         /// <summary>Every entitlement matching <paramref name="query"/>, read on the thread pool.</summary>

@@ -72,6 +72,10 @@ namespace TwitchDrops
         /// <summary>For <see cref="DropsErrorCode.RateLimited"/>: when the bucket refills, if Twitch said.</summary>
         public DateTimeOffset? RateLimitResetAt { get; internal set; }
 
+        /// <summary>For <see cref="DropsErrorCode.Transport"/>: how far the last request got
+        /// (null otherwise).</summary>
+        public TransportErrorKind? TransportKind { get; internal set; }
+
         /// <summary>For <see cref="DropsErrorCode.PartialUpdate"/>: the outcomes known and the ids
         /// left unconfirmed (re-read those before retrying).</summary>
         public UpdateReport PartialUpdate { get; internal set; }

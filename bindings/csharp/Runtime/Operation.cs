@@ -228,6 +228,95 @@ namespace TwitchDrops
         public string Cursor { get; internal set; }
     }
 
+    /// <summary>Paging through the step API, with the iterator's rules (a cursor that does
+    /// not move ends the paging with <see cref="DropsErrorCode.Decode"/>): <see cref="BeginNext"/>
+    /// gives an operation per page, one at a time; null after the last page. One thread at a
+    /// time; dispose it when done.</summary>
+    public sealed class EntitlementPaging : IDisposable
+    {
+        private readonly PagesHandle pages;
+        private DropsOperation<EntitlementPage> last;
+        private PageHandle lastPage;
+
+        internal EntitlementPaging(PagesHandle pages)
+        {
+            this.pages = pages;
+        }
+
+        /// <summary>Where the next page starts (to resume later): "" before the first page.</summary>
+        public unsafe string Cursor
+        {
+            get
+            {
+                using (var p = pages.Use()) return Utf8.Of(NativeMethods.td_pages_cursor((td_pages*)p.Pointer));
+            }
+        }
+
+        /// <summary>The next page's operation (drive it to done, then read its Result), or null
+        /// after the last page. Throws <see cref="InvalidOperationException"/> while the previous
+        /// one is not done, and its failure once it failed (the paging is over).</summary>
+        public unsafe DropsOperation<EntitlementPage> BeginNext()
+        {
+            using (var p = pages.Use())
+            using (var error = ErrorHandle.New())
+            using (var e = error.Use())
+            {
+                if (last != null)
+                {
+                    if (!last.IsDone) throw new InvalidOperationException("the previous page's operation is not done");
+                    var unused = last.Result;
+                    last = null;
+                    using (var page = lastPage)
+                    using (var l = page.Use())
+                    {
+                        lastPage = null;
+                        Failures.Check(NativeMethods.td_pages_advance((td_pages*)p.Pointer, (td_entitlements_page*)l.Pointer,
+                            (td_error*)e.Pointer), error);
+                    }
+                }
+                td_op* op = null;
+                var result = NativeMethods.td_pages_begin_next((td_pages*)p.Pointer, &op, (td_error*)e.Pointer);
+                if (result == td_result.TD_END) return null;
+                Failures.Check(result, error);
+                var owned = new OpHandle();
+                owned.Own((IntPtr)op);
+                owned.Keeps = pages.Keeps;
+                last = new DropsOperation<EntitlementPage>(owned, Take);
+                return last;
+            }
+        }
+
+        /// <summary>Takes the page, keeping the native one for the next td_pages_advance.</summary>
+        private unsafe EntitlementPage Take(IntPtr op, ErrorHandle error)
+        {
+            using (var e = error.Use())
+            {
+                td_entitlements_page* page = null;
+                Failures.Check(NativeMethods.td_op_take_entitlements_page((td_op*)op, &page, (td_error*)e.Pointer), error);
+                lastPage = new PageHandle();
+                lastPage.Own((IntPtr)page);
+                return DropsClient.CopyPage(page);
+            }
+        }
+
+        /// <summary>Frees the iterator. Safe to call twice.</summary>
+        public void Dispose()
+        {
+            if (lastPage != null) lastPage.Dispose();
+            pages.Dispose();
+        }
+    }
+
+    public sealed partial class DropsClient
+    {
+        /// <summary>Step API: paging with the iterator's rules (see <see cref="EntitlementPaging"/>).</summary>
+        public EntitlementPaging BeginEntitlementPaging(EntitlementQuery query)
+        {
+            if (query == null) throw new ArgumentNullException("query");
+            return new EntitlementPaging(OpenPages(query));
+        }
+    }
+
     public sealed partial class DropsClient
     {
         internal unsafe DropsOperation<T> Begin<T>(Func<IntPtr, IntPtr, IntPtr, td_result> begin, Func<IntPtr, ErrorHandle, T> take, object keeps)
@@ -272,13 +361,7 @@ namespace TwitchDrops
                 using (var owned = new PageHandle())
                 {
                     owned.Own((IntPtr)page);
-                    var count = (ulong)NativeMethods.td_entitlements_page_count(page);
-                    var list = new List<Entitlement>((int)count);
-                    for (ulong i = 0; i < count; i++)
-                    {
-                        list.Add(Entitlement.Copy(NativeMethods.td_entitlements_page_get(page, (UIntPtr)i)));
-                    }
-                    return new EntitlementPage { Entitlements = list, Cursor = Utf8.Of(NativeMethods.td_entitlements_page_cursor(page)) };
+                    return CopyPage(page);
                 }
             }
         }

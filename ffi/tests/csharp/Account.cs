@@ -51,6 +51,23 @@ static class AccountMain
                 if (page.Cursor.Length == 0) break;
                 query.After = page.Cursor;
             }
+            // The same pages through the iterator's step API, and one blocking page.
+            var paged = new List<string>();
+            using (var paging = client.BeginEntitlementPaging(new EntitlementQuery { GameId = T.Env("TWITCH_GAME_ID"), Status = FulfillmentStatus.Claimed, First = 300 }))
+            {
+                T.Check(paging.Cursor == "", "no cursor before the first page");
+                DropsOperation<EntitlementPage> next;
+                while ((next = paging.BeginNext()) != null)
+                {
+                    using (next)
+                    {
+                        T.Throws<InvalidOperationException>(() => paging.BeginNext(), "one page at a time");
+                        paged.AddRange(Frames(next, web).Entitlements.Select(e => e.Id));
+                    }
+                }
+            }
+            T.Check(paged.SequenceEqual(ids), "the iterator's pages are the same: " + paged.Count);
+
             UpdateReport report;
             using (var op = client.BeginUpdateEntitlements(ids, FulfillmentStatus.Fulfilled))
             {
@@ -58,6 +75,8 @@ static class AccountMain
             }
             T.Check(report.AllSucceeded && report.Outcomes.Count == ids.Count, "every id updated: " + report.Outcomes.Count);
             T.Check(web.Calls == client.RequestsSent, "every request through the sender");
+            var one = client.EntitlementsPage(new EntitlementQuery { GameId = T.Env("TWITCH_GAME_ID"), First = 300 });
+            T.Check(one.Entitlements.Count == 300 && one.Cursor.Length > 0, "one page, blocking");
 
             using (var cancel = new CancellationTokenSource())
             using (var op = client.BeginValidateToken())
@@ -69,6 +88,19 @@ static class AccountMain
             }
             var nullId = T.Throws<ArgumentNullException>(() => client.BeginUpdateEntitlements(new[] { "a", null }, FulfillmentStatus.Fulfilled), "a null id");
             T.Check(nullId.ParamName == "ids[1]", "names it: " + nullId.ParamName);
+            var small = T.Config();
+            small.MaxBodyBytes = 64;
+            small.RetryPolicy = new DropsRetryPolicy { MaxRetries = 1, BaseDelay = TimeSpan.FromTicks(10000), MaxDelay = TimeSpan.FromTicks(20000) };
+            small.ConnectTimeout = TimeSpan.FromSeconds(5);
+            small.ReadTimeout = TimeSpan.FromSeconds(5);
+            T.Check(DropsRetryPolicy.Default.MaxRetries > 0, "defaults: " + DropsRetryPolicy.Default);
+            using (var tiny = new DropsClient(small))
+            {
+                var tooLarge = T.Throws<DropsException>(() => tiny.EntitlementsPage(new EntitlementQuery { First = 100 }), "a body over MaxBodyBytes");
+                T.Check(tooLarge.Code == DropsErrorCode.Transport && tooLarge.TransportKind == TransportErrorKind.TooLarge,
+                    "too large: " + tooLarge.Code + " " + tooLarge.TransportKind);
+            }
+            T.Throws<ArgumentOutOfRangeException>(() => new DropsClient(new DropsClientConfig("x") { ReadTimeout = TimeSpan.Zero }), "a zero timeout");
             Console.WriteLine("steps: pages=" + pages + " ids=" + ids.Count);
         }
         return 0;
