@@ -794,3 +794,105 @@ fn csharp_runtime_passes_the_il2cpp_scan_which_catches_each_mistake() {
         assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
     }
 }
+
+/// The lines of `// example: NAME` … `// end example` in `text`, less their common indent.
+fn example_region(text: &str, name: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.trim() == format!("// example: {name}"))
+        .unwrap_or_else(|| panic!("no `// example: {name}`"));
+    let end = start
+        + lines[start..]
+            .iter()
+            .position(|l| l.trim() == "// end example")
+            .unwrap_or_else(|| panic!("`// example: {name}` is not closed"));
+    let body = &lines[start + 1..end];
+    let indent = body
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    body.iter()
+        .map(|l| format!("{}\n", l.get(indent..).unwrap_or("")))
+        .collect()
+}
+
+/// Every C# block of the C# README is a tested file, or a marked region of one, byte for
+/// byte (`<!-- cs-example: PATH -->` or `PATH#NAME`).
+#[test]
+fn csharp_readme_blocks_are_tested_code() {
+    let readme =
+        std::fs::read_to_string(repo().join("bindings/csharp/README.md")).expect("the README");
+    let marker = "<!-- cs-example: ";
+    let mut checked = 0;
+    for (at, _) in readme.match_indices(marker) {
+        let rest = &readme[at + marker.len()..];
+        let source = &rest[..rest.find(" -->").expect("the marker closes")];
+        let start =
+            rest.find("```csharp\n").expect("a ```csharp block follows") + "```csharp\n".len();
+        let block = &rest[start..];
+        let block = &block[..block.find("```\n").expect("the block closes")];
+        let (path, region) = match source.split_once('#') {
+            Some((path, name)) => (path, Some(name)),
+            None => (source, None),
+        };
+        let file = std::fs::read_to_string(repo().join(path)).expect("the quoted file");
+        let expected = match region {
+            Some(name) => example_region(&file, name),
+            None => file,
+        };
+        assert_eq!(block, expected, "the README's block of {source} differs");
+        checked += 1;
+    }
+    assert!(checked >= 6, "{checked} blocks");
+}
+
+/// The C# README's list of C functions not reached from C# is exactly the header's functions
+/// that `bindings/csharp/Runtime` (outside the generated declarations) never calls.
+#[test]
+fn csharp_readme_lists_exactly_the_c_functions_left_out() {
+    let header =
+        std::fs::read_to_string(repo().join("include/twitch_drops.h")).expect("the header");
+    let declared: HashSet<String> = header
+        .lines()
+        .filter(|l| !l.starts_with("//") && !l.starts_with(' '))
+        .filter_map(|l| {
+            let name = l.split('(').next()?.split([' ', '*']).next_back()?;
+            (name.starts_with("td_") && l.contains('(')).then(|| name.to_string())
+        })
+        .collect();
+    assert!(declared.len() > 150, "{}", declared.len());
+    let mut used = HashSet::new();
+    for path in sources(&repo().join("bindings/csharp/Runtime")) {
+        if path.ends_with("NativeMethods.g.cs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("a runtime source");
+        for (at, _) in text.match_indices("NativeMethods.td_") {
+            let name: String = text[at + "NativeMethods.".len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            used.insert(name);
+        }
+    }
+    let missing: HashSet<String> = declared.difference(&used).cloned().collect();
+    let readme =
+        std::fs::read_to_string(repo().join("bindings/csharp/README.md")).expect("the README");
+    let section = &readme[readme.find("### Not in C#").expect("the section")..];
+    let section = &section[..section[3..].find("\n#").map_or(section.len(), |end| end + 3)];
+    let listed: HashSet<String> = section
+        .lines()
+        .filter(|l| l.starts_with("- "))
+        .flat_map(|l| {
+            let head = l.split(':').next().unwrap_or("");
+            head.split('`')
+                .filter(|w| w.starts_with("td_"))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(listed, missing, "README lists {listed:?}, C# leaves out {missing:?}");
+}

@@ -149,6 +149,7 @@ static class AccountMain
                 T.Check(op.RunAsync(web.SendAsync).Result.UserId == info.UserId, "as an operation");
             }
 
+            // example: analytics
             var query = new AnalyticsQuery { GameId = T.Env("TWITCH_GAME_ID") };
             var page = client.GameAnalytics(query);
             T.Check(page.Reports.Count == 1 && page.Reports[0].Url.Length > 0, "a report: " + page.Reports.Count);
@@ -161,6 +162,7 @@ static class AccountMain
             }
             var csv = client.DownloadReport(page.Reports[0].Url);
             T.Check(csv.Length > 10, "a CSV");
+            // end example
             T.Check(client.DownloadReportAsync(page.Reports[0].Url).Result.Length == csv.Length, "as a Task");
             using (var op = client.BeginDownloadReport(stepped.Reports[0].Url))
             {
@@ -179,6 +181,7 @@ static class AccountMain
         var minted = T.Admin("users/100000777/token?scopes=analytics:read:games", out status);
         T.Check(status == 200, "minted: " + status);
         var refresh = T.JsonField(minted, "refresh_token");
+        // example: user-token
         var config = new DropsClientConfig(T.Env("TWITCH_CLIENT_ID"))
         {
             ClientSecret = T.Env("TWITCH_CLIENT_SECRET"),
@@ -197,6 +200,7 @@ static class AccountMain
             T.Check(stored.RefreshToken != refresh && stored.RefreshToken.Length > 0, "the refresh token rotated");
             T.Check(client.GameAnalytics(new AnalyticsQuery { GameId = T.Env("TWITCH_GAME_ID") }).Reports.Count == 1, "analytics with it");
         }
+        // end example
         T.Throws<ArgumentException>(() => new DropsClient(new DropsClientConfig("x") { UserRefreshToken = "r" }), "a refresh token alone");
         Console.WriteLine("refresh: ok");
         return 0;

@@ -13,6 +13,7 @@ using System.Threading;
 using TwitchDrops;
 
 /// <summary>A table of record lines (a database), failing on demand.</summary>
+// example: store
 class ListStore : IJournalStore
 {
     public readonly List<string> Lines = new List<string>();
@@ -29,6 +30,7 @@ class ListStore : IJournalStore
         }
     }
 }
+// end example
 
 /// <summary>One row per entitlement with its state and holder, as in the root README's sketch.</summary>
 sealed class SharedStore

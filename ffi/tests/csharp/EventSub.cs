@@ -120,6 +120,7 @@ static class EventSubMain
             {
                 return;
             }
+            // example: webhook
             var request = context.Request;
             var headers = request.Headers.AllKeys
                 .Select(name => new KeyValuePair<string, string>(name, request.Headers[name])).ToList();
@@ -135,6 +136,7 @@ static class EventSubMain
             var answer = Encoding.UTF8.GetBytes(result.ResponseBody);
             context.Response.OutputStream.Write(answer, 0, answer.Length);
             context.Response.Close();
+            // end example
             handled.Add(result);
         }
     }

@@ -193,6 +193,7 @@ static class FulfillRunMain
                 "a blocking run on the run's journal");
             var ex = T.Throws<DropsException>(() => run.FeedSlept(12345), "an unknown ticket");
             T.Check(ex.Code == DropsErrorCode.WrongState, "wrong state: " + ex.Code);
+            // example: by-hand
             var sends = 0;
             while (true)
             {
@@ -218,6 +219,7 @@ static class FulfillRunMain
                         break;
                 }
             }
+            // end example
             T.Check(run.IsDone && run.Report.IsComplete && run.Report.Fulfilled > 0, "done: " + run.Report);
             T.Check(settled == run.Report.Listed, "settled each: " + settled);
             T.Check(run.Poll().Kind == RunStepKind.Done && !run.Update(), "done stays done");
