@@ -882,7 +882,9 @@ fn csharp_readme_lists_exactly_the_c_functions_left_out() {
     let readme =
         std::fs::read_to_string(repo().join("bindings/csharp/README.md")).expect("the README");
     let section = &readme[readme.find("### Not in C#").expect("the section")..];
-    let section = &section[..section[3..].find("\n#").map_or(section.len(), |end| end + 3)];
+    let section = &section[..section[3..]
+        .find("\n#")
+        .map_or(section.len(), |end| end + 3)];
     let listed: HashSet<String> = section
         .lines()
         .filter(|l| l.starts_with("- "))
@@ -894,5 +896,8 @@ fn csharp_readme_lists_exactly_the_c_functions_left_out() {
                 .collect::<Vec<_>>()
         })
         .collect();
-    assert_eq!(listed, missing, "README lists {listed:?}, C# leaves out {missing:?}");
+    assert_eq!(
+        listed, missing,
+        "README lists {listed:?}, C# leaves out {missing:?}"
+    );
 }
