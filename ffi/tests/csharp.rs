@@ -901,3 +901,17 @@ fn csharp_readme_lists_exactly_the_c_functions_left_out() {
         "README lists {listed:?}, C# leaves out {missing:?}"
     );
 }
+
+/// `FulfillAsync` cancelled by its token stops gracefully: what was given is FULFILLED, the
+/// rest still CLAIMED; a listing cancelled before it starts throws.
+#[test]
+fn csharp_fulfill_async_stops_gracefully_when_cancelled() {
+    let fake = fake(no_faults());
+    let claimed = claimed_left(&fake) as u64;
+    let out = mono(&fulfill_run_program(), &["cancel"], &fake_env(&fake));
+    let got = summary(&out);
+    assert!(out.contains("cancel: ok"), "{out}");
+    assert_eq!(got["twice"], 0);
+    assert_eq!(claimed_left(&fake) as u64, claimed - got["given"], "{out}");
+    assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
+}

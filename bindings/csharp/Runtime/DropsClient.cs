@@ -257,11 +257,23 @@ namespace TwitchDrops
             return new EntitlementPage { Entitlements = list, Cursor = Utf8.Of(NativeMethods.td_entitlements_page_cursor(page)) };
         }
 
-        /// <summary>Every entitlement matching <paramref name="query"/>, read on the thread pool.</summary>
-        public Task<IReadOnlyList<Entitlement>> ListEntitlementsAsync(EntitlementQuery query)
+        /// <summary>Every entitlement matching <paramref name="query"/>, read on the thread pool.
+        /// Cancelling stops between pages (<see cref="OperationCanceledException"/>).</summary>
+        public Task<IReadOnlyList<Entitlement>> ListEntitlementsAsync(EntitlementQuery query,
+            CancellationToken cancellation = default(CancellationToken))
         {
             if (query == null) throw new ArgumentNullException("query");
-            return Task.Run(() => (IReadOnlyList<Entitlement>)Entitlements(query).ToList());
+            var pages = EntitlementPages(query);
+            return Task.Run(() =>
+            {
+                var all = new List<Entitlement>();
+                foreach (var page in pages)
+                {
+                    cancellation.ThrowIfCancellationRequested();
+                    all.AddRange(page);
+                }
+                return (IReadOnlyList<Entitlement>)all;
+            }, cancellation);
         }
 
         /// <summary>Sets entitlements to <paramref name="status"/> (any number of ids: sent in
@@ -306,12 +318,15 @@ namespace TwitchDrops
             }
         }
 
-        /// <summary><see cref="UpdateEntitlements"/> on the thread pool.</summary>
-        public Task<UpdateReport> UpdateEntitlementsAsync(IEnumerable<string> ids, FulfillmentStatus status)
+        /// <summary><see cref="UpdateEntitlements"/> on the thread pool. Cancelling stops the
+        /// wait; an update under way runs to its end (its outcome is then unknown to you: re-read
+        /// those ids, or use <see cref="BeginUpdateEntitlements"/>).</summary>
+        public Task<UpdateReport> UpdateEntitlementsAsync(IEnumerable<string> ids, FulfillmentStatus status,
+            CancellationToken cancellation = default(CancellationToken))
         {
             if (ids == null) throw new ArgumentNullException("ids");
             var copy = ids.ToList();
-            return Task.Run(() => UpdateEntitlements(copy, status));
+            return Blocking(() => UpdateEntitlements(copy, status), cancellation);
         }
 
         /// <summary>The fulfillment engine (blocking): grants every CLAIMED entitlement matching
@@ -325,7 +340,7 @@ namespace TwitchDrops
         public FulfillReport Fulfill(FulfillOptions options, Journal journal, Func<GrantRequest, GrantOutcome> grant)
         {
             if (options == null) throw new ArgumentNullException("options");
-            return RunFulfill(options, journal, grant, null);
+            return RunFulfill(options, journal, grant, null, null);
         }
 
         /// <summary>The fulfillment engine over given entitlements (those of an EventSub
@@ -339,7 +354,7 @@ namespace TwitchDrops
             Func<GrantRequest, GrantOutcome> grant)
         {
             var list = NativeEntitlements(entitlements);
-            return RunFulfill(options ?? new FulfillOptions(), journal, grant, list);
+            return RunFulfill(options ?? new FulfillOptions(), journal, grant, list, null);
         }
 
         /// <summary>The entitlements as native ones, checked.</summary>
@@ -360,7 +375,7 @@ namespace TwitchDrops
         }
 
         private unsafe FulfillReport RunFulfill(FulfillOptions options, Journal journal, Func<GrantRequest, GrantOutcome> grant,
-            List<Entitlement> given)
+            List<Entitlement> given, DropsStopSignal stop)
         {
             if (journal == null) throw new ArgumentNullException("journal");
             if (grant == null) throw new ArgumentNullException("grant");
@@ -376,7 +391,7 @@ namespace TwitchDrops
                     pointers[i] = given[i].Native;
                 }
                 var userData = (void*)GCHandle.ToIntPtr(pin);
-                using (var nativeOptions = options.ToNative())
+                using (var nativeOptions = options.ToNative(stop))
                 using (var o = nativeOptions.Use())
                 using (var error = ErrorHandle.New())
                 using (var e = error.Use())
@@ -445,13 +460,29 @@ namespace TwitchDrops
 
         /// <summary><see cref="Fulfill"/> on the thread pool: <paramref name="grant"/> runs
         /// there too, so it must not touch Unity objects directly (queue work for the main
-        /// thread, or grant through your backend).</summary>
-        public Task<FulfillReport> FulfillAsync(FulfillOptions options, Journal journal, Func<GrantRequest, GrantOutcome> grant)
+        /// thread, or grant through your backend). Cancelling <paramref name="cancellation"/>
+        /// stops the run gracefully, as a <see cref="DropsStopSignal"/> does (the report's
+        /// <c>Interrupted</c> is set); give one or the other, not both.</summary>
+        public Task<FulfillReport> FulfillAsync(FulfillOptions options, Journal journal, Func<GrantRequest, GrantOutcome> grant,
+            CancellationToken cancellation = default(CancellationToken))
         {
             if (options == null) throw new ArgumentNullException("options");
             if (journal == null) throw new ArgumentNullException("journal");
             if (grant == null) throw new ArgumentNullException("grant");
-            return Task.Run(() => Fulfill(options, journal, grant));
+            if (!cancellation.CanBeCanceled) return Task.Run(() => Fulfill(options, journal, grant));
+            if (options.StopSignal != null)
+            {
+                throw new ArgumentException("give options.StopSignal or a CancellationToken, not both", "cancellation");
+            }
+            cancellation.ThrowIfCancellationRequested();
+            return Task.Run(() =>
+            {
+                using (var signal = new DropsStopSignal())
+                using (cancellation.Register(signal.Raise))
+                {
+                    return RunFulfill(options, journal, grant, null, signal);
+                }
+            });
         }
 
         /// <summary>Frees the native client (after calls in flight return). Safe to call twice.</summary>

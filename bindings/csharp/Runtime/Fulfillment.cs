@@ -71,8 +71,9 @@ namespace TwitchDrops
         /// running the fulfillment. An exception it throws is caught and ignored.</summary>
         public Action<Settlement> OnSettled { get; set; }
 
-        internal unsafe FulfillOptionsHandle ToNative()
+        internal unsafe FulfillOptionsHandle ToNative(DropsStopSignal stop = null)
         {
+            stop = stop ?? StopSignal;
             var options = new FulfillOptionsHandle();
             options.Own((IntPtr)NativeMethods.td_fulfill_options_new());
             using (var lease = options.Use())
@@ -106,9 +107,9 @@ namespace TwitchDrops
                     if (GrantsInFlight.Value < 0) throw new ArgumentOutOfRangeException("GrantsInFlight");
                     Failures.Check(NativeMethods.td_fulfill_options_set_grants_in_flight(o, (uint)GrantsInFlight.Value), "set_grants_in_flight");
                 }
-                if (StopSignal != null)
+                if (stop != null)
                 {
-                    using (var s = StopSignal.Handle.Use())
+                    using (var s = stop.Handle.Use())
                     {
                         Failures.Check(NativeMethods.td_fulfill_options_set_stop_signal(o, (td_stop_signal*)s.Pointer), "set_stop_signal");
                     }

@@ -229,10 +229,39 @@ static class FulfillRunMain
         return 0;
     }
 
+    /// <summary>FulfillAsync and ListEntitlementsAsync with a CancellationToken.</summary>
+    static int Cancel()
+    {
+        using (var client = new DropsClient(T.Config()))
+        using (var journal = Journal.Memory())
+        using (var cancel = new CancellationTokenSource())
+        {
+            var options = new FulfillOptions { GameId = T.Env("TWITCH_GAME_ID"), GrantsInFlight = 10 };
+            var report = client.FulfillAsync(options, journal, request =>
+            {
+                if (given.Count == 99) cancel.Cancel();
+                return Grant(request);
+            }, cancel.Token).Result;
+            T.Check(report.Interrupted && !report.IsComplete, "stopped gracefully: " + report);
+            T.Check(report.Fulfilled == given.Count && given.Count >= 100 && given.Count < 200, "what was given is marked: " + given.Count);
+            using (var signal = new DropsStopSignal())
+            {
+                T.Throws<ArgumentException>(() => client.FulfillAsync(new FulfillOptions { StopSignal = signal }, journal,
+                    r => GrantOutcome.Granted, cancel.Token), "a stop signal and a token");
+            }
+            var listing = client.ListEntitlementsAsync(new EntitlementQuery { First = 10 }, cancel.Token);
+            var thrown = T.Throws<AggregateException>(() => listing.Wait(), "a cancelled listing");
+            T.Check(thrown.InnerException is OperationCanceledException, "cancelled: " + thrown.InnerException.GetType().Name);
+            Console.WriteLine("cancel: ok given=" + given.Count + " twice=" + twice);
+        }
+        return 0;
+    }
+
     static int Main(string[] args)
     {
         switch (args[0])
         {
+            case "cancel": return Cancel();
             case "drain": return Drain(int.Parse(args[1]));
             case "interrupt": return Interrupt();
             case "manual": return Manual();
