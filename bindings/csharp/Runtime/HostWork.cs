@@ -176,8 +176,23 @@ namespace TwitchDrops
                 sends.RemoveAt(i);
                 if (send.Task.Status == TaskStatus.RanToCompletion && send.Task.Result != null)
                 {
-                    response(send.Ticket, send.Task.Result);
-                    continue;
+                    try
+                    {
+                        response(send.Ticket, send.Task.Result);
+                        continue;
+                    }
+                    catch (ArgumentException refused)
+                    {
+                        // A status outside 100-999, a header with a NUL: a failed send, as
+                        // for a transport (never an exception out of Update).
+                        failed(send.Ticket, TransportErrorKind.Interrupted, "the sender's response was refused: " + refused.Message);
+                        continue;
+                    }
+                    catch (DropsInvalidInputException refused)
+                    {
+                        failed(send.Ticket, TransportErrorKind.Interrupted, "the sender's response was refused: " + refused.Message);
+                        continue;
+                    }
                 }
                 var kind = TransportErrorKind.Interrupted;
                 string why;

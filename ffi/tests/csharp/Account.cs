@@ -101,6 +101,35 @@ static class AccountMain
                     "too large: " + tooLarge.Code + " " + tooLarge.TransportKind);
             }
             T.Throws<ArgumentOutOfRangeException>(() => new DropsClient(new DropsClientConfig("x") { ReadTimeout = TimeSpan.Zero }), "a zero timeout");
+
+            // A sender that answers nonsense, throws, or returns no Task: the operation fails
+            // as a transport does (after the policy's retries), and Update never throws.
+            var strict = T.Config();
+            strict.RetryPolicy = new DropsRetryPolicy { MaxRetries = 1, BaseDelay = TimeSpan.FromTicks(10000), MaxDelay = TimeSpan.FromTicks(10000) };
+            using (var failing = new DropsClient(strict))
+            {
+                var senders = new DropsHttpSender[]
+                {
+                    (request, c) => Task.FromResult(new DropsHttpResponse(200) { Status = 0 }),
+                    (request, c) => { throw new InvalidOperationException("the stack is down"); },
+                    (request, c) => null,
+                    (request, c) => Task.FromResult(new DropsHttpResponse(200).WithHeader("X-Bad", "a\0b")),
+                };
+                foreach (var sender in senders)
+                {
+                    using (var op = failing.BeginValidateToken())
+                    {
+                        op.Sender = sender;
+                        for (var frame = 0; op.Update(); frame++)
+                        {
+                            T.Check(frame < 10000, "the operation ends");
+                            Thread.Sleep(1);
+                        }
+                        var failure = T.Throws<DropsException>(() => { var r = op.Result; }, "a failed send");
+                        T.Check(failure.Code == DropsErrorCode.Transport, "a transport failure: " + failure.Code + " " + failure.Message);
+                    }
+                }
+            }
             Console.WriteLine("steps: pages=" + pages + " ids=" + ids.Count);
         }
         return 0;
