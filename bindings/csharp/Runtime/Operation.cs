@@ -315,10 +315,10 @@ namespace TwitchDrops
             if (query == null) throw new ArgumentNullException("query");
             return new EntitlementPaging(OpenPages(query));
         }
-    }
 
-    public sealed partial class DropsClient
-    {
+        /// <summary>An operation from a td_client_begin_* call (<paramref name="begin"/> gets the
+        /// client, the td_op** to write and the td_error*); <paramref name="keeps"/> is kept alive
+        /// with it.</summary>
         internal unsafe DropsOperation<T> Begin<T>(Func<IntPtr, IntPtr, IntPtr, td_result> begin, Func<IntPtr, ErrorHandle, T> take, object keeps)
         {
             using (var error = ErrorHandle.New())
