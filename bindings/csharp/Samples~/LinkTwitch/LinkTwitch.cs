@@ -112,10 +112,7 @@ public class LinkTwitch : MonoBehaviour
             downloadHandler = new DownloadHandlerBuffer(),
         };
         if (request.Body.Length > 0) web.uploadHandler = new UploadHandlerRaw(request.Body);
-        foreach (var header in request.Headers)
-        {
-            if (header.Key != "User-Agent") web.SetRequestHeader(header.Key, header.Value);
-        }
+        foreach (var header in request.Headers) web.SetRequestHeader(header.Key, header.Value);
         var answer = new TaskCompletionSource<DropsHttpResponse>();
         var registration = cancellation.Register(web.Abort);
         web.SendWebRequest().completed += _ =>
@@ -128,7 +125,11 @@ public class LinkTwitch : MonoBehaviour
             else
             {
                 var response = new DropsHttpResponse((int)web.responseCode) { Body = web.downloadHandler.data };
-                foreach (var header in web.GetResponseHeaders()) response.WithHeader(header.Key, header.Value);
+                var headers = web.GetResponseHeaders();
+                if (headers != null)
+                {
+                    foreach (var header in headers) response.WithHeader(header.Key, header.Value);
+                }
                 answer.SetResult(response);
             }
             web.Dispose();
