@@ -60,7 +60,7 @@ namespace TwitchDrops
                 }
                 else if (config.UserRefreshToken != null)
                 {
-                    throw new ArgumentException("UserRefreshToken needs UserAccessToken", "config");
+                    throw new ArgumentException("UserRefreshToken needs UserAccessToken", "UserRefreshToken");
                 }
                 if (config.HelixUrl != null)
                 {
@@ -77,10 +77,11 @@ namespace TwitchDrops
                 if (config.RetryPolicy != null)
                 {
                     var r = config.RetryPolicy;
-                    if (r.MaxRetries < 0 || r.MaxRateLimitWaits < 0 || r.UpdateFailedRetries < 0 || r.BaseDelay < TimeSpan.Zero || r.MaxDelay < TimeSpan.Zero)
-                    {
-                        throw new ArgumentOutOfRangeException("config", "RetryPolicy has a negative number");
-                    }
+                    if (r.MaxRetries < 0) throw new ArgumentOutOfRangeException("RetryPolicy.MaxRetries", r.MaxRetries, "must be 0 or more");
+                    if (r.MaxRateLimitWaits < 0) throw new ArgumentOutOfRangeException("RetryPolicy.MaxRateLimitWaits", r.MaxRateLimitWaits, "must be 0 or more");
+                    if (r.UpdateFailedRetries < 0) throw new ArgumentOutOfRangeException("RetryPolicy.UpdateFailedRetries", r.UpdateFailedRetries, "must be 0 or more");
+                    if (r.BaseDelay < TimeSpan.Zero) throw new ArgumentOutOfRangeException("RetryPolicy.BaseDelay", r.BaseDelay, "must not be negative");
+                    if (r.MaxDelay < TimeSpan.Zero) throw new ArgumentOutOfRangeException("RetryPolicy.MaxDelay", r.MaxDelay, "must not be negative");
                     var policy = NativeMethods.td_retry_policy_default();
                     policy.max_retries = (uint)r.MaxRetries;
                     policy.base_delay_ms = (ulong)r.BaseDelay.Ticks / TimeSpan.TicksPerMillisecond;
@@ -93,14 +94,14 @@ namespace TwitchDrops
                 {
                     var connect = config.ConnectTimeout ?? TimeSpan.FromSeconds(10);
                     var read = config.ReadTimeout ?? TimeSpan.FromSeconds(30);
-                    if (connect <= TimeSpan.Zero) throw new ArgumentOutOfRangeException("config", "ConnectTimeout must be positive");
-                    if (read <= TimeSpan.Zero) throw new ArgumentOutOfRangeException("config", "ReadTimeout must be positive");
+                    if (connect <= TimeSpan.Zero) throw new ArgumentOutOfRangeException("ConnectTimeout", connect, "must be positive");
+                    if (read <= TimeSpan.Zero) throw new ArgumentOutOfRangeException("ReadTimeout", read, "must be positive");
                     Failures.Check(NativeMethods.td_client_config_set_timeouts(c, (ulong)Math.Max(1, connect.Ticks / TimeSpan.TicksPerMillisecond),
                         (ulong)Math.Max(1, read.Ticks / TimeSpan.TicksPerMillisecond)), "set timeouts");
                 }
                 if (config.MaxBodyBytes.HasValue)
                 {
-                    if (config.MaxBodyBytes.Value <= 0) throw new ArgumentOutOfRangeException("config", "MaxBodyBytes must be positive");
+                    if (config.MaxBodyBytes.Value <= 0) throw new ArgumentOutOfRangeException("MaxBodyBytes", config.MaxBodyBytes.Value, "must be positive");
                     Failures.Check(NativeMethods.td_client_config_set_max_body_bytes(c, (ulong)config.MaxBodyBytes.Value), "set MaxBodyBytes");
                 }
                 TransportBinding transport = null;

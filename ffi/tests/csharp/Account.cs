@@ -100,7 +100,8 @@ static class AccountMain
                 T.Check(tooLarge.Code == DropsErrorCode.Transport && tooLarge.TransportKind == TransportErrorKind.TooLarge,
                     "too large: " + tooLarge.Code + " " + tooLarge.TransportKind);
             }
-            T.Throws<ArgumentOutOfRangeException>(() => new DropsClient(new DropsClientConfig("x") { ReadTimeout = TimeSpan.Zero }), "a zero timeout");
+            var zero = T.Throws<ArgumentOutOfRangeException>(() => new DropsClient(new DropsClientConfig("x") { ReadTimeout = TimeSpan.Zero }), "a zero timeout");
+            T.Check(zero.ParamName == "ReadTimeout", "names it: " + zero.ParamName);
 
             // A sender that answers nonsense, throws, or returns no Task: the operation fails
             // as a transport does (after the policy's retries), and Update never throws.
@@ -230,7 +231,8 @@ static class AccountMain
             T.Check(client.GameAnalytics(new AnalyticsQuery { GameId = T.Env("TWITCH_GAME_ID") }).Reports.Count == 1, "analytics with it");
         }
         // end example
-        T.Throws<ArgumentException>(() => new DropsClient(new DropsClientConfig("x") { UserRefreshToken = "r" }), "a refresh token alone");
+        var alone = T.Throws<ArgumentException>(() => new DropsClient(new DropsClientConfig("x") { UserRefreshToken = "r" }), "a refresh token alone");
+        T.Check(alone.ParamName == "UserRefreshToken" && !alone.Message.Contains("\"r\""), "names it: " + alone.ParamName);
         Console.WriteLine("refresh: ok");
         return 0;
     }
