@@ -922,3 +922,17 @@ fn csharp_fulfill_async_stops_gracefully_when_cancelled() {
     assert_eq!(claimed_left(&fake) as u64, claimed - got["given"], "{out}");
     assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
 }
+
+/// `RunAsync` with grants given asynchronously, side by side: the faulted ones stay CLAIMED,
+/// the rest are FULFILLED.
+#[test]
+fn csharp_fulfill_run_with_async_grants_side_by_side() {
+    let fake = fake(no_faults());
+    let claimed = claimed_left(&fake) as u64;
+    let out = mono(&fulfill_run_program(), &["async"], &fake_env(&fake));
+    let got = summary(&out);
+    assert!(out.contains("async: ok"), "{out}");
+    assert_eq!(got["given"] + got["failed"], claimed, "{out}");
+    assert_eq!(claimed_left(&fake) as u64, got["failed"], "{out}");
+    assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
+}

@@ -114,6 +114,13 @@ namespace TwitchDrops
         /// first, and answer Granted if it was given.</summary>
         public Func<GrantRequest, GrantOutcome> Grant { get; set; }
 
+        /// <summary>Instead of <see cref="Grant"/>: gives an entitlement asynchronously (your
+        /// backend), so that a batch's grants (<see cref="FulfillOptions.GrantsInFlight"/>) are
+        /// out side by side; <see cref="Update"/> answers each when its Task completes. A Task
+        /// that faults counts as Failed (the entitlement stays CLAIMED). Answer promptly: the
+        /// batch is journaled once all its grants are answered.</summary>
+        public Func<GrantRequest, Task<GrantOutcome>> GrantAsync { get; set; }
+
         /// <summary>How long one <see cref="Update"/> may keep polling (default 0.25 ms); a
         /// single native step may take longer.</summary>
         public TimeSpan UpdateBudget { get; set; }
@@ -273,10 +280,14 @@ namespace TwitchDrops
         {
             if (done) return false;
             if (Sender == null) throw new InvalidOperationException("set FulfillRun.Sender before Update");
-            if (Grant == null) throw new InvalidOperationException("set FulfillRun.Grant before Update");
+            if ((Grant == null) == (GrantAsync == null))
+            {
+                throw new InvalidOperationException("set FulfillRun.Grant or FulfillRun.GrantAsync (one of them) before Update");
+            }
             var started = Stopwatch.GetTimestamp();
             var budget = (long)(UpdateBudget.TotalSeconds * Stopwatch.Frequency);
             work.Finish(FeedResponse, FeedTransportError, FeedSlept);
+            work.FinishGrants(FeedFinishedGrant);
             lastIdle = false;
             while (true)
             {
@@ -290,7 +301,8 @@ namespace TwitchDrops
                         work.StartSleep(step.Ticket, (ulong)step.SleepMs);
                         break;
                     case RunStepKind.Grant:
-                        FeedGrant(step.Ticket, SafeGrant(step.Grant));
+                        if (GrantAsync != null) work.StartGrant(step.Ticket, GrantAsync, step.Grant);
+                        else FeedGrant(step.Ticket, SafeGrant(step.Grant));
                         break;
                     case RunStepKind.Idle:
                         lastIdle = true;
@@ -300,6 +312,24 @@ namespace TwitchDrops
                 }
                 if (Stopwatch.GetTimestamp() - started >= budget) return true;
             }
+        }
+
+        private void FeedFinishedGrant(ulong ticket, Task<GrantOutcome> task)
+        {
+            GrantOutcome outcome;
+            if (task.Status == TaskStatus.RanToCompletion)
+            {
+                outcome = task.Result.Kind == 0
+                    ? GrantOutcome.Failed("the grant function returned no outcome (default(GrantOutcome))")
+                    : task.Result;
+            }
+            else
+            {
+                var exception = task.Exception == null ? (Exception)new TaskCanceledException(task) : task.Exception.GetBaseException();
+                context.Thrown(exception);
+                outcome = GrantOutcome.Failed("the grant function threw " + exception.GetType().FullName + ": " + exception.Message);
+            }
+            FeedGrant(ticket, outcome);
         }
 
         private GrantOutcome SafeGrant(GrantRequest request)

@@ -131,11 +131,51 @@ namespace TwitchDrops
             internal ulong Until;
         }
 
+        private sealed class Granting
+        {
+            internal ulong Ticket;
+            internal Task<GrantOutcome> Task;
+        }
+
         private readonly List<Send> sends = new List<Send>();
+        private readonly List<Granting> grants = new List<Granting>();
         private readonly List<Sleep> sleeps = new List<Sleep>();
         private readonly CancellationTokenSource cancel = new CancellationTokenSource();
 
-        internal int Count { get { return sends.Count + sleeps.Count; } }
+        internal int Count { get { return sends.Count + sleeps.Count + grants.Count; } }
+
+        internal void StartGrant(ulong ticket, Func<GrantRequest, Task<GrantOutcome>> grant, GrantRequest request)
+        {
+            Task<GrantOutcome> task;
+            try
+            {
+                task = grant(request);
+                if (task == null) throw new InvalidOperationException("the grant function returned no Task (null)");
+            }
+            catch (Exception exception)
+            {
+                var failed = new TaskCompletionSource<GrantOutcome>();
+                failed.SetException(exception);
+                task = failed.Task;
+            }
+            grants.Add(new Granting { Ticket = ticket, Task = task });
+        }
+
+        /// <summary>Hands every finished grant to <paramref name="granted"/>.</summary>
+        internal void FinishGrants(Action<ulong, Task<GrantOutcome>> granted)
+        {
+            for (var i = 0; i < grants.Count;)
+            {
+                if (!grants[i].Task.IsCompleted)
+                {
+                    i++;
+                    continue;
+                }
+                var grant = grants[i];
+                grants.RemoveAt(i);
+                granted(grant.Ticket, grant.Task);
+            }
+        }
 
         internal void StartSend(ulong ticket, DropsHttpSender sender, DropsHttpRequest request)
         {
@@ -232,6 +272,7 @@ namespace TwitchDrops
         {
             var waits = new List<Task>();
             foreach (var send in sends) waits.Add(send.Task);
+            foreach (var grant in grants) waits.Add(grant.Task);
             var now = Clock.NowMs();
             ulong soonest = ulong.MaxValue;
             foreach (var sleep in sleeps) soonest = Math.Min(soonest, sleep.Until);
@@ -256,6 +297,7 @@ namespace TwitchDrops
             }
             sends.Clear();
             sleeps.Clear();
+            grants.Clear();
         }
     }
 }

@@ -18,6 +18,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
 using System.Threading;
+using System.Threading.Tasks;
 using TwitchDrops;
 
 static class FulfillRunMain
@@ -250,6 +251,44 @@ static class FulfillRunMain
         return 0;
     }
 
+    /// <summary>RunAsync with GrantAsync: a batch's grants out side by side on the thread pool,
+    /// every 50th faulting (left CLAIMED, its exception kept).</summary>
+    static int AsyncGrants()
+    {
+        var web = new WebTransport();
+        var inFlight = 0;
+        var most = 0;
+        var seen = 0;
+        using (var client = new DropsClient(T.Config()))
+        using (var journal = Journal.Memory())
+        using (var run = client.BeginFulfill(new FulfillOptions { GameId = T.Env("TWITCH_GAME_ID"), GrantsInFlight = 20 }, journal))
+        {
+            run.Sender = web.SendAsync;
+            run.GrantAsync = request => Task.Run(() =>
+            {
+                var now = Interlocked.Increment(ref inFlight);
+                lock (given)
+                {
+                    most = Math.Max(most, now);
+                }
+                Thread.Sleep(2);
+                Interlocked.Decrement(ref inFlight);
+                if (Interlocked.Increment(ref seen) % 50 == 0) throw new InvalidOperationException("the backend said no");
+                lock (given) given.Add(request.Id);
+                return GrantOutcome.Granted;
+            });
+            T.Throws<InvalidOperationException>(() => { run.Grant = r => GrantOutcome.Granted; run.Update(); }, "Grant and GrantAsync both");
+            run.Grant = null;
+            var report = run.RunAsync().Result;
+            T.Check(report.IsComplete == false && report.GrantFailed == seen / 50, "the faulted ones failed: " + report.GrantFailed);
+            T.Check(report.GrantExceptionCount == seen / 50 && report.GrantExceptions[0].Message == "the backend said no", "kept");
+            T.Check(report.Fulfilled == given.Count, "the others fulfilled: " + report);
+            T.Check(most > 1, "grants side by side: " + most);
+            Console.WriteLine("async: ok given=" + given.Count + " failed=" + report.GrantFailed + " most_in_flight=" + most);
+        }
+        return 0;
+    }
+
     /// <summary>FulfillAsync and ListEntitlementsAsync with a CancellationToken.</summary>
     static int Cancel()
     {
@@ -283,6 +322,7 @@ static class FulfillRunMain
         switch (args[0])
         {
             case "cancel": return Cancel();
+            case "async": return AsyncGrants();
             case "drain": return Drain(int.Parse(args[1]));
             case "interrupt": return Interrupt();
             case "manual": return Manual();
