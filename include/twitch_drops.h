@@ -1605,6 +1605,16 @@ enum td_result td_fulfill_options_set_game_id(struct td_fulfill_options *options
 enum td_result td_fulfill_options_set_user_id(struct td_fulfill_options *options,
                                               const char *user_id);
 
+// Entitlements a run lists per page, 1 to 1000 (default 1000; 0 goes back to it): smaller
+// pages keep each step of a `td_fulfill_run` short (reading a page of 1000 is one step, a
+// game loop may want a page per frame), at the cost of more requests. Another number fails
+// the run with `TD_INVALID_INPUT` before anything is sent.
+//
+// # Safety
+// `options` is live.
+enum td_result td_fulfill_options_set_page_size(struct td_fulfill_options *options,
+                                                uint32_t page_size);
+
 // Unconfirmed updates of one viewer after which the run skips that viewer's other
 // entitlements (`TD_SETTLED_QUARANTINED`); 0 counts as 1, the default.
 //

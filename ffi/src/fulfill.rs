@@ -156,6 +156,24 @@ pub unsafe extern "C" fn td_fulfill_options_set_user_id(
     })
 }
 
+/// Entitlements a run lists per page, 1 to 1000 (default 1000; 0 goes back to it): smaller
+/// pages keep each step of a `td_fulfill_run` short (reading a page of 1000 is one step, a
+/// game loop may want a page per frame), at the cost of more requests. Another number fails
+/// the run with `TD_INVALID_INPUT` before anything is sent.
+///
+/// # Safety
+/// `options` is live.
+#[no_mangle]
+pub unsafe extern "C" fn td_fulfill_options_set_page_size(
+    options: *mut td_fulfill_options,
+    page_size: u32,
+) -> td_result {
+    with_options(options, |o| {
+        o.options.query.first = (page_size != 0).then_some(page_size);
+        Ok(())
+    })
+}
+
 /// Unconfirmed updates of one viewer after which the run skips that viewer's other
 /// entitlements (`TD_SETTLED_QUARANTINED`); 0 counts as 1, the default.
 ///

@@ -281,8 +281,13 @@ fn csharp_handles_are_freed_once_and_gc_stress_leaks_nothing() {
 /// `Transport.cs`, compiled once for the tests that run it side by side.
 fn transport_program() -> PathBuf {
     static EXE: OnceLock<PathBuf> = OnceLock::new();
-    EXE.get_or_init(|| program("transport", &["ffi/tests/csharp/Transport.cs"]))
-        .clone()
+    EXE.get_or_init(|| {
+        program(
+            "transport",
+            &["ffi/tests/csharp/Transport.cs", "ffi/tests/csharp/Web.cs"],
+        )
+    })
+    .clone()
 }
 
 /// Every request through a C# transport (HttpWebRequest): the fake saw exactly the requests
@@ -421,5 +426,513 @@ fn csharp_readme_quickstart_fulfills_from_a_monobehaviour() {
     assert!(summary(&out)["frames"] > 0, "{out}");
     assert!(again.contains("drops: 0 fulfilled, 0 left"), "{again}");
     assert_eq!(claimed_left(&fake), 0);
+    assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
+}
+
+/// The EventSub secret of the C# webhook tests (never printed by the programs).
+const EVENTSUB_SECRET: &str = "s3cre7-csharp-s3cre7";
+
+/// A signed verification challenge for `EventSub.cs`, signed with the core's
+/// `eventsub::signature` (the fake signs its deliveries itself).
+fn challenge_env(fake: &FakeTwitch) -> Vec<(String, String)> {
+    use twitch_drops::eventsub::signature;
+    let secret = twitch_drops::Secret::new(EVENTSUB_SECRET);
+    let (id, timestamp, challenge) = (
+        "e76c6bd4-55c9-4987-8304-da1588d8988b",
+        "2023-11-14T22:13:20.634234626Z",
+        "pogchamp-kappa-360noscope-vohiyo",
+    );
+    let body = serde_json::json!({
+        "challenge": challenge,
+        "subscription": {
+            "id": "f1c2a387-161a-49f9-a165-0f21d7a4e1c4", "status": "webhook_callback_verification_pending",
+            "type": "drop.entitlement.grant", "version": "1",
+            "condition": {"organization_id": fake_twitch::ORGANIZATION_ID},
+            "transport": {"method": "webhook", "callback": "https://example.com/webhooks/callback"},
+            "created_at": "2023-11-01T10:00:00.000Z", "cost": 0,
+        },
+    })
+    .to_string();
+    let mut env = fake_env(fake);
+    for (key, value) in [
+        ("TD_TEST_EVENTSUB_SECRET", EVENTSUB_SECRET.to_string()),
+        (
+            "TD_TEST_CHALLENGE_SIGNATURE",
+            signature(&secret, id, timestamp, body.as_bytes()),
+        ),
+        ("TD_TEST_CHALLENGE_BODY", body),
+        ("TD_TEST_CHALLENGE_ID", id.into()),
+        ("TD_TEST_CHALLENGE_TIMESTAMP", timestamp.into()),
+        ("TD_TEST_CHALLENGE_NOW_MS", "1700000001000".into()),
+        ("TD_TEST_CHALLENGE", challenge.into()),
+    ] {
+        env.push((key.into(), value));
+    }
+    env
+}
+
+/// A C# webhook server (HttpListener) handling the fake's real deliveries with
+/// `EventSub.Handle`: every pushed entitlement granted once and FULFILLED, the redelivery and
+/// the refused ones not acted on, a log that throws answered 503 and the redelivery granted;
+/// then a second process with the same delivery log recognizes the last message as a repeat.
+#[test]
+fn csharp_eventsub_webhook_verifies_deduplicates_and_fulfills_pushes() {
+    let exe = program("eventsub", &["ffi/tests/csharp/EventSub.cs"]);
+    let fake = fake(no_faults());
+    let claimed_before = claimed_left(&fake);
+    let journal = temp_path("csharp-eventsub.jsonl");
+    let deliveries = temp_path("csharp-eventsub-deliveries.txt");
+    let (journal_arg, log_arg) = (
+        journal.to_str().expect("a UTF-8 path"),
+        deliveries.to_str().expect("a UTF-8 path"),
+    );
+    let env = challenge_env(&fake);
+    let out = mono(&exe, &["first", journal_arg, log_arg], &env);
+    let again = mono(&exe, &["restart", journal_arg, log_arg], &env);
+    let _ = std::fs::remove_file(&journal);
+    let _ = std::fs::remove_file(&deliveries);
+    assert!(
+        !out.contains(EVENTSUB_SECRET) && !again.contains(EVENTSUB_SECRET),
+        "{out}"
+    );
+    let got = summary(&out);
+    assert_eq!(
+        (
+            got["grants"],
+            got["repeated"],
+            got["refused"],
+            got["not_recorded"]
+        ),
+        (2, 1, 2, 1),
+        "{out}"
+    );
+    assert_eq!(got["granted"], 50, "{out}");
+    let delivered: HashSet<&str> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("delivered "))
+        .collect();
+    assert_eq!(delivered.len(), 50, "{out}");
+    let store = fake.entitlements();
+    for id in &delivered {
+        let e = store.iter().find(|e| e.id == *id).expect("in the store");
+        assert_eq!(e.fulfillment_status, FULFILLED, "{id}");
+    }
+    // The seeded ones were not touched; the two refused messages' grants stay CLAIMED.
+    assert_eq!(claimed_left(&fake), claimed_before + 2);
+    let rest = summary(&again);
+    assert_eq!(
+        (rest["grants"], rest["repeated"], rest["granted"]),
+        (0, 1, 0),
+        "{again}"
+    );
+    assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
+}
+
+/// `FulfillRun.cs` with the sender it uses, compiled once.
+fn fulfill_run_program() -> PathBuf {
+    static EXE: OnceLock<PathBuf> = OnceLock::new();
+    EXE.get_or_init(|| {
+        program(
+            "fulfill_run",
+            &["ffi/tests/csharp/FulfillRun.cs", "ffi/tests/csharp/Web.cs"],
+        )
+    })
+    .clone()
+}
+
+/// A fake holding `n` CLAIMED entitlements of our game and nothing else.
+fn fake_with(n: usize) -> FakeTwitch {
+    let config = fake_twitch::FakeConfig {
+        seed: fake_twitch::Seed {
+            entitlements: n,
+            foreign_games: Vec::new(),
+            fulfilled_fraction: 0.0,
+            ..fake_twitch::Seed::standard()
+        },
+        ..fake_twitch::FakeConfig::new()
+    };
+    FakeTwitch::start(config).expect("the fake Twitch starts")
+}
+
+/// 20 000 entitlements through `FulfillRun.Update()` called once a frame of a 60 fps loop
+/// (after a warm-up run on another fake): the run disposed after 7 000 grants and resumed by a
+/// new run on the same journal; every entitlement given once and FULFILLED, the warm-up's
+/// too. Prints the Update() times (the figures of the C# README): run with `--nocapture`.
+#[test]
+fn csharp_fulfill_run_drains_20000_from_a_60_fps_loop() {
+    let fake = fake_with(20_000);
+    assert_eq!(claimed_left(&fake), 20_000);
+    // A whole run against a second fake first, so that Mono has compiled every path before
+    // the timed run (IL2CPP compiles ahead of time).
+    let warm = fake_with(1_000);
+    let mut env = fake_env(&fake);
+    env.push(("TD_TEST_WARM_HELIX_URL".into(), warm.helix_url()));
+    env.push(("TD_TEST_WARM_AUTH_URL".into(), warm.auth_url()));
+    let out = mono(&fulfill_run_program(), &["drain", "7000"], &env);
+    eprintln!("FulfillRun at 60 fps: {out}");
+    let got = summary(&out);
+    assert_eq!(got["given"], 20_000, "{out}");
+    assert_eq!(got["twice"], 0, "{out}");
+    assert_eq!(claimed_left(&fake), 0);
+    assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
+    assert!(got["updates"] > 0 && got["max_us"] >= got["median_us"]);
+    assert_eq!(claimed_left(&warm), 0, "the warm-up run was whole");
+}
+
+/// A stop signal raised mid-run, then `Interrupt()` on a second run: each ends gracefully,
+/// what was given is FULFILLED, the rest still CLAIMED.
+#[test]
+fn csharp_fulfill_run_stops_on_its_signal_and_on_interrupt() {
+    let fake = fake(no_faults());
+    let claimed = claimed_left(&fake);
+    let out = mono(&fulfill_run_program(), &["interrupt"], &fake_env(&fake));
+    let got = summary(&out);
+    assert_eq!(got["interrupted"], 1, "{out}");
+    assert_eq!(got["twice"], 0);
+    let given = got["given"] as usize;
+    assert!(given >= 250 && given < claimed, "{out}");
+    assert_eq!(claimed_left(&fake), claimed - given, "{out}");
+    assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
+}
+
+/// A run driven by hand with `Poll` and the `Feed…` methods, typed errors for wrong answers.
+#[test]
+fn csharp_fulfill_run_by_hand_with_poll_and_feed() {
+    let fake = fake(no_faults());
+    let out = mono(&fulfill_run_program(), &["manual"], &fake_env(&fake));
+    assert!(out.contains("manual: ok"), "{out}");
+    assert_eq!(claimed_left(&fake), 0);
+    assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
+}
+
+/// `Account.cs` with its sender, compiled once.
+fn account_program() -> PathBuf {
+    static EXE: OnceLock<PathBuf> = OnceLock::new();
+    EXE.get_or_init(|| {
+        program(
+            "account",
+            &["ffi/tests/csharp/Account.cs", "ffi/tests/csharp/Web.cs"],
+        )
+    })
+    .clone()
+}
+
+/// The step API from C#: pages by operation, one update of them all driven frame by frame,
+/// every request through the C# sender; a cancelled operation.
+#[test]
+fn csharp_step_api_pages_and_updates_through_operations() {
+    let fake = fake(no_faults());
+    let claimed = claimed_left(&fake) as u64;
+    let out = mono(&account_program(), &["steps"], &fake_env(&fake));
+    let got = summary(&out);
+    assert_eq!(got["ids"], claimed, "{out}");
+    assert_eq!(got["pages"], claimed.div_ceil(300));
+    assert_eq!(claimed_left(&fake), 0);
+}
+
+/// A player's device-code login through operations, then validation, analytics and a report
+/// download with the player's token, each blocking, as a Task and as an operation.
+#[test]
+fn csharp_device_flow_then_analytics_and_a_report_download() {
+    let fake = fake(no_faults());
+    let out = mono(&account_program(), &["device"], &fake_env(&fake));
+    assert!(out.contains("device: ok user=100000123 reports=1"), "{out}");
+    let stats = fake.stats();
+    assert!(stats.tokens_issued >= 1, "{stats:?}");
+}
+
+/// A stored user token Twitch refuses is renewed with its refresh token, and the new pair is
+/// read back; credentials never shown.
+#[test]
+fn csharp_user_token_is_refreshed_and_read_back() {
+    let fake = fake(no_faults());
+    let out = mono(&account_program(), &["refresh"], &fake_env(&fake));
+    assert!(out.contains("refresh: ok"), "{out}");
+}
+
+/// A C# store behind `Journal.Custom` that fails part way: the run stops with a Journal error
+/// keeping the store's exception; the next run on the same records grants the rest, nothing
+/// twice.
+#[test]
+fn csharp_custom_journal_recovers_from_a_store_that_fails() {
+    let exe = program("custom_journal", &["ffi/tests/csharp/CustomJournal.cs"]);
+    let fake = fake(no_faults());
+    let claimed = claimed_left(&fake) as u64;
+    let out = mono(&exe, &["crash"], &fake_env(&fake));
+    let got = summary(&out);
+    assert_eq!((got["granted"], got["twice"]), (claimed, 0), "{out}");
+    assert_eq!(claimed_left(&fake), 0);
+    assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
+}
+
+/// Two instances in two threads share one claiming C# store: every entitlement granted by
+/// exactly one of them.
+#[test]
+fn csharp_custom_journal_shared_by_two_instances_through_claims() {
+    let exe = program(
+        "custom_journal_shared",
+        &["ffi/tests/csharp/CustomJournal.cs"],
+    );
+    let fake = fake(no_faults());
+    let claimed = claimed_left(&fake) as u64;
+    let out = mono(&exe, &["shared"], &fake_env(&fake));
+    let got = summary(&out);
+    assert_eq!(got["twice"], 0, "{out}");
+    assert_eq!(got["a"] + got["b"], claimed, "{out}");
+    assert_eq!(got["given"], claimed, "{out}");
+    assert_eq!(claimed_left(&fake), 0);
+    assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
+}
+
+/// The Unity sample in which a player links their Twitch account.
+const LINK_TWITCH: &str = "bindings/csharp/Samples~/LinkTwitch/LinkTwitch.cs";
+
+/// The LinkTwitch MonoBehaviour, driven frame by frame as Unity would, its requests through
+/// the stand-in UnityWebRequest: the device code shown and approved by the player, then
+/// exactly that player's CLAIMED entitlements given once each and FULFILLED with the player's
+/// token; everyone else's left alone; a second session finds nothing to do.
+#[test]
+fn csharp_link_twitch_sample_claims_the_players_drops() {
+    let exe = program(
+        "link_twitch",
+        &[
+            LINK_TWITCH,
+            "ffi/tests/csharp/UnityStub.cs",
+            "ffi/tests/csharp/LinkTwitchMain.cs",
+        ],
+    );
+    let fake = fake(no_faults());
+    let ours = |fake: &FakeTwitch, user: &str| -> HashSet<String> {
+        fake.entitlements()
+            .into_iter()
+            .filter(|e| {
+                e.game_id == fake_twitch::DEFAULT_GAME
+                    && e.fulfillment_status == CLAIMED
+                    && e.user_id == user
+            })
+            .map(|e| e.id)
+            .collect()
+    };
+    let player = fake
+        .entitlements()
+        .into_iter()
+        .find(|e| e.game_id == fake_twitch::DEFAULT_GAME && e.fulfillment_status == CLAIMED)
+        .expect("a player with a CLAIMED drop")
+        .user_id;
+    let theirs = ours(&fake, &player);
+    let others = claimed_left(&fake) - theirs.len();
+    let data = temp_path("csharp-link-twitch");
+    std::fs::create_dir_all(&data).expect("a data directory");
+    let mut env = fake_env(&fake);
+    env.push((
+        "TD_TEST_DATA_DIR".into(),
+        data.to_string_lossy().into_owned(),
+    ));
+    env.push(("TD_TEST_PLAYER_ID".into(), player.clone()));
+    let out = mono(&exe, &[], &env);
+    let again = mono(&exe, &[], &env);
+    let _ = std::fs::remove_dir_all(&data);
+    let given: HashSet<String> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("gave "))
+        .map(|l| l.split(' ').next().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(given, theirs, "{out}");
+    assert!(
+        out.contains(&format!("drops: {} fulfilled, 0 left", theirs.len())),
+        "{out}"
+    );
+    assert!(again.contains("drops: 0 fulfilled, 0 left"), "{again}");
+    assert!(ours(&fake, &player).is_empty());
+    assert_eq!(
+        claimed_left(&fake),
+        others,
+        "the other players' drops untouched"
+    );
+    assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
+}
+
+/// The IL2CPP scanner, and a library with one of each mistake it must catch.
+fn il2cpp_scanner() -> PathBuf {
+    program("il2cpp_scan", &["ffi/tests/csharp/Il2cppScan.cs"])
+}
+
+/// `TwitchDrops.dll` passes the IL2CPP scan: every delegate handed to native code is a static
+/// `[MonoPInvokeCallback]` method kept in a static readonly field, no generic virtual method,
+/// no reflection IL2CPP strips. The scan is shown to fail on a library with each mistake.
+#[test]
+fn csharp_runtime_passes_the_il2cpp_scan_which_catches_each_mistake() {
+    let scanner = il2cpp_scanner();
+    let dll = runtime_dll();
+    let out = mono(&scanner, &[dll.to_str().expect("a UTF-8 path")], &[]);
+    let got = summary(&out);
+    assert_eq!(got["problems"], 0, "{out}");
+    // Grant (twice: its two delegate types), settlement, EventSub deliveries, transport,
+    // logger, and the journal store's load, append and claim.
+    assert!(got["callbacks"] >= 9, "{out}");
+    assert!(got["delegates"] >= got["callbacks"], "{out}");
+
+    let bad = out_dir().join("Il2cppBad.dll");
+    let out_arg = format!("-out:{}", bad.display());
+    let source = repo().join("ffi/tests/csharp/Il2cppBad.cs");
+    mcs(
+        &[
+            "-target:library".as_ref(),
+            out_arg.as_ref(),
+            source.as_os_str(),
+        ],
+        "Il2cppBad.cs",
+    );
+    let output = Command::new("mono")
+        .arg(&scanner)
+        .arg(&bad)
+        .output()
+        .expect("mono runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success(), "the scan must fail: {text}");
+    for expected in [
+        "generic virtual method Virtual.Make",
+        "[MonoPInvokeCallback] on an instance method Holder.Instance",
+        "Bad.Closure makes a Fn of an instance method or a closure",
+        "Bad.Unmarked is handed to native code as Fn without [MonoPInvokeCallback(typeof(Fn))]",
+        "Bad.NotMarked does not keep its Fn in a static readonly field",
+        "Bad.Reflect calls System.Type.GetMethod (reflection)",
+    ] {
+        assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
+    }
+}
+
+/// The lines of `// example: NAME` … `// end example` in `text`, less their common indent.
+fn example_region(text: &str, name: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.trim() == format!("// example: {name}"))
+        .unwrap_or_else(|| panic!("no `// example: {name}`"));
+    let end = start
+        + lines[start..]
+            .iter()
+            .position(|l| l.trim() == "// end example")
+            .unwrap_or_else(|| panic!("`// example: {name}` is not closed"));
+    let body = &lines[start + 1..end];
+    let indent = body
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    body.iter()
+        .map(|l| format!("{}\n", l.get(indent..).unwrap_or("")))
+        .collect()
+}
+
+/// Every C# block of the C# README is a tested file, or a marked region of one, byte for
+/// byte (`<!-- cs-example: PATH -->` or `PATH#NAME`).
+#[test]
+fn csharp_readme_blocks_are_tested_code() {
+    let readme =
+        std::fs::read_to_string(repo().join("bindings/csharp/README.md")).expect("the README");
+    let marker = "<!-- cs-example: ";
+    let mut checked = 0;
+    for (at, _) in readme.match_indices(marker) {
+        let rest = &readme[at + marker.len()..];
+        let source = &rest[..rest.find(" -->").expect("the marker closes")];
+        let start =
+            rest.find("```csharp\n").expect("a ```csharp block follows") + "```csharp\n".len();
+        let block = &rest[start..];
+        let block = &block[..block.find("```\n").expect("the block closes")];
+        let (path, region) = match source.split_once('#') {
+            Some((path, name)) => (path, Some(name)),
+            None => (source, None),
+        };
+        let file = std::fs::read_to_string(repo().join(path)).expect("the quoted file");
+        let expected = match region {
+            Some(name) => example_region(&file, name),
+            None => file,
+        };
+        assert_eq!(block, expected, "the README's block of {source} differs");
+        checked += 1;
+    }
+    assert!(checked >= 6, "{checked} blocks");
+}
+
+/// The C# README's list of C functions not reached from C# is exactly the header's functions
+/// that `bindings/csharp/Runtime` (outside the generated declarations) never calls.
+#[test]
+fn csharp_readme_lists_exactly_the_c_functions_left_out() {
+    let header =
+        std::fs::read_to_string(repo().join("include/twitch_drops.h")).expect("the header");
+    let declared: HashSet<String> = header
+        .lines()
+        .filter(|l| !l.starts_with("//") && !l.starts_with(' '))
+        .filter_map(|l| {
+            let name = l.split('(').next()?.split([' ', '*']).next_back()?;
+            (name.starts_with("td_") && l.contains('(')).then(|| name.to_string())
+        })
+        .collect();
+    assert!(declared.len() > 150, "{}", declared.len());
+    let mut used = HashSet::new();
+    for path in sources(&repo().join("bindings/csharp/Runtime")) {
+        if path.ends_with("NativeMethods.g.cs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("a runtime source");
+        for (at, _) in text.match_indices("NativeMethods.td_") {
+            let name: String = text[at + "NativeMethods.".len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            used.insert(name);
+        }
+    }
+    let missing: HashSet<String> = declared.difference(&used).cloned().collect();
+    let readme =
+        std::fs::read_to_string(repo().join("bindings/csharp/README.md")).expect("the README");
+    let section = &readme[readme.find("### Not in C#").expect("the section")..];
+    let section = &section[..section[3..]
+        .find("\n#")
+        .map_or(section.len(), |end| end + 3)];
+    let listed: HashSet<String> = section
+        .lines()
+        .filter(|l| l.starts_with("- "))
+        .flat_map(|l| {
+            let head = l.split(':').next().unwrap_or("");
+            head.split('`')
+                .filter(|w| w.starts_with("td_"))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(
+        listed, missing,
+        "README lists {listed:?}, C# leaves out {missing:?}"
+    );
+}
+
+/// `FulfillAsync` cancelled by its token stops gracefully: what was given is FULFILLED, the
+/// rest still CLAIMED; a listing cancelled before it starts throws.
+#[test]
+fn csharp_fulfill_async_stops_gracefully_when_cancelled() {
+    let fake = fake(no_faults());
+    let claimed = claimed_left(&fake) as u64;
+    let out = mono(&fulfill_run_program(), &["cancel"], &fake_env(&fake));
+    let got = summary(&out);
+    assert!(out.contains("cancel: ok"), "{out}");
+    assert_eq!(got["twice"], 0);
+    assert_eq!(claimed_left(&fake) as u64, claimed - got["given"], "{out}");
+    assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
+}
+
+/// `RunAsync` with grants given asynchronously, side by side: the faulted ones stay CLAIMED,
+/// the rest are FULFILLED.
+#[test]
+fn csharp_fulfill_run_with_async_grants_side_by_side() {
+    let fake = fake(no_faults());
+    let claimed = claimed_left(&fake) as u64;
+    let out = mono(&fulfill_run_program(), &["async"], &fake_env(&fake));
+    let got = summary(&out);
+    assert!(out.contains("async: ok"), "{out}");
+    assert_eq!(got["given"] + got["failed"], claimed, "{out}");
+    assert_eq!(claimed_left(&fake) as u64, got["failed"], "{out}");
     assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
 }

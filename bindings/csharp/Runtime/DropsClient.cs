@@ -16,7 +16,7 @@ namespace TwitchDrops
     /// may call it at once (one token for all). Dispose it when done; a forgotten one is freed
     /// by its finalizer. Calls in flight on other threads keep the native client alive until
     /// they return.</summary>
-    public sealed class DropsClient : IDisposable
+    public sealed partial class DropsClient : IDisposable
     {
         private readonly ClientHandle handle;
         private readonly string clientId;
@@ -47,6 +47,21 @@ namespace TwitchDrops
                 {
                     fixed (byte* p = Utf8.Z(config.AccessToken, "AccessToken")) Failures.Check(NativeMethods.td_client_config_set_access_token(c, p), "set AccessToken");
                 }
+                if (config.UserAccessToken != null)
+                {
+                    var refresh = config.UserRefreshToken == null ? null : Utf8.Z(config.UserRefreshToken, "UserRefreshToken");
+                    var secret = config.ClientSecret == null ? null : Utf8.Z(config.ClientSecret, "ClientSecret");
+                    fixed (byte* a = Utf8.Z(config.UserAccessToken, "UserAccessToken"))
+                    fixed (byte* r = refresh)
+                    fixed (byte* s = secret)
+                    {
+                        Failures.Check(NativeMethods.td_client_config_set_user_token(c, a, r, s), "set UserAccessToken");
+                    }
+                }
+                else if (config.UserRefreshToken != null)
+                {
+                    throw new ArgumentException("UserRefreshToken needs UserAccessToken", "UserRefreshToken");
+                }
                 if (config.HelixUrl != null)
                 {
                     fixed (byte* p = Utf8.Z(config.HelixUrl, "HelixUrl")) Failures.Check(NativeMethods.td_client_config_set_helix_url(c, p), "set HelixUrl");
@@ -58,6 +73,36 @@ namespace TwitchDrops
                 if (config.UserAgent != null)
                 {
                     fixed (byte* p = Utf8.Z(config.UserAgent, "UserAgent")) Failures.Check(NativeMethods.td_client_config_set_user_agent(c, p), "set UserAgent");
+                }
+                if (config.RetryPolicy != null)
+                {
+                    var r = config.RetryPolicy;
+                    if (r.MaxRetries < 0) throw new ArgumentOutOfRangeException("RetryPolicy.MaxRetries", r.MaxRetries, "must be 0 or more");
+                    if (r.MaxRateLimitWaits < 0) throw new ArgumentOutOfRangeException("RetryPolicy.MaxRateLimitWaits", r.MaxRateLimitWaits, "must be 0 or more");
+                    if (r.UpdateFailedRetries < 0) throw new ArgumentOutOfRangeException("RetryPolicy.UpdateFailedRetries", r.UpdateFailedRetries, "must be 0 or more");
+                    if (r.BaseDelay < TimeSpan.Zero) throw new ArgumentOutOfRangeException("RetryPolicy.BaseDelay", r.BaseDelay, "must not be negative");
+                    if (r.MaxDelay < TimeSpan.Zero) throw new ArgumentOutOfRangeException("RetryPolicy.MaxDelay", r.MaxDelay, "must not be negative");
+                    var policy = NativeMethods.td_retry_policy_default();
+                    policy.max_retries = (uint)r.MaxRetries;
+                    policy.base_delay_ms = (ulong)r.BaseDelay.Ticks / TimeSpan.TicksPerMillisecond;
+                    policy.max_delay_ms = (ulong)r.MaxDelay.Ticks / TimeSpan.TicksPerMillisecond;
+                    policy.max_rate_limit_waits = (uint)r.MaxRateLimitWaits;
+                    policy.update_failed_retries = (uint)r.UpdateFailedRetries;
+                    Failures.Check(NativeMethods.td_client_config_set_retry_policy(c, &policy), "set RetryPolicy");
+                }
+                if (config.ConnectTimeout.HasValue || config.ReadTimeout.HasValue)
+                {
+                    var connect = config.ConnectTimeout ?? TimeSpan.FromSeconds(10);
+                    var read = config.ReadTimeout ?? TimeSpan.FromSeconds(30);
+                    if (connect <= TimeSpan.Zero) throw new ArgumentOutOfRangeException("ConnectTimeout", connect, "must be positive");
+                    if (read <= TimeSpan.Zero) throw new ArgumentOutOfRangeException("ReadTimeout", read, "must be positive");
+                    Failures.Check(NativeMethods.td_client_config_set_timeouts(c, (ulong)Math.Max(1, connect.Ticks / TimeSpan.TicksPerMillisecond),
+                        (ulong)Math.Max(1, read.Ticks / TimeSpan.TicksPerMillisecond)), "set timeouts");
+                }
+                if (config.MaxBodyBytes.HasValue)
+                {
+                    if (config.MaxBodyBytes.Value <= 0) throw new ArgumentOutOfRangeException("MaxBodyBytes", config.MaxBodyBytes.Value, "must be positive");
+                    Failures.Check(NativeMethods.td_client_config_set_max_body_bytes(c, (ulong)config.MaxBodyBytes.Value), "set MaxBodyBytes");
                 }
                 TransportBinding transport = null;
                 if (config.Transport != null)
@@ -180,11 +225,56 @@ namespace TwitchDrops
             }
         }
 
-        /// <summary>Every entitlement matching <paramref name="query"/>, read on the thread pool.</summary>
-        public Task<IReadOnlyList<Entitlement>> ListEntitlementsAsync(EntitlementQuery query)
+        /// <summary>One page of entitlements (blocking): <paramref name="query"/>'s page, with
+        /// the cursor of the next (give it as <see cref="EntitlementQuery.After"/>).</summary>
+        public unsafe EntitlementPage EntitlementsPage(EntitlementQuery query)
         {
             if (query == null) throw new ArgumentNullException("query");
-            return Task.Run(() => (IReadOnlyList<Entitlement>)Entitlements(query).ToList());
+            using (var nativeQuery = query.ToNative())
+            using (var q = nativeQuery.Use())
+            using (var error = ErrorHandle.New())
+            using (var e = error.Use())
+            using (var c = handle.Use())
+            {
+                td_entitlements_page* page = null;
+                Failures.Check(NativeMethods.td_client_entitlements_page((td_client*)c.Pointer, (td_entitlements_query*)q.Pointer, &page,
+                    (td_error*)e.Pointer), error);
+                using (var owned = new PageHandle())
+                {
+                    owned.Own((IntPtr)page);
+                    return CopyPage(page);
+                }
+            }
+        }
+
+        internal static unsafe EntitlementPage CopyPage(td_entitlements_page* page)
+        {
+            var count = (ulong)NativeMethods.td_entitlements_page_count(page);
+            var list = new List<Entitlement>((int)count);
+            for (ulong i = 0; i < count; i++)
+            {
+                list.Add(Entitlement.Copy(NativeMethods.td_entitlements_page_get(page, (UIntPtr)i)));
+            }
+            return new EntitlementPage { Entitlements = list, Cursor = Utf8.Of(NativeMethods.td_entitlements_page_cursor(page)) };
+        }
+
+        /// <summary>Every entitlement matching <paramref name="query"/>, read on the thread pool.
+        /// Cancelling stops between pages (<see cref="OperationCanceledException"/>).</summary>
+        public Task<IReadOnlyList<Entitlement>> ListEntitlementsAsync(EntitlementQuery query,
+            CancellationToken cancellation = default(CancellationToken))
+        {
+            if (query == null) throw new ArgumentNullException("query");
+            var pages = EntitlementPages(query);
+            return Task.Run(() =>
+            {
+                var all = new List<Entitlement>();
+                foreach (var page in pages)
+                {
+                    cancellation.ThrowIfCancellationRequested();
+                    all.AddRange(page);
+                }
+                return (IReadOnlyList<Entitlement>)all;
+            }, cancellation);
         }
 
         /// <summary>Sets entitlements to <paramref name="status"/> (any number of ids: sent in
@@ -229,12 +319,15 @@ namespace TwitchDrops
             }
         }
 
-        /// <summary><see cref="UpdateEntitlements"/> on the thread pool.</summary>
-        public Task<UpdateReport> UpdateEntitlementsAsync(IEnumerable<string> ids, FulfillmentStatus status)
+        /// <summary><see cref="UpdateEntitlements"/> on the thread pool. Cancelling stops the
+        /// wait; an update under way runs to its end (its outcome is then unknown to you: re-read
+        /// those ids, or use <see cref="BeginUpdateEntitlements"/>).</summary>
+        public Task<UpdateReport> UpdateEntitlementsAsync(IEnumerable<string> ids, FulfillmentStatus status,
+            CancellationToken cancellation = default(CancellationToken))
         {
             if (ids == null) throw new ArgumentNullException("ids");
             var copy = ids.ToList();
-            return Task.Run(() => UpdateEntitlements(copy, status));
+            return Blocking(() => UpdateEntitlements(copy, status), cancellation);
         }
 
         /// <summary>The fulfillment engine (blocking): grants every CLAIMED entitlement matching
@@ -245,17 +338,61 @@ namespace TwitchDrops
         /// entitlement stays CLAIMED; <see cref="FulfillReport.GrantExceptions"/> keeps it). A run
         /// that stops early throws <see cref="DropsException"/> with
         /// <see cref="DropsException.FulfillReport"/>.</summary>
-        public unsafe FulfillReport Fulfill(FulfillOptions options, Journal journal, Func<GrantRequest, GrantOutcome> grant)
+        public FulfillReport Fulfill(FulfillOptions options, Journal journal, Func<GrantRequest, GrantOutcome> grant)
         {
             if (options == null) throw new ArgumentNullException("options");
+            return RunFulfill(options, journal, grant, null, null);
+        }
+
+        /// <summary>The fulfillment engine over given entitlements (those of an EventSub
+        /// notification, <see cref="EventSubHandled.Entitlements"/>), blocking: as
+        /// <see cref="Fulfill"/>, with the same journal guarantees, for exactly these (repeats
+        /// granted once; <see cref="FulfillOptions.GameId"/>/<see cref="FulfillOptions.UserId"/>
+        /// filter them). <paramref name="options"/> may be null. Entitlements copied from a
+        /// listing cannot be given (<see cref="ArgumentException"/> naming the one): fulfill
+        /// those with <see cref="Fulfill"/> and a filter.</summary>
+        public FulfillReport FulfillEntitlements(IEnumerable<Entitlement> entitlements, FulfillOptions options, Journal journal,
+            Func<GrantRequest, GrantOutcome> grant)
+        {
+            var list = NativeEntitlements(entitlements);
+            return RunFulfill(options ?? new FulfillOptions(), journal, grant, list, null);
+        }
+
+        /// <summary>The entitlements as native ones, checked.</summary>
+        internal static List<Entitlement> NativeEntitlements(IEnumerable<Entitlement> entitlements)
+        {
+            if (entitlements == null) throw new ArgumentNullException("entitlements");
+            var list = entitlements.ToList();
+            for (var i = 0; i < list.Count; i++)
+            {
+                if (list[i] == null) throw new ArgumentNullException("entitlements[" + i + "]");
+                if (list[i].Owner == null)
+                {
+                    throw new ArgumentException("only entitlements of an EventSub notification can be given to the engine; "
+                        + "fulfill listed ones with Fulfill and a filter", "entitlements[" + i + "]");
+                }
+            }
+            return list;
+        }
+
+        private unsafe FulfillReport RunFulfill(FulfillOptions options, Journal journal, Func<GrantRequest, GrantOutcome> grant,
+            List<Entitlement> given, DropsStopSignal stop)
+        {
             if (journal == null) throw new ArgumentNullException("journal");
             if (grant == null) throw new ArgumentNullException("grant");
             var run = new RunContext(grant, options.OnSettled);
             var pin = GCHandle.Alloc(run);
+            var leases = new List<Lease>();
             try
             {
+                var pointers = new IntPtr[given == null ? 0 : given.Count];
+                for (var i = 0; i < pointers.Length; i++)
+                {
+                    leases.Add(given[i].Owner.Use());
+                    pointers[i] = given[i].Native;
+                }
                 var userData = (void*)GCHandle.ToIntPtr(pin);
-                using (var nativeOptions = options.ToNative())
+                using (var nativeOptions = options.ToNative(stop))
                 using (var o = nativeOptions.Use())
                 using (var error = ErrorHandle.New())
                 using (var e = error.Use())
@@ -267,10 +404,15 @@ namespace TwitchDrops
                         throw new InvalidOperationException(
                             "this journal is already in a run on this thread (a grant or OnSettled handler that runs Fulfill with the same journal); use another journal");
                     }
+                    if (journal.InHostedRun)
+                    {
+                        throw new InvalidOperationException("this journal is in a FulfillRun; dispose it first (one run at a time uses a journal)");
+                    }
                     journal.RunningThread = Thread.CurrentThread.ManagedThreadId;
                     try
                     {
                     using (var j = journal.Handle.Use())
+                    fixed (IntPtr* array = pointers)
                     {
                         if (options.OnSettled != null)
                         {
@@ -278,9 +420,14 @@ namespace TwitchDrops
                                 (td_fulfill_options*)o.Pointer, Callbacks.Settled, userData), "set OnSettled");
                         }
                         td_fulfill_report* report = null;
-                        var result = NativeMethods.td_client_fulfill(
-                            (td_client*)c.Pointer, (td_fulfill_options*)o.Pointer, (td_journal*)j.Pointer,
-                            Callbacks.Grant, userData, &report, (td_error*)e.Pointer);
+                        var result = given == null
+                            ? NativeMethods.td_client_fulfill(
+                                (td_client*)c.Pointer, (td_fulfill_options*)o.Pointer, (td_journal*)j.Pointer,
+                                Callbacks.Grant, userData, &report, (td_error*)e.Pointer)
+                            : NativeMethods.td_client_fulfill_entitlements(
+                                (td_client*)c.Pointer, (td_entitlement**)array, (UIntPtr)pointers.Length,
+                                (td_fulfill_options*)o.Pointer, (td_journal*)j.Pointer,
+                                Callbacks.GrantGiven, userData, &report, (td_error*)e.Pointer);
                         if (result != td_result.TD_OK)
                         {
                             var failure = Failures.From(result, error);
@@ -307,19 +454,36 @@ namespace TwitchDrops
             }
             finally
             {
+                foreach (var lease in leases) lease.Dispose();
                 pin.Free();
             }
         }
 
         /// <summary><see cref="Fulfill"/> on the thread pool: <paramref name="grant"/> runs
         /// there too, so it must not touch Unity objects directly (queue work for the main
-        /// thread, or grant through your backend).</summary>
-        public Task<FulfillReport> FulfillAsync(FulfillOptions options, Journal journal, Func<GrantRequest, GrantOutcome> grant)
+        /// thread, or grant through your backend). Cancelling <paramref name="cancellation"/>
+        /// stops the run gracefully, as a <see cref="DropsStopSignal"/> does (the report's
+        /// <c>Interrupted</c> is set); give one or the other, not both.</summary>
+        public Task<FulfillReport> FulfillAsync(FulfillOptions options, Journal journal, Func<GrantRequest, GrantOutcome> grant,
+            CancellationToken cancellation = default(CancellationToken))
         {
             if (options == null) throw new ArgumentNullException("options");
             if (journal == null) throw new ArgumentNullException("journal");
             if (grant == null) throw new ArgumentNullException("grant");
-            return Task.Run(() => Fulfill(options, journal, grant));
+            if (!cancellation.CanBeCanceled) return Task.Run(() => Fulfill(options, journal, grant));
+            if (options.StopSignal != null)
+            {
+                throw new ArgumentException("give options.StopSignal or a CancellationToken, not both", "cancellation");
+            }
+            cancellation.ThrowIfCancellationRequested();
+            return Task.Run(() =>
+            {
+                using (var signal = new DropsStopSignal())
+                using (cancellation.Register(signal.Raise))
+                {
+                    return RunFulfill(options, journal, grant, null, signal);
+                }
+            });
         }
 
         /// <summary>Frees the native client (after calls in flight return). Safe to call twice.</summary>

@@ -22,11 +22,37 @@ namespace TwitchDrops
         /// <summary>A token to use as is instead of a secret (a credential: never logged).</summary>
         public string AccessToken { get; set; }
 
+        /// <summary>A player's (or studio account's) user access token, e.g. stored from
+        /// <see cref="DropsClient.FinishDeviceFlow"/>: needed for analytics, and lists that
+        /// user's entitlements only. With <see cref="UserRefreshToken"/> it is refreshed when it
+        /// expires or Twitch answers 401 (with <see cref="ClientSecret"/> too for confidential
+        /// applications); read the new tokens back from <see cref="DropsClient.UserToken"/>.
+        /// A credential: never logged.</summary>
+        public string UserAccessToken { get; set; }
+
+        /// <summary>The refresh token of <see cref="UserAccessToken"/> (a credential: never logged).</summary>
+        public string UserRefreshToken { get; set; }
+
         /// <summary>The Helix base URL (default <c>https://api.twitch.tv/helix</c>).</summary>
         public string HelixUrl { get; set; }
 
         /// <summary>The OAuth base URL (default <c>https://id.twitch.tv/oauth2</c>).</summary>
         public string AuthUrl { get; set; }
+
+        /// <summary>How patient the client is (retries, backoff, rate-limit waits); null: the
+        /// library's defaults (<see cref="DropsRetryPolicy.Default"/>).</summary>
+        public DropsRetryPolicy RetryPolicy { get; set; }
+
+        /// <summary>The built-in transport's connect timeout (default 10 s); with
+        /// <see cref="ReadTimeout"/>. Not used by a <see cref="Transport"/> of yours.</summary>
+        public TimeSpan? ConnectTimeout { get; set; }
+
+        /// <summary>The built-in transport's wait for the response headers, and again for the
+        /// body (default 30 s).</summary>
+        public TimeSpan? ReadTimeout { get; set; }
+
+        /// <summary>The largest response body the built-in transport reads (default 16 MiB).</summary>
+        public long? MaxBodyBytes { get; set; }
 
         /// <summary>The User-Agent header, if not the library's.</summary>
         public string UserAgent { get; set; }
@@ -58,10 +84,51 @@ namespace TwitchDrops
             return "DropsClientConfig(ClientId = " + ClientId
                 + ", ClientSecret = " + (ClientSecret == null ? "none" : "<redacted>")
                 + ", AccessToken = " + (AccessToken == null ? "none" : "<redacted>")
+                + ", UserAccessToken = " + (UserAccessToken == null ? "none" : "<redacted>")
+                + ", UserRefreshToken = " + (UserRefreshToken == null ? "none" : "<redacted>")
                 + ", HelixUrl = " + (HelixUrl ?? "default")
                 + ", AuthUrl = " + (AuthUrl ?? "default")
                 + ", Transport = " + (Transport == null ? "built-in" : "custom")
                 + ", Log = " + (Log == null ? "none" : LogLevel.ToString()) + ")";
+        }
+    }
+
+    /// <summary>How patient a client is; start from <see cref="Default"/>.</summary>
+    public sealed class DropsRetryPolicy
+    {
+        /// <summary>Retries of one request after a 5xx, a transport failure or an unreadable body.</summary>
+        public int MaxRetries { get; set; }
+        /// <summary>The first backoff; each retry doubles it (with jitter) up to <see cref="MaxDelay"/>.</summary>
+        public TimeSpan BaseDelay { get; set; }
+        /// <summary>The longest single backoff.</summary>
+        public TimeSpan MaxDelay { get; set; }
+        /// <summary>Waits for the rate-limit bucket (429) one request may take before failing.</summary>
+        public int MaxRateLimitWaits { get; set; }
+        /// <summary>Extra rounds for ids Twitch answered UPDATE_FAILED.</summary>
+        public int UpdateFailedRetries { get; set; }
+
+        /// <summary>The library's defaults.</summary>
+        public static DropsRetryPolicy Default
+        {
+            get
+            {
+                var p = TwitchDrops.Native.NativeMethods.td_retry_policy_default();
+                return new DropsRetryPolicy
+                {
+                    MaxRetries = (int)p.max_retries,
+                    BaseDelay = TimeSpan.FromTicks((long)p.base_delay_ms * TimeSpan.TicksPerMillisecond),
+                    MaxDelay = TimeSpan.FromTicks((long)p.max_delay_ms * TimeSpan.TicksPerMillisecond),
+                    MaxRateLimitWaits = (int)p.max_rate_limit_waits,
+                    UpdateFailedRetries = (int)p.update_failed_retries,
+                };
+            }
+        }
+
+        /// <summary>The numbers.</summary>
+        public override string ToString()
+        {
+            return "DropsRetryPolicy(" + MaxRetries + " retries, " + BaseDelay.TotalMilliseconds + "-" + MaxDelay.TotalMilliseconds
+                + " ms, " + MaxRateLimitWaits + " rate-limit waits, " + UpdateFailedRetries + " update rounds)";
         }
     }
 

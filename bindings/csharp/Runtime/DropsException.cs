@@ -40,6 +40,12 @@ namespace TwitchDrops
         PartialUpdate = (uint)td_result.TD_PARTIAL_UPDATE,
         /// <summary>The fulfillment journal could not be read or written: the run stopped.</summary>
         Journal = (uint)td_result.TD_JOURNAL,
+        /// <summary>An EventSub message whose signature is not the subscription secret's (answer 403).</summary>
+        EventSubBadSignature = (uint)td_result.TD_EVENTSUB_BAD_SIGNATURE,
+        /// <summary>An EventSub message too old or from the future (answer 403).</summary>
+        EventSubStale = (uint)td_result.TD_EVENTSUB_STALE,
+        /// <summary>An EventSub message missing headers or with a body not of its type (answer 400).</summary>
+        EventSubMalformed = (uint)td_result.TD_EVENTSUB_MALFORMED,
     }
 
     /// <summary>A call to Twitch (or the native library) failed.</summary>
@@ -65,6 +71,10 @@ namespace TwitchDrops
 
         /// <summary>For <see cref="DropsErrorCode.RateLimited"/>: when the bucket refills, if Twitch said.</summary>
         public DateTimeOffset? RateLimitResetAt { get; internal set; }
+
+        /// <summary>For <see cref="DropsErrorCode.Transport"/>: how far the last request got
+        /// (null otherwise).</summary>
+        public TransportErrorKind? TransportKind { get; internal set; }
 
         /// <summary>For <see cref="DropsErrorCode.PartialUpdate"/>: the outcomes known and the ids
         /// left unconfirmed (re-read those before retrying).</summary>

@@ -32,6 +32,21 @@ namespace TwitchDrops
         /// <summary>Its status.</summary>
         public FulfillmentStatus Status { get; private set; }
 
+        /// <summary>The native entitlement this was copied from, when it is kept alive by
+        /// <see cref="Owner"/> (an EventSub message's), so the engine can be given it.</summary>
+        internal System.IntPtr Native;
+
+        /// <summary>What keeps <see cref="Native"/> alive; null for a plain copy.</summary>
+        internal NativeHandle Owner;
+
+        internal static unsafe Entitlement Copy(td_entitlement* e, NativeHandle owner)
+        {
+            var copy = Copy(e);
+            copy.Native = (System.IntPtr)e;
+            copy.Owner = owner;
+            return copy;
+        }
+
         internal static unsafe Entitlement Copy(td_entitlement* e)
         {
             return new Entitlement

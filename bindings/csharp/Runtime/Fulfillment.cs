@@ -57,12 +57,23 @@ namespace TwitchDrops
         /// <summary>Requests to Twitch out at once, 1 to 16 (unset: 4), with the built-in
         /// transport; the grant delegate and the journal still run on the calling thread.</summary>
         public int? RequestsInFlight { get; set; }
+        /// <summary>Grants handed out at once, 1 to 100 (unset: 1): claimed in the journal
+        /// together, and answered side by side by a <see cref="FulfillRun"/>; only these can be
+        /// in doubt after a crash. More means fewer journal writes.</summary>
+        public int? GrantsInFlight { get; set; }
+        /// <summary>Entitlements listed per page, 1 to 1000 (unset: 1000). A
+        /// <see cref="FulfillRun"/> reads a page in one step: smaller pages keep each
+        /// <see cref="FulfillRun.Update"/> short, for more requests.</summary>
+        public int? PageSize { get; set; }
+        /// <summary>A graceful stop for the runs made with these options.</summary>
+        public DropsStopSignal StopSignal { get; set; }
         /// <summary>Hears each entitlement's final state as the run settles it, on the thread
         /// running the fulfillment. An exception it throws is caught and ignored.</summary>
         public Action<Settlement> OnSettled { get; set; }
 
-        internal unsafe FulfillOptionsHandle ToNative()
+        internal unsafe FulfillOptionsHandle ToNative(DropsStopSignal stop = null)
         {
+            stop = stop ?? StopSignal;
             var options = new FulfillOptionsHandle();
             options.Own((IntPtr)NativeMethods.td_fulfill_options_new());
             using (var lease = options.Use())
@@ -85,6 +96,23 @@ namespace TwitchDrops
                 {
                     if (RequestsInFlight.Value < 0) throw new ArgumentOutOfRangeException("RequestsInFlight");
                     Failures.Check(NativeMethods.td_fulfill_options_set_requests_in_flight(o, (uint)RequestsInFlight.Value), "set_requests_in_flight");
+                }
+                if (PageSize.HasValue)
+                {
+                    // Negative values wrap to a huge one, which the run refuses naming `first`.
+                    Failures.Check(NativeMethods.td_fulfill_options_set_page_size(o, unchecked((uint)PageSize.Value)), "set_page_size");
+                }
+                if (GrantsInFlight.HasValue)
+                {
+                    if (GrantsInFlight.Value < 0) throw new ArgumentOutOfRangeException("GrantsInFlight");
+                    Failures.Check(NativeMethods.td_fulfill_options_set_grants_in_flight(o, (uint)GrantsInFlight.Value), "set_grants_in_flight");
+                }
+                if (stop != null)
+                {
+                    using (var s = stop.Handle.Use())
+                    {
+                        Failures.Check(NativeMethods.td_fulfill_options_set_stop_signal(o, (td_stop_signal*)s.Pointer), "set_stop_signal");
+                    }
                 }
             }
             return options;
@@ -124,6 +152,9 @@ namespace TwitchDrops
         public long Left { get; private set; }
         /// <summary>The run reached its end and everything taken up is FULFILLED.</summary>
         public bool IsComplete { get; private set; }
+        /// <summary>The run was asked to stop (<see cref="FulfillRun.Interrupt"/>, a
+        /// <see cref="DropsStopSignal"/>) and stopped gracefully.</summary>
+        public bool Interrupted { get; private set; }
         /// <summary>Viewers the run quarantined.</summary>
         public IReadOnlyList<string> QuarantinedUsers { get; private set; }
         /// <summary>How many grant calls threw (each answered Failed; counted in <see cref="GrantFailed"/>).</summary>
@@ -163,6 +194,7 @@ namespace TwitchDrops
                 Resumed = (long)NativeMethods.td_fulfill_report_resumed(r),
                 Left = (long)NativeMethods.td_fulfill_report_left(r),
                 IsComplete = NativeMethods.td_fulfill_report_is_complete(r),
+                Interrupted = NativeMethods.td_fulfill_report_interrupted(r),
                 QuarantinedUsers = users,
                 GrantExceptions = new Exception[0],
             };

@@ -229,6 +229,20 @@ static void refused(td_client *client, td_error *err) {
     }
     CHECK_OK(td_fulfill_options_set_requests_in_flight(options, 4), NULL);
 
+    /* The page size: 1 to 1000 (0: the default); another is refused as `first`, before
+     * anything is sent. */
+    CHECK(td_fulfill_options_set_page_size(NULL, 100) == TD_NULL_POINTER);
+    CHECK_OK(td_fulfill_options_set_page_size(options, 1001), NULL);
+    CHECK_RESULT(td_client_fulfill(client, options, journal, grant, &g, &report, err), TD_INVALID_INPUT, err);
+    {
+        char field[64];
+        size_t field_len = 0;
+        CHECK_OK(td_error_field(err, field, sizeof field, &field_len), NULL);
+        CHECK(strcmp(field, "first") == 0);
+    }
+    CHECK(report == NULL && g.calls == 0 && td_client_requests_sent(client) == sent);
+    CHECK_OK(td_fulfill_options_set_page_size(options, 0), NULL);
+
     CHECK(td_fulfill_options_set_game_id(NULL, "1") == TD_NULL_POINTER);
     CHECK(td_fulfill_options_set_game_id(options, "\xff\xfe") == TD_INVALID_UTF8);
     CHECK(td_fulfill_options_set_user_id(options, "\xc3") == TD_INVALID_UTF8);

@@ -9,6 +9,13 @@ using System.Linq;
 using System.Threading.Tasks;
 using TwitchDrops;
 
+/// <summary>A journal store with nothing in it.</summary>
+sealed class NoStore : IJournalStore
+{
+    public System.Collections.Generic.IEnumerable<string> Load() { return new string[0]; }
+    public void Append(System.Collections.Generic.IReadOnlyList<string> lines) { }
+}
+
 static class Handles
 {
     static long Live { get { return DropsDiagnostics.LiveNativeHandles; } }
@@ -34,6 +41,31 @@ static class Handles
         {
             new DropsClient(T.Config());
             Journal.Memory();
+        }
+    }
+
+    /// <summary>In a method of its own, so that its last locals are dead once it returns.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    static void AbandonSteps()
+    {
+        for (var i = 0; i < 200; i++)
+        {
+            var c = new DropsClient(T.Config());
+            var j = i % 2 == 0 ? Journal.Memory() : Journal.Custom(new NoStore());
+            var run = c.BeginFulfill(new FulfillOptions { StopSignal = new DropsStopSignal() }, j);
+            T.Check(run.Poll().Kind == RunStepKind.Send, "a run's first step");
+            var op = c.BeginValidateToken();
+            var first = op.Poll().Kind;
+            T.Check(first != OperationStepKind.Done, "an operation's first step: " + first);
+            new Deduplicator(10).FirstTime("m");
+            if (i % 3 == 0)
+            {
+                var busy = T.Throws<InvalidOperationException>(() => c.BeginFulfill(new FulfillOptions(), j), "a journal in a run");
+                T.Check(!(busy is ObjectDisposedException), "refused for the run: " + busy.Message);
+                j.Dispose();
+                c.Dispose();
+                run.Dispose();
+            }
         }
     }
 
@@ -79,6 +111,13 @@ static class Handles
         }
         Collect();
         T.Check(Live == baseline, "abandoned iterators and the in-flight client freed: " + (Live - baseline));
+
+        // The step API's handles left to the GC: runs and operations that handed out a step,
+        // deduplicators, custom journals, stop signals, device codes never asked for. A
+        // journal disposed before its run is freed with the run.
+        AbandonSteps();
+        Collect();
+        T.Check(Live == baseline, "abandoned runs, operations, deduplicators and journals freed: " + (Live - baseline));
 
         // GC stress: rounds of clients and journals never disposed.
         var perRound = int.Parse(args[0]);

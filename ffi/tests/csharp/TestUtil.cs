@@ -44,6 +44,38 @@ static class T
         return null;
     }
 
+    /// <summary>POSTs to the fake's admin route <paramref name="path"/> (after <c>/_fake/</c>);
+    /// returns the status and the body.</summary>
+    public static string Admin(string path, out int status)
+    {
+        var request = (System.Net.HttpWebRequest)System.Net.WebRequest.Create(Env("TD_TEST_BASE_URL") + "/_fake/" + path);
+        request.Method = "POST";
+        request.ContentLength = 0;
+        System.Net.HttpWebResponse response;
+        try
+        {
+            response = (System.Net.HttpWebResponse)request.GetResponse();
+        }
+        catch (System.Net.WebException e) when (e.Response != null)
+        {
+            response = (System.Net.HttpWebResponse)e.Response;
+        }
+        using (response)
+        using (var reader = new System.IO.StreamReader(response.GetResponseStream()))
+        {
+            status = (int)response.StatusCode;
+            return reader.ReadToEnd();
+        }
+    }
+
+    /// <summary>A string field of a flat JSON object (enough for the fake's admin answers).</summary>
+    public static string JsonField(string json, string name)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(json, "\"" + name + "\"\\s*:\\s*\"([^\"]*)\"");
+        Check(match.Success, "a " + name + " in " + json.Length + " bytes of JSON");
+        return match.Groups[1].Value;
+    }
+
     public static DropsClientConfig Config()
     {
         return new DropsClientConfig(Env("TWITCH_CLIENT_ID"))

@@ -37,10 +37,30 @@ namespace TwitchDrops.Native
         }
     }
 
+    /// <summary>What td_eventsub_handle's deliveries callback needs for one call.</summary>
+    internal sealed class DeliveryContext
+    {
+        internal DeliveryContext(IEventSubDeliveryLog log)
+        {
+            Log = log;
+        }
+
+        internal IEventSubDeliveryLog Log { get; private set; }
+
+        /// <summary>What the log threw, reported as the reason of the 503.</summary>
+        internal Exception Thrown;
+    }
+
     internal static unsafe class Callbacks
     {
+        /// <summary>The deliveries thunk handed to td_eventsub_handle.</summary>
+        internal static readonly NativeMethods.td_eventsub_handle_deliveries_delegate Delivery = OnDelivery;
+
         /// <summary>The grant thunk handed to td_client_fulfill; static, so never collected.</summary>
         internal static readonly NativeMethods.td_client_fulfill_grant_delegate Grant = OnGrant;
+
+        /// <summary>The grant thunk handed to td_client_fulfill_entitlements (its own delegate type).</summary>
+        internal static readonly NativeMethods.td_client_fulfill_entitlements_grant_delegate GrantGiven = OnGrantGiven;
 
         /// <summary>The settlement thunk handed to td_fulfill_options_set_on_settled.</summary>
         internal static readonly NativeMethods.td_fulfill_options_set_on_settled_callback_delegate Settled = OnSettled;
@@ -84,6 +104,12 @@ namespace TwitchDrops.Native
             }
         }
 
+        [AOT.MonoPInvokeCallback(typeof(NativeMethods.td_client_fulfill_entitlements_grant_delegate))]
+        private static uint OnGrantGiven(void* userData, td_grant_request* request, td_grant_reason* reason)
+        {
+            return OnGrant(userData, request, reason);
+        }
+
         [AOT.MonoPInvokeCallback(typeof(NativeMethods.td_fulfill_options_set_on_settled_callback_delegate))]
         private static void OnSettled(void* userData, td_settlement* settlement)
         {
@@ -104,6 +130,26 @@ namespace TwitchDrops.Native
             catch
             {
                 // A logging handler that fails must not stop the run, nor cross into native code.
+            }
+        }
+
+        [AOT.MonoPInvokeCallback(typeof(NativeMethods.td_eventsub_handle_deliveries_delegate))]
+        private static int OnDelivery(void* userData, td_str messageId, ulong nowMs, bool* firstOut)
+        {
+            DeliveryContext context = null;
+            try
+            {
+                context = (DeliveryContext)GCHandle.FromIntPtr((IntPtr)userData).Target;
+                *firstOut = context.Log.FirstDelivery(Utf8.Of(messageId), checked((long)nowMs));
+                return 0;
+            }
+            catch (Exception exception)
+            {
+                if (context != null)
+                {
+                    context.Thrown = exception;
+                }
+                return 1;
             }
         }
 

@@ -46,6 +46,11 @@ namespace TwitchDrops.Native
                 {
                     exception.RateLimitResetAt = DateTimeOffset.FromUnixTimeMilliseconds((long)resetMs);
                 }
+                var kind = NativeMethods.td_error_transport_kind(e);
+                if (kind != td_transport_error_kind.TD_TRANSPORT_NONE)
+                {
+                    exception.TransportKind = (TransportErrorKind)(uint)kind;
+                }
                 var update = NativeMethods.td_error_update_report(e);
                 if (update != null)
                 {

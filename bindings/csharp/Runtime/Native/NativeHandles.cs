@@ -126,4 +126,81 @@ namespace TwitchDrops.Native
     {
         protected override void Free(IntPtr p) { NativeMethods.td_fulfill_report_free((td_fulfill_report*)p); }
     }
+
+    internal sealed unsafe class DeduplicatorHandle : NativeHandle
+    {
+        protected override void Free(IntPtr p) { NativeMethods.td_deduplicator_free((td_deduplicator*)p); }
+    }
+
+    internal sealed unsafe class EventSubMessageHandle : NativeHandle
+    {
+        protected override void Free(IntPtr p) { NativeMethods.td_eventsub_message_free((td_eventsub_message*)p); }
+    }
+
+    internal sealed unsafe class StopSignalHandle : NativeHandle
+    {
+        protected override void Free(IntPtr p) { NativeMethods.td_stop_signal_free((td_stop_signal*)p); }
+    }
+
+    /// <summary>A td_fulfill_run, with what it holds: the settlement context's GCHandle and
+    /// its journal (referenced, and marked in a hosted run), given back when it is freed.</summary>
+    internal sealed unsafe class RunHandle : NativeHandle
+    {
+        internal GCHandle Context;
+        internal Journal Journal;
+
+        protected override void Free(IntPtr p)
+        {
+            NativeMethods.td_fulfill_run_free((td_fulfill_run*)p);
+            Abandon();
+        }
+
+        /// <summary>Gives back what the run held (also for a run never made).</summary>
+        internal void Abandon()
+        {
+            if (Context.IsAllocated) Context.Free();
+            var journal = Journal;
+            Journal = null;
+            if (journal != null)
+            {
+                journal.LeaveHostedRun();
+                journal.Handle.DangerousRelease();
+            }
+        }
+    }
+
+    internal sealed unsafe class OpHandle : NativeHandle
+    {
+        protected override void Free(IntPtr p) { NativeMethods.td_op_free((td_op*)p); }
+    }
+
+    internal sealed unsafe class AnalyticsQueryHandle : NativeHandle
+    {
+        protected override void Free(IntPtr p) { NativeMethods.td_analytics_query_free((td_analytics_query*)p); }
+    }
+
+    internal sealed unsafe class AnalyticsPageHandle : NativeHandle
+    {
+        protected override void Free(IntPtr p) { NativeMethods.td_analytics_page_free((td_analytics_page*)p); }
+    }
+
+    internal sealed unsafe class BytesHandle : NativeHandle
+    {
+        protected override void Free(IntPtr p) { NativeMethods.td_bytes_free((td_bytes*)p); }
+    }
+
+    internal sealed unsafe class TokenInfoHandle : NativeHandle
+    {
+        protected override void Free(IntPtr p) { NativeMethods.td_token_info_free((td_token_info*)p); }
+    }
+
+    internal sealed unsafe class DeviceCodeHandle : NativeHandle
+    {
+        protected override void Free(IntPtr p) { NativeMethods.td_device_code_free((td_device_code*)p); }
+    }
+
+    internal sealed unsafe class OAuthTokenHandle : NativeHandle
+    {
+        protected override void Free(IntPtr p) { NativeMethods.td_oauth_token_free((td_oauth_token*)p); }
+    }
 }

@@ -1141,6 +1141,18 @@ namespace TwitchDrops.Native
         internal static extern td_result td_fulfill_options_set_user_id(td_fulfill_options* options, byte* user_id);
 
         /// <summary>
+        ///  Entitlements a run lists per page, 1 to 1000 (default 1000; 0 goes back to it): smaller
+        ///  pages keep each step of a `td_fulfill_run` short (reading a page of 1000 is one step, a
+        ///  game loop may want a page per frame), at the cost of more requests. Another number fails
+        ///  the run with `TD_INVALID_INPUT` before anything is sent.
+        ///
+        ///  # Safety
+        ///  `options` is live.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "td_fulfill_options_set_page_size", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern td_result td_fulfill_options_set_page_size(td_fulfill_options* options, uint page_size);
+
+        /// <summary>
         ///  Unconfirmed updates of one viewer after which the run skips that viewer's other
         ///  entitlements (`TD_SETTLED_QUARANTINED`); 0 counts as 1, the default.
         ///

@@ -85,7 +85,7 @@ namespace TwitchDrops.Native
             }
         }
 
-        private static DropsHttpRequest Copy(td_http_request* request)
+        internal static DropsHttpRequest Copy(td_http_request* request)
         {
             var count = checked((int)(ulong)request->header_count);
             var headers = new List<KeyValuePair<string, string>>(count);
