@@ -270,13 +270,8 @@ fn post_grant(url: &str, transport: &UreqTransport, request: &GrantRequest) -> G
             200..=299 | 409 => GrantOutcome::Granted,
             429 | 500..=599 => GrantOutcome::RetryLater,
             status => {
-                // The backend's words, bounded and without control characters.
-                let said: String = String::from_utf8_lossy(&answer.body)
-                    .chars()
-                    .take(200)
-                    .map(|c| if c.is_control() { ' ' } else { c })
-                    .collect();
-                GrantOutcome::Failed(format!("grant URL answered {status}: {}", said.trim()))
+                let said = crate::log::shown(&String::from_utf8_lossy(&answer.body));
+                GrantOutcome::Failed(format!("grant URL answered {status}: {said}"))
             }
         },
         Err(_) => GrantOutcome::RetryLater,

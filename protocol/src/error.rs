@@ -156,12 +156,12 @@ impl TwitchErrorBody {
     pub(crate) fn read(response: &HttpResponse) -> Self {
         match serde_json::from_slice::<TwitchErrorBody>(&response.body) {
             Ok(body) => TwitchErrorBody {
-                error: scrub(&body.error),
-                message: scrub(&body.message),
+                error: as_data(&body.error),
+                message: as_data(&body.message),
             },
             Err(_) if response.body.is_empty() => TwitchErrorBody::default(),
             Err(_) => {
-                let kind = response.header("content-type").unwrap_or("unknown type");
+                let kind = as_data(response.header("content-type").unwrap_or("unknown type"));
                 TwitchErrorBody {
                     error: String::new(),
                     message: format!(
@@ -228,6 +228,32 @@ impl fmt::Display for Error {
     }
 }
 
+/// Most characters of a server's text kept in an error.
+const MAX_SERVER_TEXT: usize = 500;
+
+/// A server's text as it may appear in an error (and so in a log line, an exception, a C
+/// error buffer): scrubbed of every secret the process holds, at most [`MAX_SERVER_TEXT`]
+/// characters, each control or line-breaking character a space, so a hostile answer can
+/// neither hide a secret in it nor forge lines of its own.
+fn as_data(text: &str) -> String {
+    let mut kept: String = scrub(text)
+        .chars()
+        .take(MAX_SERVER_TEXT + 1)
+        .map(|c| {
+            if c.is_control() || crate::ids::is_line_breaking(c) {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    if kept.chars().count() > MAX_SERVER_TEXT {
+        kept = kept.chars().take(MAX_SERVER_TEXT).collect();
+        kept.push('…');
+    }
+    kept
+}
+
 fn or_none(message: &str) -> &str {
     if message.is_empty() {
         "no message"
@@ -249,5 +275,40 @@ impl std::error::Error for Error {
 impl From<TransportError> for Error {
     fn from(e: TransportError) -> Self {
         Error::Transport(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_servers_text_is_one_bounded_line_in_an_error() {
+        let hostile = format!(
+            r#"{{"error":"Bad\nRequest","message":"drops: error: forged\r\n\u001b[31m{}"}}"#,
+            "x".repeat(10_000)
+        );
+        let error = Error::from_response(&HttpResponse::new(400, hostile.into_bytes()));
+        let shown = error.to_string();
+        assert!(!shown.contains(['\n', '\r', '\u{1b}']), "{shown}");
+        assert!(
+            shown.starts_with("Twitch answered 400 Bad Request: drops: error: forged"),
+            "{shown}"
+        );
+        assert!(
+            shown.chars().count() < 2 * MAX_SERVER_TEXT,
+            "{}",
+            shown.len()
+        );
+        assert!(shown.ends_with('…'), "{shown}");
+
+        let mut html = HttpResponse::new(503, b"<html>down</html>".to_vec());
+        html.headers
+            .push(("Content-Type".into(), "text/html\u{2028}fake".into()));
+        let shown = Error::from_response(&html).to_string();
+        assert!(
+            shown.contains("non-JSON error body (text/html fake, 17 bytes)"),
+            "{shown}"
+        );
     }
 }

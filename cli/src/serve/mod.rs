@@ -23,6 +23,7 @@ use twitch_drops::{
     Secret, StopSignal, SystemClock,
 };
 
+use crate::log::shown;
 use crate::settings::DropsClient;
 
 mod metrics;
@@ -173,8 +174,8 @@ impl Subscriber {
             );
             eprintln!(
                 "drops: {how} drop.entitlement.grant ({}, {}){}",
-                subscription.id,
-                subscription.status,
+                shown(&subscription.id),
+                shown(&subscription.status),
                 if usable {
                     ""
                 } else {
@@ -216,8 +217,8 @@ impl Subscriber {
             subscription.status == "notification_failures_exceeded" && self.target.is_some();
         eprintln!(
             "drops: warn: Twitch revoked subscription {} ({}){}",
-            subscription.id,
-            subscription.status,
+            shown(&subscription.id),
+            shown(&subscription.status),
             if again { ": subscribing again" } else { "" }
         );
         if again {
