@@ -136,7 +136,10 @@ pub fn shown(text: &str) -> String {
 mod tests {
     #[test]
     fn a_servers_text_is_shown_on_one_bounded_line() {
-        assert_eq!(super::shown("  sub-1\n\u{1b}[2Jforged\u{2028}x "), "sub-1  [2Jforged x");
+        assert_eq!(
+            super::shown("  sub-1\n\u{1b}[2Jforged\u{2028}x "),
+            "sub-1  [2Jforged x"
+        );
         assert_eq!(super::shown(&"y".repeat(500)).len(), 200);
     }
 }

@@ -1,15 +1,15 @@
 //! The one error type of the library, with variants a caller can act on.
 //!
 //! Messages say what was wrong and what to do. None holds a token or secret: Twitch's
-//! messages are copied after [`scrub`] has cut every secret the process holds out of them,
-//! request bodies and credentials never are.
+//! messages are copied after the scrubber (`redact`) has cut every secret the process holds
+//! out of them, and kept to one bounded line; request bodies and credentials never are.
 
 use std::fmt;
 
 use serde::Deserialize;
 
 use crate::http::HttpResponse;
-use crate::redact::scrub;
+use crate::redact::as_data;
 use crate::transport::TransportError;
 use crate::update::UpdateReport;
 
@@ -82,11 +82,12 @@ impl Error {
         }
     }
 
-    /// A `Decode` error; `detail` may quote the server's data, so it is scrubbed.
+    /// A `Decode` error; `detail` may quote the server's data, so it is scrubbed and kept
+    /// to one bounded line.
     pub(crate) fn decode(context: &'static str, detail: impl fmt::Display) -> Self {
         Error::Decode {
             context,
-            detail: scrub(&detail.to_string()),
+            detail: as_data(&detail.to_string()),
         }
     }
 
@@ -228,32 +229,6 @@ impl fmt::Display for Error {
     }
 }
 
-/// Most characters of a server's text kept in an error.
-const MAX_SERVER_TEXT: usize = 500;
-
-/// A server's text as it may appear in an error (and so in a log line, an exception, a C
-/// error buffer): scrubbed of every secret the process holds, at most [`MAX_SERVER_TEXT`]
-/// characters, each control or line-breaking character a space, so a hostile answer can
-/// neither hide a secret in it nor forge lines of its own.
-fn as_data(text: &str) -> String {
-    let mut kept: String = scrub(text)
-        .chars()
-        .take(MAX_SERVER_TEXT + 1)
-        .map(|c| {
-            if c.is_control() || crate::ids::is_line_breaking(c) {
-                ' '
-            } else {
-                c
-            }
-        })
-        .collect();
-    if kept.chars().count() > MAX_SERVER_TEXT {
-        kept = kept.chars().take(MAX_SERVER_TEXT).collect();
-        kept.push('…');
-    }
-    kept
-}
-
 fn or_none(message: &str) -> &str {
     if message.is_empty() {
         "no message"
@@ -281,6 +256,7 @@ impl From<TransportError> for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::redact::MAX_SERVER_TEXT;
 
     #[test]
     fn a_servers_text_is_one_bounded_line_in_an_error() {

@@ -153,7 +153,7 @@ impl EventSubError {
     fn malformed(context: &'static str, detail: impl fmt::Display) -> Self {
         EventSubError::Malformed {
             context,
-            detail: crate::redact::scrub(&detail.to_string()),
+            detail: crate::redact::as_data(&detail.to_string()),
         }
     }
 }
@@ -179,12 +179,16 @@ impl fmt::Display for EventSubError {
                  refused as a possible replay",
                 age_ms / 1000
             ),
-            EventSubError::BadTimestamp(value) => {
-                write!(f, "EventSub message timestamp `{value}` is not RFC 3339")
-            }
-            EventSubError::UnknownMessageType(value) => {
-                write!(f, "unknown EventSub message type `{value}`")
-            }
+            EventSubError::BadTimestamp(value) => write!(
+                f,
+                "EventSub message timestamp `{}` is not RFC 3339",
+                crate::redact::as_data(value)
+            ),
+            EventSubError::UnknownMessageType(value) => write!(
+                f,
+                "unknown EventSub message type `{}`",
+                crate::redact::as_data(value)
+            ),
             EventSubError::Malformed { context, detail } => {
                 write!(f, "could not read the EventSub {context}: {detail}")
             }
@@ -918,6 +922,17 @@ mod tests {
         let last = br#"{"data":[],"pagination":{}}"#;
         let page = parse_subscriptions(&HttpResponse::new(200, last.to_vec())).unwrap();
         assert_eq!(page.cursor, None);
+    }
+
+    #[test]
+    fn header_values_quoted_in_errors_stay_on_one_line() {
+        for error in [
+            EventSubError::UnknownMessageType("x\u{1b}[2J\ndrops: forged".into()),
+            EventSubError::BadTimestamp("2023\r\nforged".into()),
+        ] {
+            let shown = error.to_string();
+            assert!(!shown.contains(['\n', '\r', '\u{1b}']), "{shown}");
+        }
     }
 
     #[test]

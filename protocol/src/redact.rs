@@ -53,6 +53,32 @@ pub fn scrub(text: &str) -> String {
     text
 }
 
+/// Most characters of a server's text kept in an error.
+pub const MAX_SERVER_TEXT: usize = 500;
+
+/// A server's text as it may appear in an error (and so in a log line, an exception, a C
+/// error buffer): scrubbed of every secret the process holds, at most [`MAX_SERVER_TEXT`]
+/// characters, each control or line-breaking character a space, so a hostile answer can
+/// neither hide a secret in it nor forge lines of its own.
+pub(crate) fn as_data(text: &str) -> String {
+    let mut kept: String = scrub(text)
+        .chars()
+        .take(MAX_SERVER_TEXT + 1)
+        .map(|c| {
+            if c.is_control() || crate::ids::is_line_breaking(c) {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    if kept.chars().count() > MAX_SERVER_TEXT {
+        kept = kept.chars().take(MAX_SERVER_TEXT).collect();
+        kept.push('…');
+    }
+    kept
+}
+
 /// What [`scrub`] returns when cutting did not leave the text free of secrets.
 pub const WITHHELD: &str = "<text withheld: it held a secret>";
 
