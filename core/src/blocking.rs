@@ -80,12 +80,14 @@ impl<T: Transport + Sync, C: Clock + Sync> Client<T, C> {
             let mut waiting: VecDeque<Job> = VecDeque::new();
             let mut studio = VecDeque::new();
             let mut answer = None;
+            // One buffer for the steps of every answer.
+            let mut steps = Vec::new();
             let report = 'run: loop {
-                let steps = engine.advance(answer.take(), self.now_ms());
+                engine.advance_into(answer.take(), self.now_ms(), &mut steps);
                 for settlement in engine.take_settlements() {
                     on_settled(&settlement);
                 }
-                for (ticket, step) in steps {
+                for (ticket, step) in steps.drain(..) {
                     match step {
                         EngineStep::Done(report) => break 'run report,
                         EngineStep::Twitch(step) => match idle.pop() {

@@ -207,6 +207,10 @@ pub struct Engine {
     answers: Vec<JournalRecord>,
     /// The granted entitlements among `answers`.
     answered: Vec<Granted>,
+    /// Emptied lists of a batch's entitlements kept for the next batch, so that granting one
+    /// entitlement at a time does not allocate them anew for each.
+    spare_answered: Vec<Granted>,
+    spare_granting: Vec<(Granted, bool)>,
     /// Granted and journaled, waiting for a PATCH (sent 100 at a time; the rest when a pass
     /// over the list ends).
     to_mark: Vec<Granted>,
@@ -267,6 +271,8 @@ impl Engine {
             work: VecDeque::new(),
             answers: Vec::new(),
             answered: Vec::new(),
+            spare_answered: Vec::new(),
+            spare_granting: Vec::new(),
             to_mark: Vec::new(),
             to_record: Vec::new(),
             listing: Listing::PassOver,
@@ -416,11 +422,24 @@ impl Engine {
         now_ms: u64,
     ) -> Vec<(Ticket, EngineStep)> {
         let mut steps = Vec::new();
+        self.advance_into(answer, now_ms, &mut steps);
+        steps
+    }
+
+    /// [`Engine::advance`], appending the steps to `steps`: a driver that keeps one buffer
+    /// for the whole run allocates nothing per answer for them.
+    pub fn advance_into(
+        &mut self,
+        answer: Option<(Ticket, EngineInput)>,
+        now_ms: u64,
+        steps: &mut Vec<(Ticket, EngineStep)>,
+    ) {
         self.check_stop_signal();
         match answer {
             _ if self.finished => {
                 let got = answer.map_or("a start", |(_, input)| input.name());
-                return vec![self.abort(got, "nothing (the run is over)")];
+                steps.push(self.abort(got, "nothing (the run is over)"));
+                return;
             }
             None if !self.started => {
                 self.started = true;
@@ -428,10 +447,17 @@ impl Engine {
                 self.sequential |= self.requests_in_flight == 1;
                 let ticket = self.ticket();
                 self.studio = Some((ticket, Studio::Loading));
-                return vec![(ticket, EngineStep::Studio(StudioStep::LoadJournal))];
+                steps.push((ticket, EngineStep::Studio(StudioStep::LoadJournal)));
+                return;
             }
-            None => return vec![self.abort("a start", "an answer")],
-            Some((_, EngineInput::Start)) => return vec![self.abort("Start", "an answer")],
+            None => {
+                steps.push(self.abort("a start", "an answer"));
+                return;
+            }
+            Some((_, EngineInput::Start)) => {
+                steps.push(self.abort("Start", "an answer"));
+                return;
+            }
             Some((ticket, input)) => {
                 if let Some(flight) = self.flights.remove(&ticket) {
                     match self.on_flight(ticket, flight, input, now_ms) {
@@ -444,7 +470,10 @@ impl Engine {
                             steps.push((next, step));
                         }
                         Ok(None) => {}
-                        Err(Misfed { got, expected }) => return vec![self.abort(got, expected)],
+                        Err(Misfed { got, expected }) => {
+                            steps.push(self.abort(got, expected));
+                            return;
+                        }
                     }
                 } else if self.studio.as_ref().is_some_and(|(t, _)| *t == ticket) {
                     let (_, studio) = self.studio.take().expect("just checked");
@@ -455,15 +484,18 @@ impl Engine {
                             steps.push((next, step));
                         }
                         Ok(None) => {}
-                        Err(Misfed { got, expected }) => return vec![self.abort(got, expected)],
+                        Err(Misfed { got, expected }) => {
+                            steps.push(self.abort(got, expected));
+                            return;
+                        }
                     }
                 } else {
-                    return vec![self.abort(input.name(), "an answer to a step that is out")];
+                    steps.push(self.abort(input.name(), "an answer to a step that is out"));
+                    return;
                 }
             }
         }
-        self.plan(&mut steps, now_ms);
-        steps
+        self.plan(steps, now_ms);
     }
 
     /// Feeds a flight the answer to its step; `Some` step when it goes on.
@@ -565,7 +597,7 @@ impl Engine {
                 None
             }
             (Studio::Recording(granted), EngineInput::Appended(Ok(()))) => {
-                self.to_mark.extend(granted);
+                self.answers_recorded(granted);
                 None
             }
             (studio @ Studio::Loading, EngineInput::JournalLoaded(Err(e)))
