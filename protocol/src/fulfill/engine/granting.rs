@@ -102,7 +102,7 @@ impl Engine {
             let held: HashSet<String> = held.into_iter().collect();
             let mut kept = Vec::with_capacity(requests.len());
             for request in requests {
-                if held.contains(&request.entitlement.id) {
+                if held.contains(request.entitlement.id.as_str()) {
                     self.settle(&request.entitlement, SettledState::HeldElsewhere);
                 } else {
                     kept.push(request);
@@ -194,8 +194,8 @@ impl Engine {
     pub(super) fn settle(&mut self, who: &impl Named, state: SettledState) {
         self.report.count(&state);
         self.settlements.push(Settlement {
-            id: who.id().to_owned(),
-            user_id: who.user_id().to_owned(),
+            id: who.id().clone(),
+            user_id: who.user_id().clone(),
             state,
         });
     }
@@ -223,8 +223,8 @@ impl Engine {
     }
 
     /// Queues the journal record that `id` needs nothing more.
-    pub(super) fn record_settled(&mut self, id: &str) {
+    pub(super) fn record_settled(&mut self, id: &SharedStr) {
         self.to_record
-            .push(JournalRecord::Settled { id: id.to_owned() });
+            .push(JournalRecord::Settled { id: id.clone() });
     }
 }

@@ -79,15 +79,13 @@ impl Engine {
             };
             self.remark.settled(&outcome.id);
             if state != SettledState::Unmarked {
-                // As `record_settled`, with the report's own copy of the id.
-                self.to_record
-                    .push(JournalRecord::Settled { id: outcome.id });
+                self.record_settled(&entitlement.id);
             }
             self.settle_granted(entitlement, state);
         }
         for entitlement in granted.into_iter().flatten() {
             // Unconfirmed: the journal keeps it granted for the next run.
-            if unconfirmed.contains(&entitlement.id) {
+            if unconfirmed.iter().any(|id| *id == entitlement.id) {
                 let failures = self
                     .user_failures
                     .entry(entitlement.user_id.clone())
@@ -101,7 +99,7 @@ impl Engine {
                     });
                     self.report
                         .quarantined_users
-                        .push(entitlement.user_id.clone());
+                        .push(entitlement.user_id.to_string());
                 }
             }
             self.settle_granted(entitlement, SettledState::Unmarked);

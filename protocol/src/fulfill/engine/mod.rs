@@ -52,6 +52,7 @@ use crate::fulfill::report::{FulfillReport, SettledState, Settlement};
 use crate::hash::{Digested, IdDigest};
 use crate::observe::Note;
 use crate::session::{Authorized, Session};
+use crate::shared_str::SharedStr;
 use crate::single_request::SingleRequest;
 use crate::step::{Input, Operation, Step};
 use crate::update::{
@@ -112,8 +113,8 @@ enum Flight {
 /// (the driver has the whole entitlement for the grant; nothing else is copied).
 #[derive(Clone, Debug)]
 struct Granted {
-    id: String,
-    user_id: String,
+    id: SharedStr,
+    user_id: SharedStr,
 }
 
 impl From<Entitlement> for Granted {
@@ -133,33 +134,33 @@ impl HasId for Granted {
 
 /// What a settlement names: an entitlement's id and viewer.
 trait Named {
-    fn id(&self) -> &str;
-    fn user_id(&self) -> &str;
+    fn id(&self) -> &SharedStr;
+    fn user_id(&self) -> &SharedStr;
 }
 
 impl Named for Entitlement {
-    fn id(&self) -> &str {
+    fn id(&self) -> &SharedStr {
         &self.id
     }
-    fn user_id(&self) -> &str {
+    fn user_id(&self) -> &SharedStr {
         &self.user_id
     }
 }
 
 impl Named for Granted {
-    fn id(&self) -> &str {
+    fn id(&self) -> &SharedStr {
         &self.id
     }
-    fn user_id(&self) -> &str {
+    fn user_id(&self) -> &SharedStr {
         &self.user_id
     }
 }
 
 impl<N: Named> Named for &N {
-    fn id(&self) -> &str {
+    fn id(&self) -> &SharedStr {
         (**self).id()
     }
-    fn user_id(&self) -> &str {
+    fn user_id(&self) -> &SharedStr {
         (**self).user_id()
     }
 }
@@ -198,8 +199,8 @@ pub struct Engine {
     /// not hash them again.
     taken_up: HashSet<u64, Digested>,
     digest: IdDigest,
-    user_failures: HashMap<String, u32>,
-    quarantined: HashSet<String>,
+    user_failures: HashMap<SharedStr, u32>,
+    quarantined: HashSet<SharedStr>,
     checks: VecDeque<Vec<(Entitlement, bool)>>,
     /// Entitlements waiting to be granted, taken up `grants_in_flight` at a time.
     work: VecDeque<GrantRequest>,

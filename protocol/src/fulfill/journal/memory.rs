@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::{Journal, JournalError, JournalRecord, SettledIds};
 use crate::hash::{id_map, IdMap};
+use crate::shared_str::SharedStr;
 use crate::Clock;
 
 /// A journal in memory: exactly-once within a process, nothing across crashes. It keeps
@@ -125,7 +126,7 @@ fn packed(head: &str, user_id: &str, benefit_id: &str, game_id: &str) -> (Box<st
 
 impl Kept {
     fn record(&self, key: &Key) -> JournalRecord {
-        let id = key.id().to_owned();
+        let id = SharedStr::from(key.id());
         match self {
             Kept::Granting {
                 fields,
@@ -135,9 +136,9 @@ impl Kept {
                 let fields = fields.as_deref().unwrap_or(key.fields());
                 JournalRecord::Granting {
                     id,
-                    user_id: fields[..*user_end].to_owned(),
-                    benefit_id: fields[*user_end..*benefit_end].to_owned(),
-                    game_id: fields[*benefit_end..].to_owned(),
+                    user_id: fields[..*user_end].into(),
+                    benefit_id: fields[*user_end..*benefit_end].into(),
+                    game_id: fields[*benefit_end..].into(),
                 }
             }
             Kept::Granted => JournalRecord::Granted { id },
