@@ -22,7 +22,8 @@ impl Engine {
         if granted.is_empty() {
             return Next::Again;
         }
-        match update_entitlements(&self.config, &granted, FulfillmentStatus::Fulfilled) {
+        let share = |e: &Granted| e.id.clone();
+        match update_shared(&self.config, &granted, share, FulfillmentStatus::Fulfilled) {
             Ok(op) => {
                 // Its `UPDATE_FAILED` ids come back as such, for the run's own pool.
                 let op = Box::new(self.session.authorized(op.without_rounds()));
@@ -85,7 +86,7 @@ impl Engine {
         }
         for entitlement in granted.into_iter().flatten() {
             // Unconfirmed: the journal keeps it granted for the next run.
-            if unconfirmed.iter().any(|id| *id == entitlement.id) {
+            if unconfirmed.contains(&entitlement.id) {
                 let failures = self
                     .user_failures
                     .entry(entitlement.user_id.clone())

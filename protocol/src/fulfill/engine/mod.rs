@@ -56,7 +56,7 @@ use crate::shared_str::SharedStr;
 use crate::single_request::SingleRequest;
 use crate::step::{Input, Operation, Step};
 use crate::update::{
-    update_entitlements, HasId, UpdateEntitlements, UpdateFailedPool, UpdateReport, UpdateStatus,
+    update_shared, HasId, UpdateEntitlements, UpdateFailedPool, UpdateReport, UpdateStatus,
 };
 
 mod granting;

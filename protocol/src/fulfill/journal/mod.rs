@@ -58,6 +58,16 @@ impl JournalRecord {
         }
     }
 
+    /// The entitlement the record is about, as the record holds it.
+    pub(crate) fn shared_id(&self) -> &SharedStr {
+        match self {
+            JournalRecord::Granting { id, .. }
+            | JournalRecord::Granted { id }
+            | JournalRecord::NotGranted { id }
+            | JournalRecord::Settled { id } => id,
+        }
+    }
+
     /// Checks the record's ids with [`check_id`](crate::check_id), as they were checked
     /// when they came from Twitch: a record that fails was not written by this library.
     pub fn validate(&self) -> Result<(), crate::InvalidId> {
