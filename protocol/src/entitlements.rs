@@ -308,12 +308,29 @@ mod fast_page {
         Some(data)
     }
 
-    /// The texts a page repeats from one entitlement to the next (its game, a Drop's
-    /// benefit): the last of each, shared by the next entitlement that has the same.
+    /// The texts a page repeats from one entitlement to the next: its game, and the few
+    /// benefits of a campaign's Drops (the last [`BENEFITS`] seen, in turn), shared by every
+    /// entitlement that has the same.
     #[derive(Default)]
     struct Repeated {
         game_id: SharedStr,
-        benefit_id: SharedStr,
+        benefits: [SharedStr; BENEFITS],
+        next_benefit: usize,
+    }
+
+    /// Benefit ids a page's reader remembers.
+    const BENEFITS: usize = 8;
+
+    impl Repeated {
+        fn benefit(&mut self, text: &str) -> SharedStr {
+            if let Some(known) = self.benefits.iter().find(|b| b.as_str() == text) {
+                return known.clone();
+            }
+            let new = SharedStr::from(text);
+            self.benefits[self.next_benefit] = new.clone();
+            self.next_benefit = (self.next_benefit + 1) % BENEFITS;
+            new
+        }
     }
 
     /// `text` as a shared string: `last` again if it holds the same text, else a new one
@@ -371,7 +388,7 @@ mod fast_page {
         };
         Some(Entitlement {
             id: id?.into(),
-            benefit_id: shared(benefit_id.unwrap_or_default(), &mut repeated.benefit_id),
+            benefit_id: repeated.benefit(benefit_id.unwrap_or_default()),
             timestamp,
             user_id: user_id?.into(),
             game_id: shared(game_id?, &mut repeated.game_id),
@@ -552,6 +569,30 @@ mod tests {
             assert_eq!(by_fast(text), by_serde(text), "{text}");
             assert!(by_fast(text).is_some(), "{text}");
         }
+    }
+
+    #[test]
+    fn a_page_shares_the_texts_its_entitlements_repeat() {
+        let entitlement = |id: usize, benefit: usize| {
+            format!(
+                r#"{{"id":"e{id}","benefit_id":"b{benefit}","timestamp":"t{id}","user_id":"u","game_id":"509658","fulfillment_status":"CLAIMED","last_updated":"t{id}"}}"#
+            )
+        };
+        // Three benefits in turn, then one of them again after ten others.
+        let mut data: Vec<String> = (0..9).map(|n| entitlement(n, n % 3)).collect();
+        data.extend((0..10).map(|n| entitlement(100 + n, 10 + n)));
+        data.push(entitlement(200, 0));
+        let text = format!(r#"{{"data":[{}]}}"#, data.join(","));
+        let (page, _) = by_fast(&text).expect("read fast");
+        assert_eq!(Some(&page), by_serde(&text).map(|(page, _)| page).as_ref());
+        let same = |a: &SharedStr, b: &SharedStr| std::ptr::eq(a.as_str(), b.as_str());
+        assert!(page.iter().all(|e| same(&e.game_id, &page[0].game_id)));
+        assert!(page.iter().all(|e| same(&e.timestamp, &e.last_updated)));
+        assert!(same(&page[0].benefit_id, &page[3].benefit_id));
+        assert!(same(&page[2].benefit_id, &page[8].benefit_id));
+        // Eight benefits are remembered: `b0` was forgotten among the ten new ones.
+        assert!(!same(&page[0].benefit_id, &page[19].benefit_id));
+        assert_eq!(page[19].benefit_id, "b0");
     }
 
     #[test]
