@@ -45,7 +45,9 @@ pub fn run(entitlements: usize, logging: &crate::log::Logging) -> Result<ExitCod
     eprintln!("drops fulfill --game {GAME}  (the demo's grant: a set standing for the game)");
     let mut granted: HashMap<String, u32> = HashMap::new();
     let mut grant = |request: &GrantRequest| {
-        *granted.entry(request.entitlement.id.clone()).or_default() += 1;
+        *granted
+            .entry(request.entitlement.id.to_string())
+            .or_default() += 1;
         GrantOutcome::Granted
     };
     let mut journal = twitch_drops::MemoryJournal::new();

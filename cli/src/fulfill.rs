@@ -286,11 +286,11 @@ impl CommandGrant {
         let output = command
             .arg("-c")
             .arg(script)
-            .env("DROPS_ENTITLEMENT_ID", &e.id)
-            .env("DROPS_USER_ID", &e.user_id)
-            .env("DROPS_BENEFIT_ID", &e.benefit_id)
-            .env("DROPS_GAME_ID", &e.game_id)
-            .env("DROPS_TIMESTAMP", &e.timestamp)
+            .env("DROPS_ENTITLEMENT_ID", e.id.as_str())
+            .env("DROPS_USER_ID", e.user_id.as_str())
+            .env("DROPS_BENEFIT_ID", e.benefit_id.as_str())
+            .env("DROPS_GAME_ID", e.game_id.as_str())
+            .env("DROPS_TIMESTAMP", e.timestamp.as_str())
             .env(
                 "DROPS_GRANT_RESUMED",
                 if request.resumed { "1" } else { "0" },

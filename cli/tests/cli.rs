@@ -127,7 +127,7 @@ fn drain_under(name: &str, entitlements: usize, faults: Faults) -> Summary {
         Recovery::from_records(&records)
             .granted
             .into_iter()
-            .map(|e| e.id)
+            .map(|e| e.id.to_string())
             .collect()
     };
     let mut output = run();
@@ -588,10 +588,10 @@ fn a_resumed_grant_already_in_the_grant_log_is_not_given_again() {
     let (given, in_doubt) = (&claimed[0], &claimed[1]);
     let mut file = twitch_drops::FileJournal::new(&journal);
     let granting = |e: &fake_twitch::Entitlement| JournalRecord::Granting {
-        id: e.id.clone(),
-        user_id: e.user_id.clone(),
-        benefit_id: e.benefit_id.clone(),
-        game_id: e.game_id.clone(),
+        id: e.id.as_str().into(),
+        user_id: e.user_id.as_str().into(),
+        benefit_id: e.benefit_id.as_str().into(),
+        game_id: e.game_id.as_str().into(),
     };
     file.append(&[granting(given), granting(in_doubt)])
         .expect("journal written");

@@ -198,7 +198,7 @@ fn strategies() -> (u64, u64, u64) {
         .game(GAME)
         .status(twitch_drops::FulfillmentStatus::Claimed)
         .first(1000);
-    let granted: Vec<String> = reader
+    let granted: Vec<twitch_drops::SharedStr> = reader
         .entitlements(query)
         .map(|e| e.expect("page").id)
         .filter(|id| !fails(id))

@@ -7,6 +7,7 @@
 //! checks, when it connects, that every address the host name resolved to is a loopback
 //! address (a hosts file may map `localhost` anywhere).
 
+use std::io::Read;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -141,12 +142,21 @@ impl UreqTransport {
                 )
             })
             .collect();
-        let body = response
+        // Read into room for the whole body when its length is given (a page is about
+        // 250 KB: grown from empty it was reallocated and copied a dozen times).
+        let given = response
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|length| length.to_str().ok()?.parse::<u64>().ok())
+            .unwrap_or(0);
+        let mut body = Vec::with_capacity(given.min(self.max_body_bytes) as usize);
+        response
             .body_mut()
             .with_config()
             .limit(self.max_body_bytes)
-            .read_to_vec()
-            .map_err(classify)?;
+            .reader()
+            .read_to_end(&mut body)
+            .map_err(|e| classify(e.into()))?;
         Ok(HttpResponse {
             status,
             headers,

@@ -191,7 +191,7 @@ fn entitlements_iterator_stops_when_pagination_is_missing() {
 
     let ids: Vec<String> = client
         .entitlements(EntitlementsQuery::new().first(3))
-        .map(|e| e.unwrap().id)
+        .map(|e| e.unwrap().id.to_string())
         .collect();
 
     first.assert();

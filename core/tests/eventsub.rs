@@ -182,13 +182,13 @@ fn a_batch_of_grants_becomes_claimed_entitlements() {
         assert_eq!(
             *e,
             Entitlement {
-                id: format!("ent-{i}"),
-                benefit_id: format!("benefit-{i}"),
-                timestamp: format!("2023-11-14T22:0{i}:00Z"),
-                user_id: format!("user-{i}"),
-                game_id: format!("game-{i}"),
+                id: format!("ent-{i}").into(),
+                benefit_id: format!("benefit-{i}").into(),
+                timestamp: format!("2023-11-14T22:0{i}:00Z").into(),
+                user_id: format!("user-{i}").into(),
+                game_id: format!("game-{i}").into(),
                 fulfillment_status: FulfillmentStatus::Claimed,
-                last_updated: format!("2023-11-14T22:0{i}:00Z"),
+                last_updated: format!("2023-11-14T22:0{i}:00Z").into(),
             }
         );
     }
@@ -985,7 +985,7 @@ fn pushed_grants_feed_the_fulfillment_engine() {
         engine,
         &mut twitch_drops::MemoryJournal::new(),
         &mut |r: &twitch_drops::GrantRequest| {
-            *granted.entry(r.entitlement.id.clone()).or_default() += 1;
+            *granted.entry(r.entitlement.id.to_string()).or_default() += 1;
             twitch_drops::GrantOutcome::Granted
         },
         &mut |_| {},

@@ -68,10 +68,10 @@ impl Ledger {
     fn grant(&mut self, request: &GrantRequest) -> GrantOutcome {
         *self
             .grants
-            .entry(request.entitlement.id.clone())
+            .entry(request.entitlement.id.to_string())
             .or_default() += 1;
         if request.resumed {
-            self.resumed.push(request.entitlement.id.clone());
+            self.resumed.push(request.entitlement.id.to_string());
         }
         GrantOutcome::Granted
     }
@@ -148,7 +148,7 @@ fn grant_outcomes_leave_retry_later_and_failed_claimed() {
     let left: std::collections::HashSet<String> =
         claimed(&fake).into_iter().map(|e| e.id).collect();
     for s in &settlements {
-        let still_claimed = left.contains(&s.id);
+        let still_claimed = left.contains(s.id.as_str());
         match &s.state {
             SettledState::Fulfilled => assert!(!still_claimed),
             SettledState::RetryLater => assert!(still_claimed),
@@ -240,7 +240,7 @@ fn a_viewer_whose_calls_always_fail_is_quarantined() {
     assert_eq!(granted_bad.len() as u64, report.unmarked);
     // The granted but unmarked ones are kept by the journal for the next run.
     let open = Recovery::from_records(&journal.load().expect("memory"));
-    let mut pending: Vec<String> = open.granted.into_iter().map(|e| e.id).collect();
+    let mut pending: Vec<String> = open.granted.into_iter().map(|e| e.id.into()).collect();
     granted_bad.sort();
     pending.sort();
     assert_eq!(pending, granted_bad);
@@ -255,13 +255,13 @@ fn pushed_entitlements_are_fulfilled_without_listing() {
         .into_iter()
         .take(120)
         .map(|e| Entitlement {
-            id: e.id,
-            benefit_id: e.benefit_id,
-            timestamp: e.timestamp,
-            user_id: e.user_id,
-            game_id: e.game_id,
+            id: e.id.into(),
+            benefit_id: e.benefit_id.into(),
+            timestamp: e.timestamp.into(),
+            user_id: e.user_id.into(),
+            game_id: e.game_id.into(),
             fulfillment_status: FulfillmentStatus::Claimed,
-            last_updated: e.last_updated,
+            last_updated: e.last_updated.into(),
         })
         .collect();
     assert_eq!(pushed.len(), 120, "the seed has enough");
@@ -653,13 +653,13 @@ fn a_pushed_entitlement_the_journal_holds_granted_is_marked_not_granted_again() 
         .into_iter()
         .take(2)
         .map(|e| Entitlement {
-            id: e.id,
-            benefit_id: e.benefit_id,
-            timestamp: e.timestamp,
-            user_id: e.user_id,
-            game_id: e.game_id,
+            id: e.id.into(),
+            benefit_id: e.benefit_id.into(),
+            timestamp: e.timestamp.into(),
+            user_id: e.user_id.into(),
+            game_id: e.game_id.into(),
             fulfillment_status: FulfillmentStatus::Claimed,
-            last_updated: e.last_updated,
+            last_updated: e.last_updated.into(),
         })
         .collect();
     // An earlier run granted the first, then crashed before marking it.
@@ -689,8 +689,11 @@ fn a_pushed_entitlement_the_journal_holds_granted_is_marked_not_granted_again() 
     );
     assert!(report.is_complete(), "{report:?}");
     assert_eq!(report.fulfilled, 2);
-    assert!(!ledger.grants.contains_key(&first.id), "granted again");
-    assert_eq!(ledger.grants.get(&claimed[1].id), Some(&1));
+    assert!(
+        !ledger.grants.contains_key(first.id.as_str()),
+        "granted again"
+    );
+    assert_eq!(ledger.grants.get(claimed[1].id.as_str()), Some(&1));
     assert!(claimed_of(&fake, &claimed).iter().all(|s| s == FULFILLED));
 }
 

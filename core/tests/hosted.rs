@@ -98,10 +98,10 @@ impl Host {
             HostStep::Grant(ticket, request) => {
                 *self
                     .grants
-                    .entry(request.entitlement.id.clone())
+                    .entry(request.entitlement.id.to_string())
                     .or_default() += 1;
                 if request.resumed {
-                    self.resumed.insert(request.entitlement.id.clone());
+                    self.resumed.insert(request.entitlement.id.to_string());
                 }
                 (ticket, HostAnswer::Granted(GrantOutcome::Granted))
             }

@@ -774,7 +774,7 @@ fn granting(id: &str) -> JournalRecord {
     JournalRecord::Granting {
         id: id.into(),
         user_id: "user-1".into(),
-        benefit_id: format!("benefit-{id}"),
+        benefit_id: format!("benefit-{id}").into(),
         game_id: "509658".into(),
     }
 }

@@ -218,16 +218,16 @@ impl td_entitlement {
     /// The core's entitlement this one shows.
     pub(crate) fn to_core(&self) -> Entitlement {
         Entitlement {
-            id: self.id.as_str().to_string(),
-            benefit_id: self.benefit_id.as_str().to_string(),
-            timestamp: self.timestamp.as_str().to_string(),
-            user_id: self.user_id.as_str().to_string(),
-            game_id: self.game_id.as_str().to_string(),
+            id: self.id.as_str().into(),
+            benefit_id: self.benefit_id.as_str().into(),
+            timestamp: self.timestamp.as_str().into(),
+            user_id: self.user_id.as_str().into(),
+            game_id: self.game_id.as_str().into(),
             fulfillment_status: match self.status {
                 td_fulfillment_status::TD_FULFILLED => FulfillmentStatus::Fulfilled,
                 _ => FulfillmentStatus::Claimed,
             },
-            last_updated: self.last_updated.as_str().to_string(),
+            last_updated: self.last_updated.as_str().into(),
         }
     }
 }

@@ -14,6 +14,7 @@ use crate::error::Error;
 use crate::exchange::{AuthScheme, Exchange, Replay};
 use crate::http::{HttpResponse, Method};
 use crate::ids::{check_id, InvalidId};
+use crate::shared_str::SharedStr;
 use crate::single_request::SingleRequest;
 use crate::url::{encode_pairs, join};
 
@@ -67,19 +68,19 @@ impl FromStr for FulfillmentStatus {
 /// A reward a viewer earned: give `user_id` the benefit `benefit_id`, then mark it FULFILLED.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Entitlement {
-    pub id: String,
+    pub id: SharedStr,
     /// The reward (the Drop's benefit) to grant.
     #[serde(default)]
-    pub benefit_id: String,
+    pub benefit_id: SharedStr,
     /// When the viewer earned it (RFC 3339).
     #[serde(default)]
-    pub timestamp: String,
-    pub user_id: String,
-    pub game_id: String,
+    pub timestamp: SharedStr,
+    pub user_id: SharedStr,
+    pub game_id: SharedStr,
     pub fulfillment_status: FulfillmentStatus,
     /// When its status last changed (RFC 3339).
     #[serde(default)]
-    pub last_updated: String,
+    pub last_updated: SharedStr,
 }
 
 impl Entitlement {
@@ -264,7 +265,7 @@ pub fn parse_entitlements_page(body: &[u8]) -> Result<EntitlementsPage, Error> {
 /// serde_json: so every page reads the same either way, errors included, and this one only
 /// spares Twitch's usual page serde_json's general machinery.
 mod fast_page {
-    use super::{Entitlement, FulfillmentStatus, PageBody, Pagination, MAX_PAGE_SIZE};
+    use super::{Entitlement, FulfillmentStatus, PageBody, Pagination, SharedStr, MAX_PAGE_SIZE};
     use crate::fast_json::Reader;
 
     pub(super) fn parse(text: &str) -> Option<Result<PageBody, serde_json::Error>> {
@@ -299,11 +300,46 @@ mod fast_page {
     fn entitlements(reader: &mut Reader<'_>) -> Option<Vec<Entitlement>> {
         // About 250 bytes an entitlement; at most a full page reserved ahead.
         let mut data = Vec::with_capacity((reader.left() / 256).min(MAX_PAGE_SIZE as usize));
+        let mut repeated = Repeated::default();
         reader.array(|reader| {
-            data.push(entitlement(reader)?);
+            data.push(entitlement(reader, &mut repeated)?);
             Some(())
         })?;
         Some(data)
+    }
+
+    /// The texts a page repeats from one entitlement to the next: its game, and the few
+    /// benefits of a campaign's Drops (the last [`BENEFITS`] seen, in turn), shared by every
+    /// entitlement that has the same.
+    #[derive(Default)]
+    struct Repeated {
+        game_id: SharedStr,
+        benefits: [SharedStr; BENEFITS],
+        next_benefit: usize,
+    }
+
+    /// Benefit ids a page's reader remembers.
+    const BENEFITS: usize = 8;
+
+    impl Repeated {
+        fn benefit(&mut self, text: &str) -> SharedStr {
+            if let Some(known) = self.benefits.iter().find(|b| b.as_str() == text) {
+                return known.clone();
+            }
+            let new = SharedStr::from(text);
+            self.benefits[self.next_benefit] = new.clone();
+            self.next_benefit = (self.next_benefit + 1) % BENEFITS;
+            new
+        }
+    }
+
+    /// `text` as a shared string: `last` again if it holds the same text, else a new one
+    /// (which becomes `last`).
+    fn shared(text: &str, last: &mut SharedStr) -> SharedStr {
+        if last.as_str() != text {
+            *last = SharedStr::from(text);
+        }
+        last.clone()
     }
 
     /// The fields of an entitlement, in the order Twitch writes them.
@@ -317,7 +353,7 @@ mod fast_page {
         "last_updated",
     ];
 
-    fn entitlement(reader: &mut Reader<'_>) -> Option<Entitlement> {
+    fn entitlement(reader: &mut Reader<'_>, repeated: &mut Repeated) -> Option<Entitlement> {
         let mut fields: [Option<&str>; 7] = [None; 7];
         let mut next = 0;
         reader.object(|reader| {
@@ -339,18 +375,29 @@ mod fast_page {
             }
         })?;
         let [id, benefit_id, timestamp, user_id, game_id, status, last_updated] = fields;
+        let (timestamp, last_updated) = (
+            timestamp.unwrap_or_default(),
+            last_updated.unwrap_or_default(),
+        );
+        let timestamp = SharedStr::from(timestamp);
+        // Never updated since it was earned: one text for both.
+        let last_updated = if last_updated == timestamp.as_str() {
+            timestamp.clone()
+        } else {
+            SharedStr::from(last_updated)
+        };
         Some(Entitlement {
-            id: id?.to_owned(),
-            benefit_id: benefit_id.unwrap_or_default().to_owned(),
-            timestamp: timestamp.unwrap_or_default().to_owned(),
-            user_id: user_id?.to_owned(),
-            game_id: game_id?.to_owned(),
+            id: id?.into(),
+            benefit_id: repeated.benefit(benefit_id.unwrap_or_default()),
+            timestamp,
+            user_id: user_id?.into(),
+            game_id: shared(game_id?, &mut repeated.game_id),
             fulfillment_status: match status? {
                 "CLAIMED" => FulfillmentStatus::Claimed,
                 "FULFILLED" => FulfillmentStatus::Fulfilled,
                 _ => return None,
             },
-            last_updated: last_updated.unwrap_or_default().to_owned(),
+            last_updated,
         })
     }
 
@@ -522,6 +569,30 @@ mod tests {
             assert_eq!(by_fast(text), by_serde(text), "{text}");
             assert!(by_fast(text).is_some(), "{text}");
         }
+    }
+
+    #[test]
+    fn a_page_shares_the_texts_its_entitlements_repeat() {
+        let entitlement = |id: usize, benefit: usize| {
+            format!(
+                r#"{{"id":"e{id}","benefit_id":"b{benefit}","timestamp":"t{id}","user_id":"u","game_id":"509658","fulfillment_status":"CLAIMED","last_updated":"t{id}"}}"#
+            )
+        };
+        // Three benefits in turn, then one of them again after ten others.
+        let mut data: Vec<String> = (0..9).map(|n| entitlement(n, n % 3)).collect();
+        data.extend((0..10).map(|n| entitlement(100 + n, 10 + n)));
+        data.push(entitlement(200, 0));
+        let text = format!(r#"{{"data":[{}]}}"#, data.join(","));
+        let (page, _) = by_fast(&text).expect("read fast");
+        assert_eq!(Some(&page), by_serde(&text).map(|(page, _)| page).as_ref());
+        let same = |a: &SharedStr, b: &SharedStr| std::ptr::eq(a.as_str(), b.as_str());
+        assert!(page.iter().all(|e| same(&e.game_id, &page[0].game_id)));
+        assert!(page.iter().all(|e| same(&e.timestamp, &e.last_updated)));
+        assert!(same(&page[0].benefit_id, &page[3].benefit_id));
+        assert!(same(&page[2].benefit_id, &page[8].benefit_id));
+        // Eight benefits are remembered: `b0` was forgotten among the ten new ones.
+        assert!(!same(&page[0].benefit_id, &page[19].benefit_id));
+        assert_eq!(page[19].benefit_id, "b0");
     }
 
     #[test]

@@ -76,6 +76,7 @@ use crate::error::Error;
 use crate::exchange::{Exchange, Replay};
 use crate::http::{HttpResponse, Method};
 use crate::secret::Secret;
+use crate::shared_str::SharedStr;
 use crate::single_request::SingleRequest;
 use crate::url::{check_secure_url, encode_pairs, join};
 
@@ -274,14 +275,15 @@ impl EntitlementGrant {
 
     /// The entitlement this grant created, `CLAIMED` as Helix lists it.
     pub fn entitlement(&self) -> Entitlement {
+        let created_at = SharedStr::from(self.created_at.as_str());
         Entitlement {
-            id: self.entitlement_id.clone(),
-            benefit_id: self.benefit_id.clone(),
-            timestamp: self.created_at.clone(),
-            user_id: self.user_id.clone(),
-            game_id: self.category_id.clone(),
+            id: self.entitlement_id.as_str().into(),
+            benefit_id: self.benefit_id.as_str().into(),
+            timestamp: created_at.clone(),
+            user_id: self.user_id.as_str().into(),
+            game_id: self.category_id.as_str().into(),
             fulfillment_status: FulfillmentStatus::Claimed,
-            last_updated: self.created_at.clone(),
+            last_updated: created_at,
         }
     }
 }

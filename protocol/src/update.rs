@@ -31,6 +31,7 @@ use crate::fast_json::{self, Reader};
 use crate::hash::{id_map, id_set, IdMap};
 use crate::http::Method;
 use crate::retry::{Backoff, RetryPolicy};
+use crate::shared_str::SharedStr;
 use crate::step::{Input, Operation, Step};
 use crate::url::join;
 
@@ -83,7 +84,7 @@ impl fmt::Display for UpdateStatus {
 /// One id's final outcome.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdOutcome {
-    pub id: String,
+    pub id: SharedStr,
     pub status: UpdateStatus,
 }
 
@@ -94,7 +95,7 @@ pub struct UpdateReport {
     /// Ids whose state could not be confirmed: every try failed ambiguously (5xx, lost
     /// answers), or the update stopped before them ([`Error::PartialUpdate`]). They may still
     /// be in the old status; re-read them before trying again.
-    pub unconfirmed: Vec<String>,
+    pub unconfirmed: Vec<SharedStr>,
 }
 
 impl UpdateReport {
@@ -284,7 +285,7 @@ impl HasId for String {
 
 /// An id waiting in an update's own pool: its place in the update's list, and the id.
 #[derive(Debug)]
-struct Pooled(u32, String);
+struct Pooled(u32, SharedStr);
 
 impl HasId for Pooled {
     fn id(&self) -> &str {
@@ -385,7 +386,7 @@ pub struct UpdateEntitlements {
     config: Config,
     target: FulfillmentStatus,
     /// The ids, each once, in the order given; batches name them by place.
-    order: Vec<String>,
+    order: Vec<SharedStr>,
     /// What is known of each id of `order`, by place.
     known: Vec<Known>,
     queue: VecDeque<Batch>,
@@ -411,10 +412,21 @@ pub fn update_entitlements<S: AsRef<str>>(
     ids: &[S],
     status: FulfillmentStatus,
 ) -> Result<UpdateEntitlements, Error> {
+    update_shared(config, ids, |id| SharedStr::from(id.as_ref()), status)
+}
+
+/// [`update_entitlements`] of ids the caller holds as `SharedStr` already (`share` hands
+/// out each one's), which the update then shares instead of copying.
+pub(crate) fn update_shared<T: AsRef<str>>(
+    config: &Config,
+    ids: &[T],
+    share: impl Fn(&T) -> SharedStr,
+    status: FulfillmentStatus,
+) -> Result<UpdateEntitlements, Error> {
     let mut seen = id_set(ids.len());
     let mut order = Vec::with_capacity(ids.len());
-    for (index, id) in ids.iter().enumerate() {
-        let id = id.as_ref();
+    for (index, item) in ids.iter().enumerate() {
+        let id = item.as_ref();
         if id.trim().is_empty() {
             return Err(Error::invalid(
                 "ids",
@@ -422,7 +434,7 @@ pub fn update_entitlements<S: AsRef<str>>(
             ));
         }
         if seen.insert(id) {
-            order.push(id.to_string());
+            order.push(share(item));
         }
     }
     drop(seen);

@@ -180,16 +180,16 @@ pub fn entitlements(field: &'static str, text: &str) -> Result<Vec<Entitlement>,
     list.into_iter()
         .map(|e| {
             Ok(Entitlement {
-                id: e.id,
-                benefit_id: e.benefit_id,
-                timestamp: e.timestamp,
-                user_id: e.user_id,
-                game_id: e.game_id,
+                id: e.id.into(),
+                benefit_id: e.benefit_id.into(),
+                timestamp: e.timestamp.into(),
+                user_id: e.user_id.into(),
+                game_id: e.game_id.into(),
                 fulfillment_status: match e.fulfillment_status.as_deref() {
                     Some(s) => status(s)?,
                     None => FulfillmentStatus::Claimed,
                 },
-                last_updated: e.last_updated,
+                last_updated: e.last_updated.into(),
             })
         })
         .collect()

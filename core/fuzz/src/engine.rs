@@ -23,7 +23,7 @@ use twitch_drops::fulfill::{
 };
 use twitch_drops::{
     Config, Credentials, Engine, Entitlement, EntitlementsQuery, Error, FulfillOptions,
-    GrantOutcome, Input, Method, RetryPolicy,
+    GrantOutcome, Input, Method, RetryPolicy, SharedStr,
 };
 
 use crate::{
@@ -34,11 +34,11 @@ fn journal_records(u: &mut Unstructured) -> Vec<JournalRecord> {
     let n = u.int_in_range(0..=12usize).unwrap_or(0);
     (0..n)
         .map(|_| {
-            let id = format!("e{}", u.int_in_range(0..=15u8).unwrap_or(0));
+            let id: SharedStr = format!("e{}", u.int_in_range(0..=15u8).unwrap_or(0)).into();
             match u.int_in_range(0..=3u8).unwrap_or(0) {
                 0 => JournalRecord::Granting {
                     id,
-                    user_id: format!("u{}", u.int_in_range(0..=3u8).unwrap_or(0)),
+                    user_id: format!("u{}", u.int_in_range(0..=3u8).unwrap_or(0)).into(),
                     benefit_id: "b1".into(),
                     game_id: "509658".into(),
                 },
@@ -96,13 +96,13 @@ pub fn run(data: &[u8], pipelined: bool) {
         .with_grants_in_flight(grants_in_flight)
         .expect("1..=100 grants");
 
-    let mut intended: HashSet<String> = HashSet::new(); // `Granting` claimed
-    let mut held: HashSet<String> = HashSet::new(); // claimed by "another instance"
-    let mut journaled_granted: HashSet<String> = HashSet::new(); // `Granted` appended or loaded
-    let mut recovered_granted: HashSet<String> = HashSet::new();
-    let mut recovered_in_doubt: HashSet<String> = HashSet::new();
-    let mut grants: HashSet<String> = HashSet::new();
-    let mut settled: HashSet<String> = HashSet::new();
+    let mut intended: HashSet<SharedStr> = HashSet::new(); // `Granting` claimed
+    let mut held: HashSet<SharedStr> = HashSet::new(); // claimed by "another instance"
+    let mut journaled_granted: HashSet<SharedStr> = HashSet::new(); // `Granted` appended or loaded
+    let mut recovered_granted: HashSet<SharedStr> = HashSet::new();
+    let mut recovered_in_doubt: HashSet<SharedStr> = HashSet::new();
+    let mut grants: HashSet<SharedStr> = HashSet::new();
+    let mut settled: HashSet<SharedStr> = HashSet::new();
     let mut shaped = |r: &twitch_drops::HttpRequest, u: &mut Unstructured| helix_answer(r, u);
 
     let mut out: Vec<(Option<Ticket>, EngineStep)> = Vec::new();
@@ -200,7 +200,7 @@ pub fn run(data: &[u8], pipelined: bool) {
                 if request.method == Method::Patch {
                     for id in patch_ids(&request) {
                         assert!(
-                            journaled_granted.contains(&id),
+                            journaled_granted.contains(id.as_str()),
                             "`{id}` marked before its grant was journaled"
                         );
                     }
@@ -250,8 +250,8 @@ pub fn run(data: &[u8], pipelined: bool) {
                             panic!("a claim of a record that is not `Granting`: {record:?}");
                         };
                         if rare(u, 8) && !recovered_in_doubt.contains(&id) {
-                            held.insert(id.clone());
-                            held_here.push(id);
+                            held_here.push(id.to_string());
+                            held.insert(id);
                         } else {
                             intended.insert(id);
                         }

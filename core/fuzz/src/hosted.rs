@@ -128,7 +128,7 @@ pub fn run(data: &[u8]) {
                     out.push((ticket, Kind::Sleep, HostStep::Sleep(ticket, d)))
                 }
                 HostStep::Grant(ticket, request) => {
-                    let id = request.entitlement.id.clone();
+                    let id = request.entitlement.id.to_string();
                     assert!(!request.resumed, "`{id}` resumed from a fresh journal");
                     assert!(
                         handed.insert(id.clone()),

@@ -133,7 +133,7 @@ impl FileJournal {
                         let at = serde_json::from_slice::<Stamp>(line)
                             .ok()
                             .and_then(|s| s.at);
-                        let known = contents.settled_at.entry(id.clone()).or_insert(at);
+                        let known = contents.settled_at.entry(id.to_string()).or_insert(at);
                         *known = (*known).max(at);
                     }
                     contents.records.push(record)
@@ -287,7 +287,7 @@ impl Journal for FileJournal {
             let at = at.unwrap_or(now);
             if at >= oldest && !still_open.contains(id.as_str()) {
                 settled.insert(id, at);
-                let record = JournalRecord::Settled { id: id.clone() };
+                let record = JournalRecord::Settled { id: id.into() };
                 encode_line(&mut bytes, &record, at);
             }
         }

@@ -12,6 +12,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::fulfill::{check_records, JournalError, JournalRecord};
+use crate::SharedStr;
 
 /// The row states, as stored.
 pub(super) const GRANTING: &str = "granting";
@@ -156,12 +157,12 @@ pub(super) fn records_of(
     let mut records = Vec::with_capacity(rows.len());
     for row in rows {
         let granted = row.state == GRANTED;
-        let id = row.id.clone();
+        let id = SharedStr::from(row.id);
         records.push(JournalRecord::Granting {
-            id: row.id,
-            user_id: row.user_id,
-            benefit_id: row.benefit_id,
-            game_id: row.game_id,
+            id: id.clone(),
+            user_id: row.user_id.into(),
+            benefit_id: row.benefit_id.into(),
+            game_id: row.game_id.into(),
         });
         if granted {
             records.push(JournalRecord::Granted { id });
@@ -199,10 +200,10 @@ pub(super) fn claimed_rows(
             } => {
                 if seen.insert(id.clone()) {
                     rows.push(OpenRow {
-                        id: id.clone(),
-                        user_id: user_id.clone(),
-                        benefit_id: benefit_id.clone(),
-                        game_id: game_id.clone(),
+                        id: id.to_string(),
+                        user_id: user_id.to_string(),
+                        benefit_id: benefit_id.to_string(),
+                        game_id: game_id.to_string(),
                         state: GRANTING.into(),
                     });
                 }

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::error::Error;
+use crate::shared_str::SharedStr;
 use crate::update::UpdateStatus;
 
 /// The final state of one entitlement in a run.
@@ -34,8 +35,8 @@ pub enum SettledState {
 /// One entitlement's outcome, as the engine hands them out.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Settlement {
-    pub id: String,
-    pub user_id: String,
+    pub id: SharedStr,
+    pub user_id: SharedStr,
     #[serde(flatten)]
     pub state: SettledState,
 }

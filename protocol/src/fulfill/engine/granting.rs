@@ -34,7 +34,7 @@ impl Engine {
             .map(|r| JournalRecord::granting(&r.entitlement))
             .collect();
         let append = self.take_appends();
-        let answered = std::mem::take(&mut self.answered);
+        let answered = self.take_answered();
         let ticket = self.ticket();
         self.studio = Some((
             ticket,
@@ -57,12 +57,27 @@ impl Engine {
         }
         let records = self.take_appends();
         let ticket = self.ticket();
-        let granted = std::mem::take(&mut self.answered);
+        let granted = self.take_answered();
         self.studio = Some((ticket, Studio::Recording(granted)));
         Some((
             ticket,
             EngineStep::Studio(StudioStep::AppendJournal(records)),
         ))
+    }
+
+    /// The granted entitlements whose answers go into the next journal write (the spare
+    /// list takes their place).
+    fn take_answered(&mut self) -> Vec<Granted> {
+        let spare = std::mem::take(&mut self.spare_answered);
+        std::mem::replace(&mut self.answered, spare)
+    }
+
+    /// Their answers are durable: they go on to be marked; the emptied list is kept.
+    pub(super) fn answers_recorded(&mut self, mut answered: Vec<Granted>) {
+        self.to_mark.append(&mut answered);
+        if answered.capacity() > self.spare_answered.capacity() {
+            self.spare_answered = answered;
+        }
     }
 
     /// The records waiting to be appended: the last batch's answers, then settled ids.
@@ -80,29 +95,32 @@ impl Engine {
         answered: Vec<Granted>,
         held: Vec<String>,
     ) -> Option<(Studio, EngineStep)> {
-        self.to_mark.extend(answered);
-        let held: HashSet<String> = held.into_iter().collect();
-        let mut kept = Vec::with_capacity(requests.len());
-        for request in requests {
-            if held.contains(&request.entitlement.id) {
-                self.settle(&request.entitlement, SettledState::HeldElsewhere);
-            } else {
-                kept.push(request);
+        self.answers_recorded(answered);
+        let kept = if held.is_empty() {
+            requests
+        } else {
+            let held: HashSet<String> = held.into_iter().collect();
+            let mut kept = Vec::with_capacity(requests.len());
+            for request in requests {
+                if held.contains(request.entitlement.id.as_str()) {
+                    self.settle(&request.entitlement, SettledState::HeldElsewhere);
+                } else {
+                    kept.push(request);
+                }
             }
-        }
+            kept
+        };
         if kept.is_empty() {
             return None;
         }
-        let who = kept
-            .iter()
-            .map(|r| {
-                let granted = Granted {
-                    id: r.entitlement.id.clone(),
-                    user_id: r.entitlement.user_id.clone(),
-                };
-                (granted, r.resumed)
-            })
-            .collect();
+        let mut who = std::mem::take(&mut self.spare_granting);
+        who.extend(kept.iter().map(|r| {
+            let granted = Granted {
+                id: r.entitlement.id.clone(),
+                user_id: r.entitlement.user_id.clone(),
+            };
+            (granted, r.resumed)
+        }));
         Some((
             Studio::Granting(who),
             EngineStep::Studio(StudioStep::Grant(kept)),
@@ -111,7 +129,7 @@ impl Engine {
 
     pub(super) fn on_granted(
         &mut self,
-        requests: Vec<(Granted, bool)>,
+        mut requests: Vec<(Granted, bool)>,
         outcomes: Vec<GrantOutcome>,
     ) {
         if outcomes.len() != requests.len() {
@@ -127,7 +145,7 @@ impl Engine {
         }
         // Held until the next claim carries them, or appended alone at once (see
         // `start_grants`, `start_recording`).
-        for ((who, resumed), outcome) in requests.into_iter().zip(outcomes) {
+        for ((who, resumed), outcome) in requests.drain(..).zip(outcomes) {
             let id = who.id.clone();
             if resumed {
                 self.report.resumed += 1;
@@ -157,6 +175,7 @@ impl Engine {
                 }
             }
         }
+        self.spare_granting = requests;
     }
 
     /// Marks an entitlement as taken up in this run; false if it already was.
@@ -175,8 +194,8 @@ impl Engine {
     pub(super) fn settle(&mut self, who: &impl Named, state: SettledState) {
         self.report.count(&state);
         self.settlements.push(Settlement {
-            id: who.id().to_owned(),
-            user_id: who.user_id().to_owned(),
+            id: who.id().clone(),
+            user_id: who.user_id().clone(),
             state,
         });
     }
@@ -204,8 +223,8 @@ impl Engine {
     }
 
     /// Queues the journal record that `id` needs nothing more.
-    pub(super) fn record_settled(&mut self, id: &str) {
+    pub(super) fn record_settled(&mut self, id: &SharedStr) {
         self.to_record
-            .push(JournalRecord::Settled { id: id.to_owned() });
+            .push(JournalRecord::Settled { id: id.clone() });
     }
 }

@@ -22,7 +22,8 @@ impl Engine {
         if granted.is_empty() {
             return Next::Again;
         }
-        match update_entitlements(&self.config, &granted, FulfillmentStatus::Fulfilled) {
+        let share = |e: &Granted| e.id.clone();
+        match update_shared(&self.config, &granted, share, FulfillmentStatus::Fulfilled) {
             Ok(op) => {
                 // Its `UPDATE_FAILED` ids come back as such, for the run's own pool.
                 let op = Box::new(self.session.authorized(op.without_rounds()));
@@ -79,9 +80,7 @@ impl Engine {
             };
             self.remark.settled(&outcome.id);
             if state != SettledState::Unmarked {
-                // As `record_settled`, with the report's own copy of the id.
-                self.to_record
-                    .push(JournalRecord::Settled { id: outcome.id });
+                self.record_settled(&entitlement.id);
             }
             self.settle_granted(entitlement, state);
         }
@@ -101,7 +100,7 @@ impl Engine {
                     });
                     self.report
                         .quarantined_users
-                        .push(entitlement.user_id.clone());
+                        .push(entitlement.user_id.to_string());
                 }
             }
             self.settle_granted(entitlement, SettledState::Unmarked);

@@ -52,10 +52,11 @@ use crate::fulfill::report::{FulfillReport, SettledState, Settlement};
 use crate::hash::{Digested, IdDigest};
 use crate::observe::Note;
 use crate::session::{Authorized, Session};
+use crate::shared_str::SharedStr;
 use crate::single_request::SingleRequest;
 use crate::step::{Input, Operation, Step};
 use crate::update::{
-    update_entitlements, HasId, UpdateEntitlements, UpdateFailedPool, UpdateReport, UpdateStatus,
+    update_shared, HasId, UpdateEntitlements, UpdateFailedPool, UpdateReport, UpdateStatus,
 };
 
 mod granting;
@@ -112,8 +113,8 @@ enum Flight {
 /// (the driver has the whole entitlement for the grant; nothing else is copied).
 #[derive(Clone, Debug)]
 struct Granted {
-    id: String,
-    user_id: String,
+    id: SharedStr,
+    user_id: SharedStr,
 }
 
 impl From<Entitlement> for Granted {
@@ -133,33 +134,33 @@ impl HasId for Granted {
 
 /// What a settlement names: an entitlement's id and viewer.
 trait Named {
-    fn id(&self) -> &str;
-    fn user_id(&self) -> &str;
+    fn id(&self) -> &SharedStr;
+    fn user_id(&self) -> &SharedStr;
 }
 
 impl Named for Entitlement {
-    fn id(&self) -> &str {
+    fn id(&self) -> &SharedStr {
         &self.id
     }
-    fn user_id(&self) -> &str {
+    fn user_id(&self) -> &SharedStr {
         &self.user_id
     }
 }
 
 impl Named for Granted {
-    fn id(&self) -> &str {
+    fn id(&self) -> &SharedStr {
         &self.id
     }
-    fn user_id(&self) -> &str {
+    fn user_id(&self) -> &SharedStr {
         &self.user_id
     }
 }
 
 impl<N: Named> Named for &N {
-    fn id(&self) -> &str {
+    fn id(&self) -> &SharedStr {
         (**self).id()
     }
-    fn user_id(&self) -> &str {
+    fn user_id(&self) -> &SharedStr {
         (**self).user_id()
     }
 }
@@ -198,8 +199,8 @@ pub struct Engine {
     /// not hash them again.
     taken_up: HashSet<u64, Digested>,
     digest: IdDigest,
-    user_failures: HashMap<String, u32>,
-    quarantined: HashSet<String>,
+    user_failures: HashMap<SharedStr, u32>,
+    quarantined: HashSet<SharedStr>,
     checks: VecDeque<Vec<(Entitlement, bool)>>,
     /// Entitlements waiting to be granted, taken up `grants_in_flight` at a time.
     work: VecDeque<GrantRequest>,
@@ -207,6 +208,10 @@ pub struct Engine {
     answers: Vec<JournalRecord>,
     /// The granted entitlements among `answers`.
     answered: Vec<Granted>,
+    /// Emptied lists of a batch's entitlements kept for the next batch, so that granting one
+    /// entitlement at a time does not allocate them anew for each.
+    spare_answered: Vec<Granted>,
+    spare_granting: Vec<(Granted, bool)>,
     /// Granted and journaled, waiting for a PATCH (sent 100 at a time; the rest when a pass
     /// over the list ends).
     to_mark: Vec<Granted>,
@@ -267,6 +272,8 @@ impl Engine {
             work: VecDeque::new(),
             answers: Vec::new(),
             answered: Vec::new(),
+            spare_answered: Vec::new(),
+            spare_granting: Vec::new(),
             to_mark: Vec::new(),
             to_record: Vec::new(),
             listing: Listing::PassOver,
@@ -416,11 +423,24 @@ impl Engine {
         now_ms: u64,
     ) -> Vec<(Ticket, EngineStep)> {
         let mut steps = Vec::new();
+        self.advance_into(answer, now_ms, &mut steps);
+        steps
+    }
+
+    /// [`Engine::advance`], appending the steps to `steps`: a driver that keeps one buffer
+    /// for the whole run allocates nothing per answer for them.
+    pub fn advance_into(
+        &mut self,
+        answer: Option<(Ticket, EngineInput)>,
+        now_ms: u64,
+        steps: &mut Vec<(Ticket, EngineStep)>,
+    ) {
         self.check_stop_signal();
         match answer {
             _ if self.finished => {
                 let got = answer.map_or("a start", |(_, input)| input.name());
-                return vec![self.abort(got, "nothing (the run is over)")];
+                steps.push(self.abort(got, "nothing (the run is over)"));
+                return;
             }
             None if !self.started => {
                 self.started = true;
@@ -428,10 +448,17 @@ impl Engine {
                 self.sequential |= self.requests_in_flight == 1;
                 let ticket = self.ticket();
                 self.studio = Some((ticket, Studio::Loading));
-                return vec![(ticket, EngineStep::Studio(StudioStep::LoadJournal))];
+                steps.push((ticket, EngineStep::Studio(StudioStep::LoadJournal)));
+                return;
             }
-            None => return vec![self.abort("a start", "an answer")],
-            Some((_, EngineInput::Start)) => return vec![self.abort("Start", "an answer")],
+            None => {
+                steps.push(self.abort("a start", "an answer"));
+                return;
+            }
+            Some((_, EngineInput::Start)) => {
+                steps.push(self.abort("Start", "an answer"));
+                return;
+            }
             Some((ticket, input)) => {
                 if let Some(flight) = self.flights.remove(&ticket) {
                     match self.on_flight(ticket, flight, input, now_ms) {
@@ -444,7 +471,10 @@ impl Engine {
                             steps.push((next, step));
                         }
                         Ok(None) => {}
-                        Err(Misfed { got, expected }) => return vec![self.abort(got, expected)],
+                        Err(Misfed { got, expected }) => {
+                            steps.push(self.abort(got, expected));
+                            return;
+                        }
                     }
                 } else if self.studio.as_ref().is_some_and(|(t, _)| *t == ticket) {
                     let (_, studio) = self.studio.take().expect("just checked");
@@ -455,15 +485,18 @@ impl Engine {
                             steps.push((next, step));
                         }
                         Ok(None) => {}
-                        Err(Misfed { got, expected }) => return vec![self.abort(got, expected)],
+                        Err(Misfed { got, expected }) => {
+                            steps.push(self.abort(got, expected));
+                            return;
+                        }
                     }
                 } else {
-                    return vec![self.abort(input.name(), "an answer to a step that is out")];
+                    steps.push(self.abort(input.name(), "an answer to a step that is out"));
+                    return;
                 }
             }
         }
-        self.plan(&mut steps, now_ms);
-        steps
+        self.plan(steps, now_ms);
     }
 
     /// Feeds a flight the answer to its step; `Some` step when it goes on.
@@ -565,7 +598,7 @@ impl Engine {
                 None
             }
             (Studio::Recording(granted), EngineInput::Appended(Ok(()))) => {
-                self.to_mark.extend(granted);
+                self.answers_recorded(granted);
                 None
             }
             (studio @ Studio::Loading, EngineInput::JournalLoaded(Err(e)))

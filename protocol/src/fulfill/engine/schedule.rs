@@ -75,7 +75,7 @@ impl Engine {
         if flights_free && !reading_out && !self.interrupted {
             if let Some(batch) = self.checks.pop_front() {
                 let query = EntitlementsQuery {
-                    ids: batch.iter().map(|(e, _)| e.id.clone()).collect(),
+                    ids: batch.iter().map(|(e, _)| e.id.to_string()).collect(),
                     first: Some(MAX_IDS_PER_REQUEST as u32),
                     ..Default::default()
                 };

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::{Journal, JournalError, JournalRecord, SettledIds};
 use crate::hash::{id_map, IdMap};
+use crate::shared_str::SharedStr;
 use crate::Clock;
 
 /// A journal in memory: exactly-once within a process, nothing across crashes. It keeps
@@ -23,51 +24,38 @@ pub struct MemoryJournal {
     clock: Option<Arc<dyn Clock>>,
 }
 
-/// An open entitlement's id, followed by the fields of its record that opened it when that
-/// was a `Granting` (so the usual entitlement takes one allocation). Hashed and compared as
-/// its id, which it lends for lookups.
+/// An open entitlement's id (shared with the records that name it, not copied). Hashed and
+/// compared as its id, which it lends for lookups.
 #[derive(Clone, Debug)]
 struct Key {
-    text: Box<str>,
-    id_end: usize,
+    id: SharedStr,
     /// The id's digest in `settled`, when the claim that opened it computed one (reused
     /// when it settles).
     digest: Option<u64>,
 }
 
-impl Key {
-    fn id(&self) -> &str {
-        &self.text[..self.id_end]
-    }
-
-    /// The fields of the opening `Granting` ([`Kept::Granting`] with no fields of its own).
-    fn fields(&self) -> &str {
-        &self.text[self.id_end..]
-    }
-}
-
 impl Borrow<str> for Key {
     fn borrow(&self) -> &str {
-        self.id()
+        &self.id
     }
 }
 
 impl Hash for Key {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.id().hash(state)
+        self.id.as_str().hash(state)
     }
 }
 
 impl PartialEq for Key {
     fn eq(&self, other: &Key) -> bool {
-        self.id() == other.id()
+        self.id == other.id
     }
 }
 
 impl Eq for Key {}
 
 /// The open records of one entitlement (its id is the map's key), numbered, oldest first.
-/// The usual `Granting` then `Granted` takes no allocation beyond the key.
+/// The usual `Granting` then `Granted` takes no allocation.
 #[derive(Clone, Debug)]
 enum Open {
     One([(u64, Kept); 1]),
@@ -97,49 +85,31 @@ impl Open {
     }
 }
 
-/// A record as kept, without its id.
+/// A record as kept, without its id (its texts shared with the record appended).
 #[derive(Clone, Debug)]
 enum Kept {
-    /// `user_id`, `benefit_id` and `game_id` in one string (`None`: in the key), with
-    /// where the first two end.
     Granting {
-        fields: Option<Box<str>>,
-        user_end: usize,
-        benefit_end: usize,
+        user_id: SharedStr,
+        benefit_id: SharedStr,
+        game_id: SharedStr,
     },
     Granted,
 }
 
-/// `user_id`, `benefit_id` and `game_id` after `head`, in one string; where the first two
-/// end, counted from the end of `head`.
-fn packed(head: &str, user_id: &str, benefit_id: &str, game_id: &str) -> (Box<str>, usize, usize) {
-    let mut text =
-        String::with_capacity(head.len() + user_id.len() + benefit_id.len() + game_id.len());
-    text.push_str(head);
-    text.push_str(user_id);
-    text.push_str(benefit_id);
-    text.push_str(game_id);
-    let user_end = user_id.len();
-    (text.into_boxed_str(), user_end, user_end + benefit_id.len())
-}
-
 impl Kept {
     fn record(&self, key: &Key) -> JournalRecord {
-        let id = key.id().to_owned();
+        let id = key.id.clone();
         match self {
             Kept::Granting {
-                fields,
-                user_end,
-                benefit_end,
-            } => {
-                let fields = fields.as_deref().unwrap_or(key.fields());
-                JournalRecord::Granting {
-                    id,
-                    user_id: fields[..*user_end].to_owned(),
-                    benefit_id: fields[*user_end..*benefit_end].to_owned(),
-                    game_id: fields[*benefit_end..].to_owned(),
-                }
-            }
+                user_id,
+                benefit_id,
+                game_id,
+            } => JournalRecord::Granting {
+                id,
+                user_id: user_id.clone(),
+                benefit_id: benefit_id.clone(),
+                game_id: game_id.clone(),
+            },
             Kept::Granted => JournalRecord::Granted { id },
         }
     }
@@ -212,7 +182,7 @@ impl MemoryJournal {
                 benefit_id,
                 game_id,
                 ..
-            } => Some((&**user_id, &**benefit_id, &**game_id)),
+            } => Some((user_id, benefit_id, game_id)),
             JournalRecord::Granted { .. } => None,
             JournalRecord::NotGranted { id } => {
                 self.open.remove(id.as_str());
@@ -236,40 +206,19 @@ impl MemoryJournal {
             }
         };
         self.next += 1;
-        let id = record.id();
-        match self.open.get_mut(id) {
-            Some(open) => {
-                let kept = match granting {
-                    Some((user_id, benefit_id, game_id)) => {
-                        let (fields, user_end, benefit_end) =
-                            packed("", user_id, benefit_id, game_id);
-                        Kept::Granting {
-                            fields: Some(fields),
-                            user_end,
-                            benefit_end,
-                        }
-                    }
-                    None => Kept::Granted,
-                };
-                open.push((self.next, kept));
-            }
+        let kept = match granting {
+            Some((user_id, benefit_id, game_id)) => Kept::Granting {
+                user_id: user_id.clone(),
+                benefit_id: benefit_id.clone(),
+                game_id: game_id.clone(),
+            },
+            None => Kept::Granted,
+        };
+        match self.open.get_mut(record.id()) {
+            Some(open) => open.push((self.next, kept)),
             None => {
-                let (text, kept) = match granting {
-                    Some((user_id, benefit_id, game_id)) => {
-                        let (text, user_end, benefit_end) =
-                            packed(id, user_id, benefit_id, game_id);
-                        let kept = Kept::Granting {
-                            fields: None,
-                            user_end,
-                            benefit_end,
-                        };
-                        (text, kept)
-                    }
-                    None => (id.into(), Kept::Granted),
-                };
                 let key = Key {
-                    text,
-                    id_end: id.len(),
+                    id: record.shared_id().clone(),
                     digest,
                 };
                 self.open.insert(key, Open::One([(self.next, kept)]));

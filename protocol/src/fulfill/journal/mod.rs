@@ -20,6 +20,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::entitlements::{Entitlement, FulfillmentStatus};
+use crate::shared_str::SharedStr;
 
 mod memory;
 mod settled;
@@ -33,22 +34,32 @@ pub use settled::{SettledIds, SETTLED_RETENTION};
 pub enum JournalRecord {
     /// About to call grant for this entitlement.
     Granting {
-        id: String,
-        user_id: String,
-        benefit_id: String,
-        game_id: String,
+        id: SharedStr,
+        user_id: SharedStr,
+        benefit_id: SharedStr,
+        game_id: SharedStr,
     },
     /// The grant function answered `Granted`.
-    Granted { id: String },
+    Granted { id: SharedStr },
     /// The grant function answered `RetryLater` or `Failed`: nothing was given.
-    NotGranted { id: String },
+    NotGranted { id: SharedStr },
     /// Twitch has it FULFILLED, or refused it for good: nothing more to do.
-    Settled { id: String },
+    Settled { id: SharedStr },
 }
 
 impl JournalRecord {
     /// The entitlement the record is about.
     pub fn id(&self) -> &str {
+        match self {
+            JournalRecord::Granting { id, .. }
+            | JournalRecord::Granted { id }
+            | JournalRecord::NotGranted { id }
+            | JournalRecord::Settled { id } => id,
+        }
+    }
+
+    /// The entitlement the record is about, as the record holds it.
+    pub(crate) fn shared_id(&self) -> &SharedStr {
         match self {
             JournalRecord::Granting { id, .. }
             | JournalRecord::Granted { id }
@@ -207,11 +218,11 @@ impl Recovery {
                     entry.1 = Some(Entitlement {
                         id: id.clone(),
                         benefit_id: benefit_id.clone(),
-                        timestamp: String::new(),
+                        timestamp: SharedStr::default(),
                         user_id: user_id.clone(),
                         game_id: game_id.clone(),
                         fulfillment_status: FulfillmentStatus::Claimed,
-                        last_updated: String::new(),
+                        last_updated: SharedStr::default(),
                     });
                 }
                 JournalRecord::Granted { .. } => entry.0 = State::Granted,
