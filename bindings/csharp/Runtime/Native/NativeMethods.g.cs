@@ -1165,9 +1165,10 @@ namespace TwitchDrops.Native
         /// <summary>
         ///  Requests to Twitch a run keeps out at once, 1 to 16 (default 4): the next page while
         ///  this one is granted, PATCHes side by side. Used when the client has the built-in
-        ///  transport and clock (the requests then run on the library's own threads); a client with
-        ///  a host transport or clock callback runs one step at a time on the calling thread. 1 takes
-        ///  one step at a time. Another number fails the run with `TD_INVALID_INPUT` before anything
+        ///  transport and clock (requests that take over 2 ms then run on the library's own threads;
+        ///  faster ones go out from the calling thread between grants, which costs less than a
+        ///  thread switch); a client with a host transport or clock callback runs one step at a time
+        ///  on the calling thread. 1 takes one step at a time. Another number fails the run with `TD_INVALID_INPUT` before anything
         ///  is sent.
         ///
         ///  # Safety
@@ -1422,8 +1423,8 @@ namespace TwitchDrops.Native
         ///  Invalid options (an empty game id) are `TD_INVALID_INPUT` before anything is sent.
         ///
         ///  Thread safety: `client` may serve other threads meanwhile; `journal` is used by this run
-        ///  alone; the callbacks run on this thread, one at a time (with the built-in transport the
-        ///  requests go out from the library's own threads, see
+        ///  alone; the callbacks run on this thread, one at a time (with the built-in transport,
+        ///  requests slower than 2 ms go out from the library's own threads, see
         ///  `td_fulfill_options_set_requests_in_flight`).
         ///
         ///  # Safety
