@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "eventsub_vector.h"
+#include "../c/eventsub_vector.h"
 #include "twitch_drops.hpp"
 
 #define CHECK(cond)                                                                  \
