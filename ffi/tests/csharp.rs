@@ -570,6 +570,11 @@ fn csharp_fulfill_run_drains_20000_from_a_60_fps_loop() {
     env.push(("TD_TEST_WARM_AUTH_URL".into(), warm.auth_url()));
     let out = mono(&fulfill_run_program(), &["drain", "7000"], &env);
     eprintln!("FulfillRun at 60 fps: {out}");
+    let stats = fake.stats();
+    eprintln!(
+        "requests: {:?} tokens {}",
+        stats.requests_by_route, stats.tokens_issued
+    );
     let got = summary(&out);
     assert_eq!(got["given"], 20_000, "{out}");
     assert_eq!(got["twice"], 0, "{out}");

@@ -6,8 +6,11 @@
 //               end; prints the Update() times and
 //               run: updates=N frames=N median_us=N p99_us=N max_us=N first_update_max_us=N
 //               cpu_median_us=N cpu_p99_us=N cpu_max_us=N (the loop thread's CPU time in
-//               those calls) gc0=N given=N twice=N (the times leave out each run's first Update, where Mono
-//               compiles the code: first_update_max_us)
+//               those calls) gc0=N gc0_in_update=N (collections that began inside a timed call)
+//               update_alloc_kb=N update_alloc_max_b=N (what the loop's thread allocated in the
+//               timed calls, in all and the most in one) grant_alloc_kb=N (of which the grant
+//               function, the game's records) given=N twice=N (the times leave out each run's
+//               first Update, where Mono compiles the code: first_update_max_us)
 //               resumed=N fulfilled=N interrupted=0
 //   interrupt   raises a stop signal after 150 grants, then Interrupt() on a second run after
 //               100 more: both end gracefully; prints the same line
@@ -49,12 +52,23 @@ static class FulfillRunMain
     /// <summary>Each run's first Update (Mono compiles the code it runs then; IL2CPP has no JIT).</summary>
     static readonly List<double> firstUs = new List<double>();
     static int twice, resumed, frames;
+    /// <summary>Bytes the loop's thread allocated inside the timed Update calls, the most in
+    /// one call, and the gen0 collections that began inside them (paid on the loop's thread
+    /// when its own allocation set them off).</summary>
+    static long updateAllocated, updateAllocatedMax;
+    static int gcInUpdate;
+
+    /// <summary>Of <see cref="updateAllocated"/>, what the game's grant function allocated
+    /// (its records: the set of ids growing).</summary>
+    static long grantAllocated;
 
     static GrantOutcome Grant(GrantRequest request)
     {
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
         if (request.Resumed) resumed++;
         // The game's records: a resumed grant that was given is answered Granted, not given again.
         if (!given.Add(request.Id) && !request.Resumed) twice++;
+        grantAllocated += GC.GetAllocatedBytesForCurrentThread() - allocated;
         return GrantOutcome.Granted;
     }
 
@@ -69,17 +83,24 @@ static class FulfillRunMain
         while (running && !stop())
         {
             T.Check(frames < 200000, "the run ends");
+            var collections = GC.CollectionCount(0);
+            var allocated = GC.GetAllocatedBytesForCurrentThread();
             var cpu = ThreadCpuUs();
             var before = Stopwatch.GetTimestamp();
             running = run.Update();
             var after = Stopwatch.GetTimestamp();
             cpu = ThreadCpuUs() - cpu;
+            allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+            collections = GC.CollectionCount(0) - collections;
             var us = (after - before) * 1e6 / Stopwatch.Frequency;
             if (first) firstUs.Add(us);
             else
             {
                 updateUs.Add(us);
                 updateCpuUs.Add(cpu);
+                updateAllocated += allocated;
+                updateAllocatedMax = Math.Max(updateAllocatedMax, allocated);
+                gcInUpdate += collections;
             }
             first = false;
             frames++;
@@ -106,7 +127,9 @@ static class FulfillRunMain
         Console.WriteLine("run: updates=" + sorted.Count + " frames=" + frames + " median_us=" + at(0.5) + " p99_us=" + at(0.99)
             + " max_us=" + (long)Math.Round(sorted[sorted.Count - 1]) + " first_update_max_us=" + (long)Math.Round(firstUs.Max())
             + " cpu_median_us=" + of(cpu, 0.5) + " cpu_p99_us=" + of(cpu, 0.99) + " cpu_max_us=" + of(cpu, 1.0)
-            + " gc0=" + GC.CollectionCount(0) + " given=" + given.Count + " twice=" + twice
+            + " gc0=" + GC.CollectionCount(0) + " gc0_in_update=" + gcInUpdate
+            + " update_alloc_kb=" + updateAllocated / 1024 + " update_alloc_max_b=" + updateAllocatedMax
+            + " grant_alloc_kb=" + grantAllocated / 1024 + " given=" + given.Count + " twice=" + twice
             + " resumed=" + resumed + " fulfilled=" + report.Fulfilled + " interrupted=" + (report.Interrupted ? 1 : 0));
         // Where the slowest calls were (the index among the timed calls, of how many).
         Console.WriteLine("slowest cpu_us: " + string.Join(" ", updateCpuUs.Select((us, i) => new { us, i })
