@@ -28,7 +28,7 @@ static class FulfillRunMain
 {
     const double FrameMs = 1000.0 / 60;
 
-    static readonly HashSet<string> given = new HashSet<string>();
+    static HashSet<string> given = new HashSet<string>();
     static readonly List<double> updateUs = new List<double>();
     /// <summary>The same calls' CPU time on the loop's thread (Linux): what the call cost,
     /// without the time the thread waited for a core on a busy machine.</summary>
@@ -137,8 +137,9 @@ static class FulfillRunMain
     }
 
     /// <summary>A whole run on the warm-up fake (TD_TEST_WARM_HELIX_URL, TD_TEST_WARM_AUTH_URL), so
-    /// that Mono has compiled every path of a run before the timed one (IL2CPP compiles ahead
-    /// of time); its times are not kept.</summary>
+    /// that Mono has compiled every path of a run before the timed one, the game's grant
+    /// function too (IL2CPP compiles ahead of time); its times are not kept, and the game's
+    /// records start again empty.</summary>
     static void WarmUp()
     {
         var config = T.Config();
@@ -149,10 +150,13 @@ static class FulfillRunMain
         using (var run = client.BeginFulfill(new FulfillOptions { GameId = T.Env("TWITCH_GAME_ID"), GrantsInFlight = 100, PageSize = 100 }, journal))
         {
             run.Sender = new WebTransport().SendAsync;
-            run.Grant = request => GrantOutcome.Granted;
+            run.Grant = Grant;
             while (run.Update()) Thread.Sleep(1);
             T.Check(run.Report.IsComplete, "the warm-up run: " + run.Report);
         }
+        given = new HashSet<string>();
+        resumed = twice = 0;
+        grantAllocated = 0;
     }
 
     static int Drain(int stopAfter)
