@@ -197,7 +197,20 @@ static class FulfillRunMain
         using (var client = new DropsClient(T.Config()))
         using (var journal = Journal.Memory())
         {
-            var options = new FulfillOptions { GameId = T.Env("TWITCH_GAME_ID"), StopSignal = signal, GrantsInFlight = 10 };
+            // Settlements are heard on the thread calling Update (the native work runs on the
+            // thread pool).
+            var loopThread = Thread.CurrentThread.ManagedThreadId;
+            var settledFulfilled = 0;
+            var settledElsewhere = 0;
+            var options = new FulfillOptions
+            {
+                GameId = T.Env("TWITCH_GAME_ID"), StopSignal = signal, GrantsInFlight = 10,
+                OnSettled = s =>
+                {
+                    if (Thread.CurrentThread.ManagedThreadId != loopThread) settledElsewhere++;
+                    if (s.State == SettledState.Fulfilled) settledFulfilled++;
+                },
+            };
             FulfillReport report;
             using (var run = Begin(client, web, journal, options))
             {
@@ -207,6 +220,8 @@ static class FulfillRunMain
                 report = run.Report;
                 T.Check(run.IsDone && report.Interrupted && !report.IsComplete, "stopped gracefully: " + report);
                 T.Check(report.Fulfilled == given.Count, "what was given is marked: " + report + " given " + given.Count);
+                T.Check(settledFulfilled == report.Fulfilled && settledElsewhere == 0,
+                    "settled on the loop's thread: " + settledFulfilled + " elsewhere " + settledElsewhere);
             }
             var firstGiven = given.Count;
             using (var run = Begin(client, web, journal, new FulfillOptions { GameId = T.Env("TWITCH_GAME_ID") }))
