@@ -582,15 +582,15 @@ fn csharp_fulfill_run_drains_20000_from_a_60_fps_loop() {
     assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
     assert!(got["updates"] > 0 && got["max_us"] >= got["median_us"]);
     // Pages of 1000 (Update reads none of them): one token, ⌈N/100⌉ updates; the first run
-    // reads the pages of its 7 000 and the one ahead, the second reads what is left from the
-    // top, with the re-read of the batch in doubt and the final pass (8 + 17 pages here;
-    // pages of 100 took 203 to 205).
+    // reads the pages of its 7 000 and those it reads ahead while granting (1 or 2, with the
+    // timing), the second what is left from the top, with the re-read of the batch in doubt
+    // and the final pass (8 or 9 + 17 pages; pages of 100 took 203 to 205).
     assert_eq!(stats.tokens_issued, 1, "{out}");
     assert_eq!(
         stats.requests_by_route["PATCH /helix/entitlements/drops"],
         20_000usize.div_ceil(100)
     );
-    assert!(got["first_pages"] <= 7_000u64.div_ceil(1000) + 1, "{out}");
+    assert!(got["first_pages"] <= 7_000u64.div_ceil(1000) + 2, "{out}");
     assert!(
         got["second_pages"] <= got["second_listed"].div_ceil(1000) + 3,
         "{out}"
