@@ -158,6 +158,7 @@ namespace TwitchDrops
             this.journal = journal;
             // Ticks: TimeSpan.FromMilliseconds rounds to whole milliseconds on Mono and .NET Framework.
             UpdateBudget = TimeSpan.FromTicks(TimeSpan.TicksPerMillisecond / 4);
+            NativeWorkOnThreadPool = true;
             // Made once: a delegate made at each Update would be garbage at each frame.
             passAction = Pass;
             answerResponse = (ticket, response) => replies.Add(new Answer { Kind = AnswerKind.Response, Ticket = ticket, Response = response });
@@ -184,6 +185,14 @@ namespace TwitchDrops
         /// that faults counts as Failed (the entitlement stays CLAIMED). Answer promptly: the
         /// batch is journaled once all its grants are answered.</summary>
         public Func<GrantRequest, Task<GrantOutcome>> GrantAsync { get; set; }
+
+        /// <summary>Whether <see cref="Update"/> runs the native work (the journal, reading
+        /// pages, copying requests and grants) in passes on the thread pool (default true), so
+        /// that the calling thread neither waits nor allocates for it. False runs the passes
+        /// inside Update, on the calling thread: for a platform without threads, or a
+        /// <see cref="IJournalStore"/> that must run there; a pass may then take longer than
+        /// <see cref="UpdateBudget"/> (reading a page of 1000 entitlements takes about 0.7 ms).</summary>
+        public bool NativeWorkOnThreadPool { get; set; }
 
         /// <summary>How long one <see cref="Update"/> may keep starting what the run handed
         /// out (default 0.25 ms); a single grant may take longer.</summary>
@@ -398,10 +407,50 @@ namespace TwitchDrops
             work.Finish(answerResponse, answerTransportError, answerSlept);
             work.FinishGrants(answerFinishedGrant);
             lastIdle = false;
-            lock (mailbox)
+            while (true)
             {
-                while (handouts.Count > 0) starting.Enqueue(handouts.Dequeue());
+                lock (mailbox)
+                {
+                    while (handouts.Count > 0) starting.Enqueue(handouts.Dequeue());
+                }
+                if (StartHandouts(started, budget)) return true;
+                lock (mailbox)
+                {
+                    if (passFailure != null)
+                    {
+                        var thrown = passFailure;
+                        passFailure = null;
+                        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(thrown).Throw();
+                    }
+                    if (passDone && !passRunning && handouts.Count == 0 && replies.Count == 0)
+                    {
+                        report = passReport;
+                        failure = passFailureOfRun;
+                        done = true;
+                    }
+                }
+                if (done)
+                {
+                    work.Cancel();
+                    context.DeliverSettlements();
+                    return false;
+                }
+                Kick();
+                if (NativeWorkOnThreadPool) break;
+                // The pass ran here: start what it handed out, or see the run's end.
+                lock (mailbox)
+                {
+                    if (handouts.Count == 0 && !passDone) break;
+                }
             }
+            lock (mailbox) lastIdle = handouts.Count == 0;
+            return true;
+        }
+
+        /// <summary>Starts Update's hand-outs in order; true when the budget ran out first
+        /// (the rest wait for the next Update).</summary>
+        private bool StartHandouts(long started, long budget)
+        {
             while (starting.Count > 0)
             {
                 var step = starting.Dequeue();
@@ -424,30 +473,7 @@ namespace TwitchDrops
                     return true;
                 }
             }
-            lock (mailbox)
-            {
-                if (passFailure != null)
-                {
-                    var thrown = passFailure;
-                    passFailure = null;
-                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(thrown).Throw();
-                }
-                if (passDone && !passRunning && handouts.Count == 0 && replies.Count == 0)
-                {
-                    report = passReport;
-                    failure = passFailureOfRun;
-                    done = true;
-                }
-            }
-            if (done)
-            {
-                work.Cancel();
-                context.DeliverSettlements();
-                return false;
-            }
-            Kick();
-            lock (mailbox) lastIdle = handouts.Count == 0;
-            return true;
+            return false;
         }
 
         /// <summary>Posts Update's answers for the next pass, and starts one when there is work
@@ -460,8 +486,13 @@ namespace TwitchDrops
                 replies.Clear();
                 if (passRunning || passDone || (!passNeeded && answers.Count == 0 && !interruptWanted)) return;
                 passRunning = true;
-                pass = Task.Run(passAction);
+                if (NativeWorkOnThreadPool)
+                {
+                    pass = Task.Run(passAction);
+                    return;
+                }
             }
+            Pass();
         }
 
         /// <summary>A pass on the thread pool: feeds Update's answers, then polls until the run

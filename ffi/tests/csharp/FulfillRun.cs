@@ -237,6 +237,8 @@ static class FulfillRunMain
             var firstGiven = given.Count;
             using (var run = Begin(client, web, journal, new FulfillOptions { GameId = T.Env("TWITCH_GAME_ID") }))
             {
+                // The native work inside Update, on this thread (no thread pool).
+                run.NativeWorkOnThreadPool = false;
                 Loop(run, () => given.Count >= firstGiven + 100);
                 run.Interrupt();
                 Loop(run, () => false);
