@@ -94,6 +94,7 @@ namespace TwitchDrops
         private DropsException failure;
         private bool done;
         private bool lastIdle;
+        private bool disposed;
 
         // Update's native work (polls, answers, the journal, reading pages, copying what a step
         // hands out) runs in passes on the thread pool, so that the calling thread only starts
@@ -395,6 +396,7 @@ namespace TwitchDrops
         public bool Update()
         {
             if (done) return false;
+            if (disposed) throw new ObjectDisposedException("FulfillRun");
             if (Sender == null) throw new InvalidOperationException("set FulfillRun.Sender before Update");
             if ((Grant == null) == (GrantAsync == null))
             {
@@ -655,6 +657,7 @@ namespace TwitchDrops
         /// for a native step running on the thread pool to end. Safe to call twice.</summary>
         public void Dispose()
         {
+            disposed = true;
             work.Cancel();
             // After a running pass's native call (a pass finding the handle closed stops).
             lock (gate)

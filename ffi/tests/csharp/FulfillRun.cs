@@ -182,6 +182,7 @@ static class FulfillRunMain
             first.Dispose();
             first.Dispose();
             T.Throws<ObjectDisposedException>(() => first.Poll(), "a disposed run");
+            T.Throws<ObjectDisposedException>(() => first.Update(), "a disposed run's Update");
             var givenBefore = given.Count;
             var firstPages = pageRequests;
 
