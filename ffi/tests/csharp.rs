@@ -555,9 +555,9 @@ fn fake_with(n: usize) -> FakeTwitch {
 }
 
 /// 20 000 entitlements through `FulfillRun.Update()` called once a frame of a 60 fps loop
-/// (after a warm-up run on another fake): the run disposed after 7 000 grants and resumed by a
-/// new run on the same journal; every entitlement given once and FULFILLED, the warm-up's
-/// too. Prints the Update() times (the figures of the C# README): run with `--nocapture`.
+/// (after a warm-up run on another fake), pages of 1000: the run disposed after 7 000 grants
+/// and resumed by a new run on the same journal; every entitlement given once and FULFILLED,
+/// the warm-up's too, with the fewest requests. Prints the Update() times (the figures of the C# README): run with `--nocapture`.
 #[test]
 fn csharp_fulfill_run_drains_20000_from_a_60_fps_loop() {
     let fake = fake_with(20_000);
@@ -570,12 +570,35 @@ fn csharp_fulfill_run_drains_20000_from_a_60_fps_loop() {
     env.push(("TD_TEST_WARM_AUTH_URL".into(), warm.auth_url()));
     let out = mono(&fulfill_run_program(), &["drain", "7000"], &env);
     eprintln!("FulfillRun at 60 fps: {out}");
+    let stats = fake.stats();
+    eprintln!(
+        "requests: {:?} tokens {}",
+        stats.requests_by_route, stats.tokens_issued
+    );
     let got = summary(&out);
     assert_eq!(got["given"], 20_000, "{out}");
     assert_eq!(got["twice"], 0, "{out}");
     assert_eq!(claimed_left(&fake), 0);
     assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
     assert!(got["updates"] > 0 && got["max_us"] >= got["median_us"]);
+    // Pages of 1000 (Update reads none of them): one token, ⌈N/100⌉ updates; the first run
+    // reads the pages of its 7 000 and those it reads ahead while granting (1 or 2, with the
+    // timing), the second what is left from the top, with the re-read of the batch in doubt
+    // and the final pass (8 or 9 + 17 pages; pages of 100 took 203 to 205).
+    assert_eq!(stats.tokens_issued, 1, "{out}");
+    assert_eq!(
+        stats.requests_by_route["PATCH /helix/entitlements/drops"],
+        20_000usize.div_ceil(100)
+    );
+    assert!(got["first_pages"] <= 7_000u64.div_ceil(1000) + 2, "{out}");
+    assert!(
+        got["second_pages"] <= got["second_listed"].div_ceil(1000) + 3,
+        "{out}"
+    );
+    assert_eq!(
+        stats.requests_by_route["GET /helix/entitlements/drops"] as u64,
+        got["first_pages"] + got["second_pages"]
+    );
     assert_eq!(claimed_left(&warm), 0, "the warm-up run was whole");
 }
 

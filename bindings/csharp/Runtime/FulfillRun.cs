@@ -75,8 +75,9 @@ namespace TwitchDrops
     /// <summary>A fulfillment run a game loop drives without blocking: call
     /// <see cref="Update"/> once a frame (it sends through <see cref="Sender"/>, waits by
     /// deadline, and grants through <see cref="Grant"/> on the calling thread, for at most
-    /// <see cref="UpdateBudget"/>), or drive it yourself with <see cref="Poll"/> and the
-    /// <c>Feed…</c> methods. Same guarantees as <see cref="DropsClient.Fulfill"/>: the journal
+    /// <see cref="UpdateBudget"/>, while the native work runs on the thread pool), or drive it
+    /// yourself with <see cref="Poll"/> and the <c>Feed…</c> methods (one way or the other,
+    /// not both). Same guarantees as <see cref="DropsClient.Fulfill"/>: the journal
     /// first, each entitlement granted once, marked FULFILLED in batches of 100, recovery after
     /// a crash or a <see cref="Dispose"/> mid-run (the next run with the same journal marks
     /// what was granted; grants in doubt come back <see cref="GrantRequest.Resumed"/>).
@@ -93,6 +94,63 @@ namespace TwitchDrops
         private DropsException failure;
         private bool done;
         private bool lastIdle;
+        private bool disposed;
+
+        // Update's native work (polls, answers, the journal, reading pages, copying what a step
+        // hands out) runs in passes on the thread pool, so that the calling thread only starts
+        // sends and waits, grants, and allocates next to nothing (a collection its own
+        // allocation set off would be paid inside Update).
+        /// <summary>The native run: one thread at a time (a pass, or Poll and Feed by hand).</summary>
+        private readonly object gate = new object();
+        /// <summary>Guards the queues between Update and the passes; never held across native calls.</summary>
+        private readonly object mailbox = new object();
+        /// <summary>Steps a pass handed out, for Update to start (sends, waits, grants).</summary>
+        private readonly Queue<Handout> handouts = new Queue<Handout>();
+        /// <summary>Update's answers, for the next pass to feed.</summary>
+        private readonly Queue<Answer> answers = new Queue<Answer>();
+        /// <summary>A pass's answers being fed (the pass's own).</summary>
+        private readonly List<Answer> feeding = new List<Answer>();
+        /// <summary>Update's own: hand-outs taken from <see cref="handouts"/> in one go, and
+        /// answers posted to <see cref="answers"/> in one go (one lock a frame, not one a grant).</summary>
+        private readonly Queue<Handout> starting = new Queue<Handout>();
+        private readonly List<Answer> replies = new List<Answer>();
+        private readonly Action passAction;
+        private readonly Action<ulong, DropsHttpResponse> answerResponse;
+        private readonly Action<ulong, TransportErrorKind, string> answerTransportError;
+        private readonly Action<ulong> answerSlept;
+        private readonly Action<ulong, Task<GrantOutcome>> answerFinishedGrant;
+        /// <summary>Under mailbox: a pass is queued or running; the first poll is still to
+        /// come; <see cref="Interrupt"/> was asked and not passed on yet.</summary>
+        private bool passRunning, passNeeded = true, interruptWanted;
+        /// <summary>Under mailbox: the running pass (for RunAsync to wait on).</summary>
+        private Task pass;
+        /// <summary>Under mailbox: what a pass threw, rethrown by the next Update.</summary>
+        private Exception passFailure;
+        /// <summary>Under mailbox: a pass saw DONE; the report and failure it took.</summary>
+        private bool passDone;
+        private FulfillReport passReport;
+        private DropsException passFailureOfRun;
+
+        private struct Handout
+        {
+            internal RunStepKind Kind;
+            internal ulong Ticket;
+            internal DropsHttpRequest Request;
+            internal long SleepMs;
+            internal GrantRequest Grant;
+        }
+
+        private enum AnswerKind : byte { Response = 1, TransportError, Slept, Grant }
+
+        private struct Answer
+        {
+            internal AnswerKind Kind;
+            internal ulong Ticket;
+            internal DropsHttpResponse Response;
+            internal TransportErrorKind ErrorKind;
+            internal string Message;
+            internal GrantOutcome Outcome;
+        }
 
         internal FulfillRun(RunHandle handle, RunContext context, Journal journal)
         {
@@ -101,6 +159,14 @@ namespace TwitchDrops
             this.journal = journal;
             // Ticks: TimeSpan.FromMilliseconds rounds to whole milliseconds on Mono and .NET Framework.
             UpdateBudget = TimeSpan.FromTicks(TimeSpan.TicksPerMillisecond / 4);
+            NativeWorkOnThreadPool = true;
+            // Made once: a delegate made at each Update would be garbage at each frame.
+            passAction = Pass;
+            answerResponse = (ticket, response) => replies.Add(new Answer { Kind = AnswerKind.Response, Ticket = ticket, Response = response });
+            answerTransportError = (ticket, kind, message) =>
+                replies.Add(new Answer { Kind = AnswerKind.TransportError, Ticket = ticket, ErrorKind = kind, Message = message });
+            answerSlept = ticket => replies.Add(new Answer { Kind = AnswerKind.Slept, Ticket = ticket });
+            answerFinishedGrant = FinishedGrant;
         }
 
         /// <summary>Sends the run's requests (needed by <see cref="Update"/> and <see cref="RunAsync"/>).</summary>
@@ -121,8 +187,16 @@ namespace TwitchDrops
         /// batch is journaled once all its grants are answered.</summary>
         public Func<GrantRequest, Task<GrantOutcome>> GrantAsync { get; set; }
 
-        /// <summary>How long one <see cref="Update"/> may keep polling (default 0.25 ms); a
-        /// single native step may take longer.</summary>
+        /// <summary>Whether <see cref="Update"/> runs the native work (the journal, reading
+        /// pages, copying requests and grants) in passes on the thread pool (default true), so
+        /// that the calling thread neither waits nor allocates for it. False runs the passes
+        /// inside Update, on the calling thread: for a platform without threads, or a
+        /// <see cref="IJournalStore"/> that must run there; a pass may then take longer than
+        /// <see cref="UpdateBudget"/> (reading a page of 1000 entitlements takes about 0.7 ms).</summary>
+        public bool NativeWorkOnThreadPool { get; set; }
+
+        /// <summary>How long one <see cref="Update"/> may keep starting what the run handed
+        /// out (default 0.25 ms); a single grant may take longer.</summary>
         public TimeSpan UpdateBudget { get; set; }
 
         /// <summary>The run is over: read <see cref="Report"/> (or <see cref="Failure"/>).</summary>
@@ -135,20 +209,30 @@ namespace TwitchDrops
         /// <summary>Once done: why the run stopped early, or null.</summary>
         public DropsException Failure { get { return failure; } }
 
-        /// <summary>Steps handed out and not answered yet.</summary>
+        /// <summary>Steps handed out and not answered yet (waits for a native step running
+        /// on the thread pool to end).</summary>
         public unsafe int StepsOut
         {
             get
             {
+                lock (gate)
                 using (var r = handle.Use()) return (int)(ulong)NativeMethods.td_fulfill_run_steps_out((td_fulfill_run*)r.Pointer);
             }
         }
 
         /// <summary>Advances the run and says what it needs next; several steps may be out at
         /// once, answered by ticket in any order. After Done, Done again.</summary>
-        public unsafe RunStep Poll(DateTimeOffset? now = null)
+        public RunStep Poll(DateTimeOffset? now = null)
         {
             var nowMs = Clock.Ms(now);
+            lock (gate) return PollNative(nowMs, true);
+        }
+
+        /// <summary>One native poll (under <see cref="gate"/>); at DONE, <paramref name="byHand"/>
+        /// publishes the end at once (Update publishes it on its own thread).</summary>
+        private unsafe RunStep PollNative(ulong nowMs, bool byHand)
+        {
+            ApplyInterrupt();
             td_run_step step;
             var error = this.error;
             using (var r = handle.Use())
@@ -169,17 +253,18 @@ namespace TwitchDrops
                         break;
                     case td_run_step_kind.TD_RUN_DONE:
                         copy.StoppedBy = step.result == td_result.TD_OK ? (DropsErrorCode?)null : (DropsErrorCode)step.result;
-                        Finish((td_fulfill_run*)r.Pointer);
+                        Finish((td_fulfill_run*)r.Pointer, byHand);
                         break;
                 }
                 return copy;
             }
         }
 
-        private unsafe void Finish(td_fulfill_run* run)
+        private unsafe void Finish(td_fulfill_run* run, bool byHand)
         {
-            if (done) return;
-            done = true;
+            if (done || passDone) return;
+            FulfillReport report = null;
+            DropsException failure = null;
             var error = this.error;
             using (var e = error.Use())
             {
@@ -200,7 +285,20 @@ namespace TwitchDrops
                 }
                 if (report != null) report.SetGrantExceptions(context);
             }
-            work.Cancel();
+            if (byHand)
+            {
+                this.report = report;
+                this.failure = failure;
+                done = true;
+                work.Cancel();
+                return;
+            }
+            lock (mailbox)
+            {
+                passReport = report;
+                passFailureOfRun = failure;
+                passDone = true;
+            }
         }
 
         /// <summary>Answers the Send <paramref name="ticket"/> with a response (any status).</summary>
@@ -213,6 +311,7 @@ namespace TwitchDrops
             }
             var body = response.Body ?? new byte[0];
             var error = this.error;
+            lock (gate)
             using (var headers = new NativeHeaders(response.Headers, "response.Headers"))
             using (var r = handle.Use())
             using (var e = error.Use())
@@ -229,6 +328,7 @@ namespace TwitchDrops
         {
             var text = Utf8.Message(message, "(a message that is not valid text)");
             var error = this.error;
+            lock (gate)
             using (var r = handle.Use())
             using (var e = error.Use())
             fixed (byte* m = text)
@@ -242,6 +342,7 @@ namespace TwitchDrops
         public unsafe void FeedSlept(ulong ticket)
         {
             var error = this.error;
+            lock (gate)
             using (var r = handle.Use())
             using (var e = error.Use())
             {
@@ -255,6 +356,7 @@ namespace TwitchDrops
             if (outcome.Kind == 0) throw new ArgumentException("no outcome (default(GrantOutcome))", "outcome");
             var reason = outcome.Kind == GrantOutcomeKind.Failed ? Utf8.Message(outcome.Reason, "(a reason that is not valid text)") : null;
             var error = this.error;
+            lock (gate)
             using (var r = handle.Use())
             using (var e = error.Use())
             fixed (byte* p = reason)
@@ -266,19 +368,35 @@ namespace TwitchDrops
 
         /// <summary>Asks the run to stop gracefully: nothing new is handed out; keep updating
         /// until <see cref="IsDone"/>. What was granted is journaled and marked; the rest stays
-        /// CLAIMED for the next run (the report's <c>Interrupted</c> is set).</summary>
-        public unsafe void Interrupt()
+        /// CLAIMED for the next run (the report's <c>Interrupted</c> is set). Taken at the
+        /// run's next poll; any thread.</summary>
+        public void Interrupt()
         {
+            lock (mailbox) interruptWanted = true;
+        }
+
+        /// <summary>Passes an <see cref="Interrupt"/> to the native run (under <see cref="gate"/>).</summary>
+        private unsafe void ApplyInterrupt()
+        {
+            lock (mailbox)
+            {
+                if (!interruptWanted) return;
+                interruptWanted = false;
+            }
             using (var r = handle.Use()) NativeMethods.td_fulfill_run_interrupt((td_fulfill_run*)r.Pointer);
         }
 
-        /// <summary>One frame's work, never blocking: feeds what finished since the last call
-        /// (responses, failed sends, passed waits), then polls — starting sends, starting waits,
-        /// granting through <see cref="Grant"/> — until the run is idle, done, or
-        /// <see cref="UpdateBudget"/> is spent (a step that parses a page of 1000 entitlements takes about 0.7 ms of its own). False once the run is done.</summary>
+        /// <summary>One frame's work, never blocking: hands what finished since the last call
+        /// (responses, failed sends, passed waits, grants) to the run, and starts what the run
+        /// handed out — sends, waits, grants through <see cref="Grant"/> on the calling thread —
+        /// until none is left or <see cref="UpdateBudget"/> is spent. The native work (the
+        /// journal, reading a page of up to 1000 entitlements, about 0.7 ms, copying requests
+        /// and grants) runs in passes on the thread pool, one at a time, so the calling thread
+        /// neither waits for it nor allocates for it. False once the run is done.</summary>
         public bool Update()
         {
             if (done) return false;
+            if (disposed) throw new ObjectDisposedException("FulfillRun");
             if (Sender == null) throw new InvalidOperationException("set FulfillRun.Sender before Update");
             if ((Grant == null) == (GrantAsync == null))
             {
@@ -286,12 +404,58 @@ namespace TwitchDrops
             }
             var started = Stopwatch.GetTimestamp();
             var budget = (long)(UpdateBudget.TotalSeconds * Stopwatch.Frequency);
-            work.Finish(FeedResponse, FeedTransportError, FeedSlept);
-            work.FinishGrants(FeedFinishedGrant);
+            context.Defer = true;
+            context.DeliverSettlements();
+            work.Finish(answerResponse, answerTransportError, answerSlept);
+            work.FinishGrants(answerFinishedGrant);
             lastIdle = false;
             while (true)
             {
-                var step = Poll();
+                lock (mailbox)
+                {
+                    while (handouts.Count > 0) starting.Enqueue(handouts.Dequeue());
+                }
+                if (StartHandouts(started, budget)) return true;
+                lock (mailbox)
+                {
+                    if (passFailure != null)
+                    {
+                        var thrown = passFailure;
+                        passFailure = null;
+                        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(thrown).Throw();
+                    }
+                    if (passDone && !passRunning && handouts.Count == 0 && replies.Count == 0)
+                    {
+                        report = passReport;
+                        failure = passFailureOfRun;
+                        done = true;
+                    }
+                }
+                if (done)
+                {
+                    work.Cancel();
+                    context.DeliverSettlements();
+                    return false;
+                }
+                Kick();
+                if (NativeWorkOnThreadPool) break;
+                // The pass ran here: start what it handed out, or see the run's end.
+                lock (mailbox)
+                {
+                    if (handouts.Count == 0 && !passDone) break;
+                }
+            }
+            lock (mailbox) lastIdle = handouts.Count == 0;
+            return true;
+        }
+
+        /// <summary>Starts Update's hand-outs in order; true when the budget ran out first
+        /// (the rest wait for the next Update).</summary>
+        private bool StartHandouts(long started, long budget)
+        {
+            while (starting.Count > 0)
+            {
+                var step = starting.Dequeue();
                 switch (step.Kind)
                 {
                     case RunStepKind.Send:
@@ -302,19 +466,125 @@ namespace TwitchDrops
                         break;
                     case RunStepKind.Grant:
                         if (GrantAsync != null) work.StartGrant(step.Ticket, GrantAsync, step.Grant);
-                        else FeedGrant(step.Ticket, SafeGrant(step.Grant));
+                        else replies.Add(new Answer { Kind = AnswerKind.Grant, Ticket = step.Ticket, Outcome = SafeGrant(step.Grant) });
                         break;
-                    case RunStepKind.Idle:
-                        lastIdle = true;
-                        return true;
-                    default:
-                        return false;
                 }
-                if (Stopwatch.GetTimestamp() - started >= budget) return true;
+                if (Stopwatch.GetTimestamp() - started >= budget)
+                {
+                    Kick();
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /// <summary>Posts Update's answers for the next pass, and starts one when there is work
+        /// for it and none is running.</summary>
+        private void Kick()
+        {
+            lock (mailbox)
+            {
+                foreach (var reply in replies) answers.Enqueue(reply);
+                replies.Clear();
+                if (passRunning || passDone || (!passNeeded && answers.Count == 0 && !interruptWanted)) return;
+                passRunning = true;
+                if (NativeWorkOnThreadPool)
+                {
+                    pass = Task.Run(passAction);
+                    return;
+                }
+            }
+            Pass();
+        }
+
+        /// <summary>A pass on the thread pool: feeds Update's answers, then polls until the run
+        /// is idle or done, queueing what it hands out for Update; again while answers came
+        /// in meanwhile.</summary>
+        private void Pass()
+        {
+            try
+            {
+                while (true)
+                {
+                    lock (mailbox)
+                    {
+                        if (answers.Count == 0 && !interruptWanted && !passNeeded)
+                        {
+                            passRunning = false;
+                            return;
+                        }
+                        passNeeded = false;
+                        while (answers.Count > 0) feeding.Add(answers.Dequeue());
+                    }
+                    lock (gate)
+                    {
+                        foreach (var answer in feeding) Feed(answer);
+                        feeding.Clear();
+                        while (true)
+                        {
+                            var step = PollNative(Clock.NowMs(), false);
+                            if (step.Kind == RunStepKind.Idle) break;
+                            if (step.Kind == RunStepKind.Done)
+                            {
+                                lock (mailbox) passRunning = false;
+                                return;
+                            }
+                            lock (mailbox)
+                            {
+                                handouts.Enqueue(new Handout
+                                {
+                                    Kind = step.Kind, Ticket = step.Ticket, Request = step.Request, SleepMs = step.SleepMs, Grant = step.Grant,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+            catch (Exception exception)
+            {
+                feeding.Clear();
+                lock (mailbox)
+                {
+                    passFailure = exception;
+                    passRunning = false;
+                }
             }
         }
 
-        private void FeedFinishedGrant(ulong ticket, Task<GrantOutcome> task)
+        /// <summary>Feeds one of Update's answers (in a pass, under <see cref="gate"/>).</summary>
+        private void Feed(Answer answer)
+        {
+            switch (answer.Kind)
+            {
+                case AnswerKind.Response:
+                    try
+                    {
+                        FeedResponse(answer.Ticket, answer.Response);
+                    }
+                    catch (ArgumentException refused)
+                    {
+                        // A status outside 100-999, a header with a NUL: a failed send, as
+                        // for a transport (never an exception out of Update).
+                        FeedTransportError(answer.Ticket, TransportErrorKind.Interrupted, "the sender's response was refused: " + refused.Message);
+                    }
+                    catch (DropsInvalidInputException refused)
+                    {
+                        FeedTransportError(answer.Ticket, TransportErrorKind.Interrupted, "the sender's response was refused: " + refused.Message);
+                    }
+                    break;
+                case AnswerKind.TransportError:
+                    FeedTransportError(answer.Ticket, answer.ErrorKind, answer.Message);
+                    break;
+                case AnswerKind.Slept:
+                    FeedSlept(answer.Ticket);
+                    break;
+                case AnswerKind.Grant:
+                    FeedGrant(answer.Ticket, answer.Outcome);
+                    break;
+            }
+        }
+
+        private void FinishedGrant(ulong ticket, Task<GrantOutcome> task)
         {
             GrantOutcome outcome;
             if (task.Status == TaskStatus.RanToCompletion)
@@ -329,7 +599,7 @@ namespace TwitchDrops
                 context.Thrown(exception);
                 outcome = GrantOutcome.Failed("the grant function threw " + exception.GetType().FullName + ": " + exception.Message);
             }
-            FeedGrant(ticket, outcome);
+            replies.Add(new Answer { Kind = AnswerKind.Grant, Ticket = ticket, Outcome = outcome });
         }
 
         private GrantOutcome SafeGrant(GrantRequest request)
@@ -364,7 +634,9 @@ namespace TwitchDrops
                 {
                     try
                     {
-                        await work.Any(interrupted ? CancellationToken.None : cancellation).ConfigureAwait(false);
+                        Task running;
+                        lock (mailbox) running = passRunning ? pass : null;
+                        await work.Any(interrupted ? CancellationToken.None : cancellation, running).ConfigureAwait(false);
                     }
                     catch (OperationCanceledException)
                     {
@@ -381,13 +653,18 @@ namespace TwitchDrops
         }
 
         /// <summary>Frees the run, finished or not (what is out is cancelled and its answers
-        /// dropped; an unfinished run is resumed by the next run with the same journal). Safe
-        /// to call twice.</summary>
+        /// dropped; an unfinished run is resumed by the next run with the same journal). Waits
+        /// for a native step running on the thread pool to end. Safe to call twice.</summary>
         public void Dispose()
         {
+            disposed = true;
             work.Cancel();
-            handle.Dispose();
-            error.Dispose();
+            // After a running pass's native call (a pass finding the handle closed stops).
+            lock (gate)
+            {
+                handle.Dispose();
+                error.Dispose();
+            }
         }
 
         /// <summary>Whether it is done (no credentials).</summary>
@@ -398,7 +675,7 @@ namespace TwitchDrops
     {
         /// <summary>Starts a <see cref="FulfillRun"/> of every CLAIMED entitlement matching
         /// <paramref name="options"/> (<see cref="FulfillOptions.OnSettled"/> is called from
-        /// <see cref="FulfillRun.Poll"/>). Nothing is sent until it is polled. Throws
+        /// <see cref="FulfillRun.Update"/> or <see cref="FulfillRun.Poll"/>). Nothing is sent until it is polled. Throws
         /// <see cref="InvalidOperationException"/> when <paramref name="journal"/> is in another
         /// run.</summary>
         public FulfillRun BeginFulfill(FulfillOptions options, Journal journal)

@@ -61,14 +61,16 @@ namespace TwitchDrops
         /// together, and answered side by side by a <see cref="FulfillRun"/>; only these can be
         /// in doubt after a crash. More means fewer journal writes.</summary>
         public int? GrantsInFlight { get; set; }
-        /// <summary>Entitlements listed per page, 1 to 1000 (unset: 1000). A
-        /// <see cref="FulfillRun"/> reads a page in one step: smaller pages keep each
-        /// <see cref="FulfillRun.Update"/> short, for more requests.</summary>
+        /// <summary>Entitlements listed per page, 1 to 1000 (unset: 1000). Smaller pages mean
+        /// more requests; a <see cref="FulfillRun"/> driven by <see cref="FulfillRun.Update"/>
+        /// reads pages off the calling thread, so its frames do not need them.</summary>
         public int? PageSize { get; set; }
         /// <summary>A graceful stop for the runs made with these options.</summary>
         public DropsStopSignal StopSignal { get; set; }
         /// <summary>Hears each entitlement's final state as the run settles it, on the thread
-        /// running the fulfillment. An exception it throws is caught and ignored.</summary>
+        /// running the fulfillment (for a <see cref="FulfillRun"/>, the one calling
+        /// <see cref="FulfillRun.Update"/> or <see cref="FulfillRun.Poll"/>). An exception it
+        /// throws is caught and ignored.</summary>
         public Action<Settlement> OnSettled { get; set; }
 
         internal unsafe FulfillOptionsHandle ToNative(DropsStopSignal stop = null)

@@ -268,9 +268,10 @@ namespace TwitchDrops
         }
 
         /// <summary>A task that completes when something out may have finished (for async drivers).</summary>
-        internal Task Any(CancellationToken cancellation)
+        internal Task Any(CancellationToken cancellation, Task also = null)
         {
             var waits = new List<Task>();
+            if (also != null) waits.Add(also);
             foreach (var send in sends) waits.Add(send.Task);
             foreach (var grant in grants) waits.Add(grant.Task);
             var now = Clock.NowMs();

@@ -11,8 +11,10 @@ namespace TwitchDrops
     /// return them as given, in order. Storing only the lines of entitlements still open is
     /// allowed (drop an id's lines once its last is <c>settled</c> or <c>not_granted</c>), but
     /// never drop or reorder the lines of an open one. Called on the thread running the
-    /// fulfillment (for a <see cref="FulfillRun"/>, the one calling Update), one call at a
-    /// time. An exception fails the run with <see cref="DropsErrorCode.Journal"/> before
+    /// fulfillment (for a <see cref="FulfillRun"/> driven by Update, a thread-pool thread, so
+    /// that a write that waits for the disk does not hold up a frame, unless
+    /// <see cref="FulfillRun.NativeWorkOnThreadPool"/> is false; by Poll, the one calling
+    /// Poll), one call at a time. An exception fails the run with <see cref="DropsErrorCode.Journal"/> before
     /// anything more is granted (<see cref="Journal.StoreException"/> keeps it).</summary>
     public interface IJournalStore
     {

@@ -6,9 +6,13 @@
 //               end; prints the Update() times and
 //               run: updates=N frames=N median_us=N p99_us=N max_us=N first_update_max_us=N
 //               cpu_median_us=N cpu_p99_us=N cpu_max_us=N (the loop thread's CPU time in
-//               those calls) gc0=N given=N twice=N (the times leave out each run's first Update, where Mono
-//               compiles the code: first_update_max_us)
+//               those calls) gc0=N gc0_in_update=N (collections that began inside a timed call)
+//               update_alloc_kb=N update_alloc_max_b=N (what the loop's thread allocated in the
+//               timed calls, in all and the most in one) grant_alloc_kb=N (of which the grant
+//               function, the game's records) given=N twice=N (the times leave out each run's
+//               first Update, where Mono compiles the code: first_update_max_us)
 //               resumed=N fulfilled=N interrupted=0
+//               and runs: first_pages=N second_pages=N second_listed=N (page requests per run)
 //   interrupt   raises a stop signal after 150 grants, then Interrupt() on a second run after
 //               100 more: both end gracefully; prints the same line
 //   manual      drives a run by hand with Poll and the Feed methods; wrong answers are typed
@@ -25,7 +29,7 @@ static class FulfillRunMain
 {
     const double FrameMs = 1000.0 / 60;
 
-    static readonly HashSet<string> given = new HashSet<string>();
+    static HashSet<string> given = new HashSet<string>();
     static readonly List<double> updateUs = new List<double>();
     /// <summary>The same calls' CPU time on the loop's thread (Linux): what the call cost,
     /// without the time the thread waited for a core on a busy machine.</summary>
@@ -49,12 +53,25 @@ static class FulfillRunMain
     /// <summary>Each run's first Update (Mono compiles the code it runs then; IL2CPP has no JIT).</summary>
     static readonly List<double> firstUs = new List<double>();
     static int twice, resumed, frames;
+    /// <summary>The runs' page requests (GET: the only ones of a fulfillment run).</summary>
+    static int pageRequests;
+    /// <summary>Bytes the loop's thread allocated inside the timed Update calls, the most in
+    /// one call, and the gen0 collections that began inside them (paid on the loop's thread
+    /// when its own allocation set them off).</summary>
+    static long updateAllocated, updateAllocatedMax;
+    static int gcInUpdate;
+
+    /// <summary>Of <see cref="updateAllocated"/>, what the game's grant function allocated
+    /// (its records: the set of ids growing).</summary>
+    static long grantAllocated;
 
     static GrantOutcome Grant(GrantRequest request)
     {
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
         if (request.Resumed) resumed++;
         // The game's records: a resumed grant that was given is answered Granted, not given again.
         if (!given.Add(request.Id) && !request.Resumed) twice++;
+        grantAllocated += GC.GetAllocatedBytesForCurrentThread() - allocated;
         return GrantOutcome.Granted;
     }
 
@@ -69,17 +86,24 @@ static class FulfillRunMain
         while (running && !stop())
         {
             T.Check(frames < 200000, "the run ends");
+            var collections = GC.CollectionCount(0);
+            var allocated = GC.GetAllocatedBytesForCurrentThread();
             var cpu = ThreadCpuUs();
             var before = Stopwatch.GetTimestamp();
             running = run.Update();
             var after = Stopwatch.GetTimestamp();
             cpu = ThreadCpuUs() - cpu;
+            allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+            collections = GC.CollectionCount(0) - collections;
             var us = (after - before) * 1e6 / Stopwatch.Frequency;
             if (first) firstUs.Add(us);
             else
             {
                 updateUs.Add(us);
                 updateCpuUs.Add(cpu);
+                updateAllocated += allocated;
+                updateAllocatedMax = Math.Max(updateAllocatedMax, allocated);
+                gcInUpdate += collections;
             }
             first = false;
             frames++;
@@ -92,7 +116,11 @@ static class FulfillRunMain
     static FulfillRun Begin(DropsClient client, WebTransport web, Journal journal, FulfillOptions options)
     {
         var run = client.BeginFulfill(options, journal);
-        run.Sender = web.SendAsync;
+        run.Sender = (request, cancel) =>
+        {
+            if (request.Method == "GET") pageRequests++;
+            return web.SendAsync(request, cancel);
+        };
         run.Grant = Grant;
         return run;
     }
@@ -106,7 +134,9 @@ static class FulfillRunMain
         Console.WriteLine("run: updates=" + sorted.Count + " frames=" + frames + " median_us=" + at(0.5) + " p99_us=" + at(0.99)
             + " max_us=" + (long)Math.Round(sorted[sorted.Count - 1]) + " first_update_max_us=" + (long)Math.Round(firstUs.Max())
             + " cpu_median_us=" + of(cpu, 0.5) + " cpu_p99_us=" + of(cpu, 0.99) + " cpu_max_us=" + of(cpu, 1.0)
-            + " gc0=" + GC.CollectionCount(0) + " given=" + given.Count + " twice=" + twice
+            + " gc0=" + GC.CollectionCount(0) + " gc0_in_update=" + gcInUpdate
+            + " update_alloc_kb=" + updateAllocated / 1024 + " update_alloc_max_b=" + updateAllocatedMax
+            + " grant_alloc_kb=" + grantAllocated / 1024 + " given=" + given.Count + " twice=" + twice
             + " resumed=" + resumed + " fulfilled=" + report.Fulfilled + " interrupted=" + (report.Interrupted ? 1 : 0));
         // Where the slowest calls were (the index among the timed calls, of how many).
         Console.WriteLine("slowest cpu_us: " + string.Join(" ", updateCpuUs.Select((us, i) => new { us, i })
@@ -114,8 +144,9 @@ static class FulfillRunMain
     }
 
     /// <summary>A whole run on the warm-up fake (TD_TEST_WARM_HELIX_URL, TD_TEST_WARM_AUTH_URL), so
-    /// that Mono has compiled every path of a run before the timed one (IL2CPP compiles ahead
-    /// of time); its times are not kept.</summary>
+    /// that Mono has compiled every path of a run before the timed one, the game's grant
+    /// function too (IL2CPP compiles ahead of time); its times are not kept, and the game's
+    /// records start again empty.</summary>
     static void WarmUp()
     {
         var config = T.Config();
@@ -126,18 +157,21 @@ static class FulfillRunMain
         using (var run = client.BeginFulfill(new FulfillOptions { GameId = T.Env("TWITCH_GAME_ID"), GrantsInFlight = 100, PageSize = 100 }, journal))
         {
             run.Sender = new WebTransport().SendAsync;
-            run.Grant = request => GrantOutcome.Granted;
+            run.Grant = Grant;
             while (run.Update()) Thread.Sleep(1);
             T.Check(run.Report.IsComplete, "the warm-up run: " + run.Report);
         }
+        given = new HashSet<string>();
+        resumed = twice = 0;
+        grantAllocated = 0;
     }
 
     static int Drain(int stopAfter)
     {
         if (Environment.GetEnvironmentVariable("TD_TEST_WARM_HELIX_URL") != null) WarmUp();
         var web = new WebTransport();
-        // Pages of 100: reading one is a step of about 0.07 ms, not 0.7 ms for 1000.
-        var options = new FulfillOptions { GameId = T.Env("TWITCH_GAME_ID"), GrantsInFlight = 100, PageSize = 100 };
+        // Pages of 1000 (the default, the fewest requests): Update reads none of them.
+        var options = new FulfillOptions { GameId = T.Env("TWITCH_GAME_ID"), GrantsInFlight = 100 };
         using (var client = new DropsClient(T.Config()))
         using (var journal = Journal.Memory())
         {
@@ -148,7 +182,9 @@ static class FulfillRunMain
             first.Dispose();
             first.Dispose();
             T.Throws<ObjectDisposedException>(() => first.Poll(), "a disposed run");
+            T.Throws<ObjectDisposedException>(() => first.Update(), "a disposed run's Update");
             var givenBefore = given.Count;
+            var firstPages = pageRequests;
 
             using (var second = Begin(client, web, journal, options))
             {
@@ -158,6 +194,9 @@ static class FulfillRunMain
                 T.Check(resumed <= 100, "only a batch in doubt: " + resumed);
                 T.Check(given.Count > givenBefore, "the second run gave the rest");
                 Print(second.Report);
+                // Each run's page requests, and the entitlements the second one found CLAIMED.
+                Console.WriteLine("runs: first_pages=" + firstPages + " second_pages=" + (pageRequests - firstPages)
+                    + " second_listed=" + second.Report.Listed);
             }
         }
         return 0;
@@ -170,7 +209,20 @@ static class FulfillRunMain
         using (var client = new DropsClient(T.Config()))
         using (var journal = Journal.Memory())
         {
-            var options = new FulfillOptions { GameId = T.Env("TWITCH_GAME_ID"), StopSignal = signal, GrantsInFlight = 10 };
+            // Settlements are heard on the thread calling Update (the native work runs on the
+            // thread pool).
+            var loopThread = Thread.CurrentThread.ManagedThreadId;
+            var settledFulfilled = 0;
+            var settledElsewhere = 0;
+            var options = new FulfillOptions
+            {
+                GameId = T.Env("TWITCH_GAME_ID"), StopSignal = signal, GrantsInFlight = 10,
+                OnSettled = s =>
+                {
+                    if (Thread.CurrentThread.ManagedThreadId != loopThread) settledElsewhere++;
+                    if (s.State == SettledState.Fulfilled) settledFulfilled++;
+                },
+            };
             FulfillReport report;
             using (var run = Begin(client, web, journal, options))
             {
@@ -180,10 +232,14 @@ static class FulfillRunMain
                 report = run.Report;
                 T.Check(run.IsDone && report.Interrupted && !report.IsComplete, "stopped gracefully: " + report);
                 T.Check(report.Fulfilled == given.Count, "what was given is marked: " + report + " given " + given.Count);
+                T.Check(settledFulfilled == report.Fulfilled && settledElsewhere == 0,
+                    "settled on the loop's thread: " + settledFulfilled + " elsewhere " + settledElsewhere);
             }
             var firstGiven = given.Count;
             using (var run = Begin(client, web, journal, new FulfillOptions { GameId = T.Env("TWITCH_GAME_ID") }))
             {
+                // The native work inside Update, on this thread (no thread pool).
+                run.NativeWorkOnThreadPool = false;
                 Loop(run, () => given.Count >= firstGiven + 100);
                 run.Interrupt();
                 Loop(run, () => false);

@@ -27,6 +27,47 @@ namespace TwitchDrops.Native
         internal List<Exception> GrantExceptions { get; private set; }
         internal int GrantExceptionCount;
 
+        /// <summary>Set by FulfillRun.Update, whose native work runs on the thread pool:
+        /// settlements wait for <see cref="DeliverSettlements"/> on
+        /// Update's thread.</summary>
+        internal volatile bool Defer;
+        private readonly Queue<Settlement> deferred = new Queue<Settlement>();
+
+        /// <summary>Calls OnSettled with what was deferred (an exception from it is dropped, as
+        /// when it is called from the native run).</summary>
+        internal void DeliverSettlements()
+        {
+            if (OnSettled == null) return;
+            while (true)
+            {
+                Settlement next;
+                lock (deferred)
+                {
+                    if (deferred.Count == 0) return;
+                    next = deferred.Dequeue();
+                }
+                try
+                {
+                    OnSettled(next);
+                }
+                catch
+                {
+                    // A logging handler that fails must not stop the run.
+                }
+            }
+        }
+
+        /// <summary>A settlement from the native run: to OnSettled now, or deferred.</summary>
+        internal void Settle(Settlement settlement)
+        {
+            if (!Defer)
+            {
+                OnSettled(settlement);
+                return;
+            }
+            lock (deferred) deferred.Enqueue(settlement);
+        }
+
         internal void Thrown(Exception exception)
         {
             GrantExceptionCount++;
@@ -118,7 +159,7 @@ namespace TwitchDrops.Native
                 var run = (RunContext)GCHandle.FromIntPtr((IntPtr)userData).Target;
                 if (run.OnSettled != null)
                 {
-                    run.OnSettled(new Settlement
+                    run.Settle(new Settlement
                     {
                         Id = Utf8.Of(settlement->id),
                         UserId = Utf8.Of(settlement->user_id),
