@@ -17,7 +17,6 @@ import {
   message,
   nodeFileSystem,
   rewriteDurably,
-  syncFolder,
   type JournalFileSystem,
 } from './file-journal.js';
 
@@ -57,6 +56,8 @@ export class FileDeliveryLog implements DeliveryLog {
   #seen: Map<string, number> | null = null;
   /** Lines in the file now. */
   #lines = 0;
+  /** An append failed: the file may end with a torn line. */
+  #torn = false;
   /** Calls run one after another, in the order they were made. */
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -87,6 +88,8 @@ export class FileDeliveryLog implements DeliveryLog {
     expire(seen, now);
     if (seen.has(id)) return false;
     while (seen.size >= CAPACITY) seen.delete(seen.keys().next().value as string);
+    // A write that failed part-way left a torn line: rewrite from what is remembered first.
+    if (this.#torn) await this.#rewrite(seen);
     try {
       const file = await this.#fs.open(this.path, 'a');
       try {
@@ -97,11 +100,15 @@ export class FileDeliveryLog implements DeliveryLog {
       }
     } catch (thrown) {
       // Not on disk: not a first delivery yet (answer 503; Twitch sends it again).
+      this.#torn = true;
       throw this.#error('cannot append to', thrown);
     }
     seen.set(id, now);
     this.#lines += 1;
-    if (this.#lines > 2 * seen.size + 1000) await this.#rewrite(seen);
+    if (this.#lines > 2 * seen.size + 1000) {
+      // The id is on disk: a compaction that fails now is tried again at the next append.
+      await this.#rewrite(seen).catch(() => undefined);
+    }
     return true;
   }
 
@@ -158,17 +165,30 @@ export class FileDeliveryLog implements DeliveryLog {
       seen.set(id, at);
     }
     expire(seen, now);
-    if (bytes.length > 0) await this.#rewrite(seen);
-    else await syncFolder(this.#fs, this.path);
+    // Rewritten even when empty: the file then exists, its name durable, before the first
+    // append.
+    await this.#rewrite(seen);
     this.#seen = seen;
     return seen;
   }
 
+  /**
+   * Rewrites the file with what is remembered, through `<path>.compacting` (beside a
+   * journal `J` the log is `J.deliveries`, whose extension swapped would be the journal's
+   * own `J.compacting`).
+   */
   async #rewrite(seen: Map<string, number>): Promise<void> {
     let text = '';
     for (const [id, at] of seen) text += line(at, id);
-    await rewriteDurably(this.#fs, this.path, utf8.encode(text), (what, thrown) => this.#error(what, thrown));
+    await rewriteDurably(
+      this.#fs,
+      this.path,
+      utf8.encode(text),
+      (what, thrown) => this.#error(what, thrown),
+      `${this.path}.compacting`,
+    );
     this.#lines = seen.size;
+    this.#torn = false;
   }
 }
 

@@ -69,8 +69,8 @@ export async function rewriteDurably(
   path: string,
   bytes: Uint8Array,
   error: (what: string, thrown: unknown) => Error,
+  temporary: string = compactingPath(path),
 ): Promise<void> {
-  const temporary = compactingPath(path);
   try {
     const file = await fs.open(temporary, 'w');
     try {

@@ -36,6 +36,8 @@ pub struct FileDeliveryLog {
     seen: Deduplicator,
     /// Lines in the file now.
     lines: usize,
+    /// An append failed: the file may end with a torn line.
+    torn: bool,
 }
 
 impl std::fmt::Debug for FileDeliveryLog {
@@ -89,6 +91,7 @@ impl FileDeliveryLog {
             path,
             lines: seen.len(),
             seen,
+            torn: false,
         })
     }
 }
@@ -109,9 +112,12 @@ fn line(at: u64, id: &str) -> Vec<u8> {
 }
 
 /// Writes `bytes` to `path` durably (a temporary file renamed over it) and opens it for
-/// appending.
+/// appending. The temporary file is `<path>.compacting`: beside a file journal `J` the log
+/// is `J.deliveries`, whose extension swapped would be the journal's own `J.compacting`.
 fn rewrite(path: &Path, bytes: &[u8]) -> std::io::Result<File> {
-    let temporary = path.with_extension("compacting");
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".compacting");
+    let temporary = PathBuf::from(temporary);
     let mut file = File::create(&temporary)?;
     file.write_all(bytes)?;
     file.sync_all()?;
@@ -125,6 +131,15 @@ impl DeliveryLog for FileDeliveryLog {
         if !self.seen.first_time(message_id, now_ms) {
             return Ok(false);
         }
+        // A write that failed part-way left a torn line: the file is rewritten from what is
+        // remembered before anything is appended to it.
+        if self.torn {
+            self.compact()
+                .map_err(|e| JournalError(format!("cannot rewrite {}: {e}", self.path.display())))
+                .inspect_err(|_| {
+                    self.seen.forget(message_id);
+                })?;
+        }
         let written = self
             .file
             .write_all(&line(now_ms, message_id))
@@ -133,6 +148,7 @@ impl DeliveryLog for FileDeliveryLog {
             // Not on disk: not a first delivery yet (the caller answers 503, Twitch
             // delivers it again).
             self.seen.forget(message_id);
+            self.torn = true;
             return Err(JournalError(format!(
                 "cannot write to {}: {e}",
                 self.path.display()
@@ -140,12 +156,22 @@ impl DeliveryLog for FileDeliveryLog {
         }
         self.lines += 1;
         if self.lines > 2 * self.seen.len() + 1000 {
-            self.file = rewrite(&self.path, &remembered(&self.seen)).map_err(|e| {
-                JournalError(format!("cannot rewrite {}: {e}", self.path.display()))
-            })?;
-            self.lines = self.seen.len();
+            // The id is on disk: a compaction that fails now is tried again at the next
+            // append, and this delivery stays a first.
+            let _ = self.compact();
         }
         Ok(true)
+    }
+}
+
+impl FileDeliveryLog {
+    /// Rewrites the file with what is remembered; the handle is replaced only once the new
+    /// file is open.
+    fn compact(&mut self) -> std::io::Result<()> {
+        self.file = rewrite(&self.path, &remembered(&self.seen))?;
+        self.lines = self.seen.len();
+        self.torn = false;
+        Ok(())
     }
 }
 
@@ -216,6 +242,25 @@ mod tests {
         assert!(error.contains("bad line 2"), "{error}");
         assert!(error.contains("journal.deliveries"), "{error}");
         std::fs::remove_dir_all(path.parent().unwrap()).ok();
+    }
+
+    #[test]
+    fn compacting_beside_a_journal_without_an_extension_leaves_the_journals_file_alone() {
+        let path = temporary("beside");
+        let dir = path.parent().unwrap().to_path_buf();
+        // A file journal `journal` compacts through `journal.compacting`; its log is
+        // `journal.deliveries`.
+        let journals_own = dir.join("journal.compacting");
+        std::fs::write(&journals_own, "the journal's compaction in progress\n").unwrap();
+        let log_path = dir.join("journal.deliveries");
+        std::fs::write(&log_path, "{\"at\":1,\"id\":\"a\"}\n").unwrap();
+        let mut log = FileDeliveryLog::open(&log_path, 2).unwrap();
+        assert!(!log.first_delivery("a", 3).unwrap());
+        assert_eq!(
+            std::fs::read_to_string(&journals_own).unwrap(),
+            "the journal's compaction in progress\n"
+        );
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

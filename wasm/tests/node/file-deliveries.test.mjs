@@ -83,8 +83,9 @@ test('FileDeliveryLog: the Rust format, the window, a torn line, a bad line, com
   const dir = scratch();
   const path = join(dir, 'deliveries');
   try {
-    // Lines as the Rust FileDeliveryLog writes them, the last one torn by a crash.
-    writeFileSync(path, '{"at":1000,"id":"m-1"}\n{"at":2000,"id":"m\\"2\\n\\u00e9"}\n{"at":3000,"id":"m-');
+    // Lines as serde_json writes them for the Rust FileDeliveryLog (quotes and newlines
+    // escaped, other characters as they are), the last one torn by a crash.
+    writeFileSync(path, '{"at":1000,"id":"m-1"}\n{"at":2000,"id":"m\\"2\\né"}\n{"at":3000,"id":"m-');
     let log = new FileDeliveryLog(path);
     assert.equal(await log.firstDelivery('m-1', 5000), false);
     assert.equal(await log.firstDelivery('m"2\né', 5000), false, 'an id is data');
@@ -111,6 +112,11 @@ test('FileDeliveryLog: the Rust format, the window, a torn line, a bad line, com
     assert.equal(await log.firstDelivery('new', WINDOW_MS), true);
     assert.deepEqual(lines(path), [`{"at":${WINDOW_MS},"id":"new"}`]);
     assert.equal(await log.firstDelivery('new', WINDOW_MS + 1), false);
+
+    // Beside a journal `journal` (no extension), whose own compaction is `journal.compacting`.
+    writeFileSync(join(dir, 'journal.compacting'), 'the journal\'s own\n');
+    await new FileDeliveryLog(join(dir, 'journal.deliveries')).firstDelivery('z', 1);
+    assert.equal(readFileSync(join(dir, 'journal.compacting'), 'utf8'), "the journal's own\n");
 
     assert.throws(() => new FileDeliveryLog(''), InvalidInputError);
     await assert.rejects(log.firstDelivery('', 1), InvalidInputError);
