@@ -270,7 +270,7 @@ fn post_grant(url: &str, transport: &UreqTransport, request: &GrantRequest) -> G
             200..=299 | 409 => GrantOutcome::Granted,
             429 | 500..=599 => GrantOutcome::RetryLater,
             status => {
-                let said = crate::log::shown(&String::from_utf8_lossy(&answer.body));
+                let said = twitch_drops::as_data(&String::from_utf8_lossy(&answer.body));
                 GrantOutcome::Failed(format!("grant URL answered {status}: {said}"))
             }
         },

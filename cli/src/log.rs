@@ -114,32 +114,3 @@ impl Printer {
         let _ = writeln!(std::io::stderr().lock(), "{line}");
     }
 }
-
-/// Text from a server or a backend made fit for one line of ours: at most 200 characters,
-/// control and line-breaking characters as spaces, trimmed.
-pub fn shown(text: &str) -> String {
-    let one_line: String = text
-        .chars()
-        .take(200)
-        .map(|c| {
-            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
-                ' '
-            } else {
-                c
-            }
-        })
-        .collect();
-    one_line.trim().to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_servers_text_is_shown_on_one_bounded_line() {
-        assert_eq!(
-            super::shown("  sub-1\n\u{1b}[2Jforged\u{2028}x "),
-            "sub-1  [2Jforged x"
-        );
-        assert_eq!(super::shown(&"y".repeat(500)).len(), 200);
-    }
-}

@@ -57,7 +57,7 @@ pub use http::{HttpRequest, HttpResponse, Method};
 pub use ids::{check_id, IdProblem, InvalidId, MAX_ID_BYTES};
 pub use observe::{Level, LogRecord, Logger, Metrics, MetricsSnapshot};
 pub use rate_limit::RateLimit;
-pub use redact::{scrub, MIN_SCRUBBED_BYTES, REDACTED};
+pub use redact::{as_data, scrub, MAX_SERVER_TEXT, MIN_SCRUBBED_BYTES, REDACTED};
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use session::{AskToken, Authorized, InstallToken, Session};

@@ -60,7 +60,7 @@ pub const MAX_SERVER_TEXT: usize = 500;
 /// error buffer): scrubbed of every secret the process holds, at most [`MAX_SERVER_TEXT`]
 /// characters, each control or line-breaking character a space, so a hostile answer can
 /// neither hide a secret in it nor forge lines of its own.
-pub(crate) fn as_data(text: &str) -> String {
+pub fn as_data(text: &str) -> String {
     let mut kept: String = scrub(text)
         .chars()
         .take(MAX_SERVER_TEXT + 1)
@@ -102,6 +102,20 @@ fn spellings(secret: &str) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::Secret;
+
+    #[test]
+    fn as_data_scrubs_then_keeps_one_bounded_line() {
+        let secret = crate::Secret::new("as-data-secret-0123456789");
+        let shown = as_data(&format!(
+            "  sub\n\u{1b}[2J{}\u{2028}x{} ",
+            secret.expose(),
+            "y".repeat(600)
+        ));
+        assert!(!shown.contains(secret.expose()), "{shown}");
+        assert!(shown.starts_with("  sub  [2J<redacted> x"), "{shown}");
+        assert_eq!(shown.chars().count(), MAX_SERVER_TEXT + 1);
+        assert!(shown.ends_with('…'));
+    }
 
     #[test]
     fn every_spelling_of_a_live_secret_goes_and_a_dropped_one_is_forgotten() {

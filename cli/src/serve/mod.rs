@@ -19,11 +19,10 @@ use std::time::{Duration, Instant};
 use twitch_drops::eventsub::{self, DropGrantCondition};
 use twitch_drops::webhook::{self, Delivery, DeliveryLog};
 use twitch_drops::{
-    Clock, Engine, Entitlement, EntitlementsQuery, FulfillOptions, FulfillReport, Grant, Journal,
-    Secret, StopSignal, SystemClock,
+    as_data, Clock, Engine, Entitlement, EntitlementsQuery, FulfillOptions, FulfillReport, Grant,
+    Journal, Secret, StopSignal, SystemClock,
 };
 
-use crate::log::shown;
 use crate::settings::DropsClient;
 
 mod metrics;
@@ -32,6 +31,10 @@ use metrics::{prometheus, Counters, TimedGrant};
 /// Most pages of subscriptions read looking for ours (Twitch allows an app 10 000
 /// subscriptions, 100 to a page).
 const MAX_SUBSCRIPTION_PAGES: usize = 100;
+
+/// How many times a subscription is tried when Twitch fails to answer it (about 4 minutes
+/// of waits in all); then `/healthz` stays 503 and the error says why.
+const SUBSCRIBE_ATTEMPTS: u32 = 10;
 
 /// The largest webhook body read (Twitch's batches are far smaller).
 const MAX_BODY: u64 = 1024 * 1024;
@@ -98,6 +101,7 @@ pub fn run(
         counters: &counters,
         stop: &stop,
         subscriber: &subscriber,
+        refusals: &Every::new(Duration::from_secs(10)),
     };
     listen(&server, &service, deliveries, &worker);
     drop(pushes);
@@ -139,13 +143,34 @@ impl Subscriber {
             if let Some(campaign) = &self.campaign {
                 condition = condition.campaign(campaign.clone());
             }
-            let made = eventsub::subscription_request(
-                self.client.config(),
-                &condition,
-                callback,
-                &self.secret,
-            )
-            .and_then(|op| self.client.run(op));
+            // A failure Twitch may get over (no answer, 429, 5xx) is tried again, waiting
+            // 1, 2, 4… up to 60 s, SUBSCRIBE_ATTEMPTS times in all.
+            let mut attempt = 1;
+            let made = loop {
+                let made = eventsub::subscription_request(
+                    self.client.config(),
+                    &condition,
+                    callback,
+                    &self.secret,
+                )
+                .and_then(|op| self.client.run(op));
+                let passing = match &made {
+                    Err(e) => e.status().is_none_or(|s| s == 429 || s >= 500),
+                    Ok(_) => false,
+                };
+                if !passing || attempt == SUBSCRIBE_ATTEMPTS {
+                    break made;
+                }
+                let wait = Duration::from_secs((1u64 << (attempt - 1)).min(60));
+                if let Err(e) = &made {
+                    eprintln!(
+                        "drops: warn: cannot subscribe yet ({e}); trying again in {} s",
+                        wait.as_secs()
+                    );
+                }
+                std::thread::sleep(wait);
+                attempt += 1;
+            };
             let (subscription, how) = match made {
                 Ok(subscription) => (subscription, "subscribed to"),
                 // The same subscription exists (a restart, another instance): reuse it.
@@ -174,8 +199,8 @@ impl Subscriber {
             );
             eprintln!(
                 "drops: {how} drop.entitlement.grant ({}, {}){}",
-                shown(&subscription.id),
-                shown(&subscription.status),
+                as_data(&subscription.id),
+                as_data(&subscription.status),
                 if usable {
                     ""
                 } else {
@@ -217,8 +242,8 @@ impl Subscriber {
             subscription.status == "notification_failures_exceeded" && self.target.is_some();
         eprintln!(
             "drops: warn: Twitch revoked subscription {} ({}){}",
-            shown(&subscription.id),
-            shown(&subscription.status),
+            as_data(&subscription.id),
+            as_data(&subscription.status),
             if again { ": subscribing again" } else { "" }
         );
         if again {
@@ -236,18 +261,52 @@ struct Service<'a> {
     counters: &'a Counters,
     stop: &'a StopSignal,
     subscriber: &'a Arc<Subscriber>,
+    /// Refused webhook requests (anyone can send one) are said at most every 10 s.
+    refusals: &'a Every,
+}
+
+/// A line said at most once a period, with how many were held back meanwhile.
+struct Every {
+    period: Duration,
+    last: std::sync::Mutex<Option<Instant>>,
+    held: std::sync::atomic::AtomicU64,
+}
+
+impl Every {
+    fn new(period: Duration) -> Self {
+        Every {
+            period,
+            last: std::sync::Mutex::new(None),
+            held: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// `Some(held back since the last one)` when a line may be said now.
+    fn now(&self) -> Option<u64> {
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if last.is_some_and(|at| now.duration_since(at) < self.period) {
+            self.held.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        *last = Some(now);
+        Some(self.held.swap(0, Ordering::Relaxed))
+    }
 }
 
 /// Answers requests until the stop signal.
 /// A worker that ended without a stop (it panicked) ends the service too, rather than take
-/// pushes nobody grants: the process exits non-zero for its supervisor to restart it.
+/// pushes nobody grants: the process exits non-zero for its supervisor to restart it. The
+/// worker ends only after a stop or a panic.
 fn listen(
     server: &tiny_http::Server,
     service: &Service<'_>,
     mut deliveries: Box<dyn DeliveryLog + Send>,
     worker: &std::thread::JoinHandle<()>,
 ) {
-    while !service.stop.is_raised() && !worker.is_finished() {
+    // After a stop, requests are still answered (webhooks 503, so Twitch sends them again;
+    // the probes as ever) until the worker has finished its run.
+    while !worker.is_finished() {
         let request = match server.recv_timeout(Duration::from_millis(200)) {
             Ok(Some(request)) => request,
             Ok(None) => continue,
@@ -315,7 +374,7 @@ fn answer(
                     SystemClock.now_ms(),
                     deliveries,
                 );
-                note_delivery(&handled.delivery, service.pushes, service.counters);
+                note_delivery(&handled.delivery, service);
                 if let Delivery::Revocation { subscription } = &handled.delivery {
                     service.subscriber.revoked(subscription);
                 }
@@ -333,11 +392,8 @@ fn answer(
 }
 
 /// Counts a webhook delivery and hands its grants to the worker.
-fn note_delivery(
-    delivery: &Delivery,
-    pushes: &mpsc::Sender<Vec<Entitlement>>,
-    counters: &Counters,
-) {
+fn note_delivery(delivery: &Delivery, service: &Service<'_>) {
+    let (pushes, counters) = (service.pushes, service.counters);
     match delivery {
         Delivery::Grants { entitlements, .. } => {
             counters.messages.fetch_add(1, Ordering::Relaxed);
@@ -355,7 +411,14 @@ fn note_delivery(
         }
         Delivery::Refused(error) => {
             counters.refused.fetch_add(1, Ordering::Relaxed);
-            eprintln!("drops: warn: a webhook request was refused: {error}");
+            match service.refusals.now() {
+                Some(0) => eprintln!("drops: warn: a webhook request was refused: {error}"),
+                Some(held) => eprintln!(
+                    "drops: warn: a webhook request was refused: {error} ({held} more since \
+                     the last one said; drops_eventsub_refused_total counts them all)"
+                ),
+                None => {}
+            }
         }
         Delivery::NotRecorded(error) => {
             eprintln!("drops: warn: a delivery could not be recorded (503, Twitch sends it again): {error}");
@@ -393,6 +456,29 @@ fn work(
         if stop.is_raised() {
             return;
         }
+        // A drain when it is due, before any push: a steady stream of pushes never
+        // postpones it (it is what catches the pushes Twitch lost).
+        if Instant::now() >= next_drain {
+            let drain = FulfillOptions {
+                grants_in_flight: options.grants_in_flight,
+                stop_signal: Some(stop.clone()),
+                ..FulfillOptions::new(EntitlementsQuery::new().game(options.game.clone()))
+            };
+            match Engine::new(client.config(), drain) {
+                Ok(engine) => {
+                    let report = run(engine);
+                    counters
+                        .reconciled
+                        .fetch_add(report.fulfilled, Ordering::Relaxed);
+                    if report.listed > 0 || report.error.is_some() {
+                        say("reconcile", report.listed as usize, &report);
+                    }
+                }
+                Err(e) => eprintln!("drops: reconcile: {e}"),
+            }
+            next_drain = Instant::now() + options.reconcile_every;
+            continue;
+        }
         let wait = next_drain.saturating_duration_since(Instant::now());
         match pushed.recv_timeout(wait.min(Duration::from_millis(200))) {
             Ok(mut entitlements) => {
@@ -420,26 +506,6 @@ fn work(
                     Ok(engine) => say("push", count, &run(engine)),
                     Err(e) => eprintln!("drops: push: {e}"),
                 }
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() >= next_drain => {
-                let drain = FulfillOptions {
-                    grants_in_flight: options.grants_in_flight,
-                    stop_signal: Some(stop.clone()),
-                    ..FulfillOptions::new(EntitlementsQuery::new().game(options.game.clone()))
-                };
-                match Engine::new(client.config(), drain) {
-                    Ok(engine) => {
-                        let report = run(engine);
-                        counters
-                            .reconciled
-                            .fetch_add(report.fulfilled, Ordering::Relaxed);
-                        if report.listed > 0 || report.error.is_some() {
-                            say("reconcile", report.listed as usize, &report);
-                        }
-                    }
-                    Err(e) => eprintln!("drops: reconcile: {e}"),
-                }
-                next_drain = Instant::now() + options.reconcile_every;
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
