@@ -305,7 +305,16 @@ async fn deliver(state: &State, message: &Message) {
     for (attempt, wait) in std::iter::once(0).chain(RETRY_MS).enumerate() {
         if attempt > 0 {
             tokio::time::sleep(Duration::from_millis(wait)).await;
-            state.lock().claim_stream.stats.retries += 1;
+        }
+        {
+            // A reset or a new stream ended this one: nothing more of it is sent.
+            let mut inner = state.lock();
+            if inner.claim_stream.generation != message.generation {
+                return;
+            }
+            if attempt > 0 {
+                inner.claim_stream.stats.retries += 1;
+            }
         }
         let Ok(target) = &target else { break };
         let signature = sign(

@@ -796,3 +796,38 @@ fn claim_streams_over_the_admin_route_refuse_bad_fields_and_push_nothing_unsubsc
         (20, 20, 0)
     );
 }
+
+#[test]
+fn a_reset_stops_a_claim_stream_and_its_late_messages() {
+    let fake = start_with(|c| c.seed = small_seed());
+    let token = app_token(&fake);
+    let hook = echoing();
+    let created = subscribe(&fake, &token, &subscription_body(&hook.url));
+    let id = created.json()["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(settled_status(&fake, &id), "enabled");
+    fake.stream_claims(&ClaimStream {
+        claims: 50,
+        per_second: 1000.0,
+        late_rate: 1.0,
+        late_ms: 400,
+        ..ClaimStream::default()
+    })
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(150));
+    assert!(fake.claim_stream_stats().claims > 0, "claims were made");
+    fake.reset(small_seed());
+    std::thread::sleep(Duration::from_millis(800));
+    let notifications = hook
+        .received()
+        .iter()
+        .filter(|r| r.header("Twitch-Eventsub-Message-Type") == "notification")
+        .count();
+    assert_eq!(
+        notifications, 0,
+        "the late messages of a stopped stream are not sent"
+    );
+    assert_eq!(fake.claim_stream_stats(), ClaimStreamStats::default());
+}
