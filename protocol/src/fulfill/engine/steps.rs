@@ -13,6 +13,8 @@ use crate::fulfill::report::FulfillReport;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::step::Input;
 use crate::transport::TransportError;
+#[cfg(doc)]
+use super::Engine;
 
 /// Passes over the list a run makes at most: a pass repeats only when the one before found
 /// something new, which a list that settles stops doing within a few passes.
