@@ -10,12 +10,17 @@ use crate::device::{self, DeviceCode};
 use crate::entitlements::{
     self, Entitlement, EntitlementPages, EntitlementsPage, EntitlementsQuery, FulfillmentStatus,
 };
+use crate::eventsub;
 use crate::token::{self, AccessToken, OAuthToken, TokenInfo};
 use crate::update::{self, UpdateReport};
 use crate::{Clock, Config, Error, Input, Operation, RateLimit, Session, Step, Transport};
 
 /// A Drops client. Share it between threads by reference (`&Client` is `Sync` when the
 /// transport is): calls run concurrently and a token is fetched once for all of them.
+/// Most pages of EventSub subscriptions read looking for one (Twitch allows an app 10 000
+/// subscriptions, 100 to a page).
+pub const MAX_SUBSCRIPTION_PAGES: usize = 100;
+
 pub struct Client<T, C> {
     config: Config,
     transport: T,
@@ -196,6 +201,33 @@ impl<T: Transport, C: Clock> Client<T, C> {
     /// journal recoveries (see [`MetricsSnapshot`](crate::MetricsSnapshot)).
     pub fn metrics(&self) -> crate::MetricsSnapshot {
         self.session.metrics()
+    }
+
+    /// The app's `drop.entitlement.grant` subscription of `condition` to `callback_url`, if
+    /// Twitch has one: the one a 409 answer to `eventsub::subscription_request` says exists
+    /// (a restart, another instance). Reads the app's subscriptions page by page, at most
+    /// [`MAX_SUBSCRIPTION_PAGES`] and never a cursor twice.
+    pub fn find_drop_grant_subscription(
+        &self,
+        condition: &eventsub::DropGrantCondition,
+        callback_url: &str,
+    ) -> Result<Option<eventsub::Subscription>, Error> {
+        let mut cursor: Option<String> = None;
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..MAX_SUBSCRIPTION_PAGES {
+            let page = self.run(eventsub::subscriptions_request(
+                &self.config,
+                cursor.as_deref(),
+            )?)?;
+            if let Some(found) = page.find(condition, callback_url) {
+                return Ok(Some(found.clone()));
+            }
+            match page.cursor {
+                Some(next) if seen.insert(next.clone()) => cursor = Some(next),
+                _ => return Ok(None),
+            }
+        }
+        Ok(None)
     }
 }
 

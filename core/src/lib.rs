@@ -33,7 +33,7 @@ mod journal;
 #[cfg(all(feature = "ureq", not(target_arch = "wasm32")))]
 mod ureq_transport;
 
-pub use client::{Client, Entitlements, Pages};
+pub use client::{Client, Entitlements, Pages, MAX_SUBSCRIPTION_PAGES};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use journal::ClaimSettings;
 #[cfg(feature = "postgres")]

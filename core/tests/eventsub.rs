@@ -1000,3 +1000,63 @@ fn pushed_grants_feed_the_fulfillment_engine() {
     }
     assert_eq!(fake.stats().duplicate_fulfill_attempts, 0);
 }
+
+/// A subscription on a page of the app's subscriptions, to `callback`.
+fn listed(id: &str, callback: &str) -> serde_json::Value {
+    json!({"id": id, "status": "enabled", "type": "drop.entitlement.grant", "version": "1",
+           "condition": {"organization_id": "9001", "category_id": "509658"},
+           "transport": {"method": "webhook", "callback": callback},
+           "created_at": "2023-11-14T22:13:20.000Z", "cost": 0})
+}
+
+#[test]
+fn the_subscription_a_409_means_is_found_page_by_page_and_a_looping_cursor_ends() {
+    let mut server = Server::new();
+    let first = server
+        .mock("GET", SUBSCRIBE_PATH)
+        .match_query(Matcher::UrlEncoded(
+            "type".into(),
+            "drop.entitlement.grant".into(),
+        ))
+        .with_status(200)
+        .with_body(
+            json!({"data": [listed("other", "https://elsewhere.example/hook")],
+                   "pagination": {"cursor": "page-2"}})
+            .to_string(),
+        )
+        .expect(1)
+        .create();
+    let second = server
+        .mock("GET", SUBSCRIBE_PATH)
+        .match_query(Matcher::AllOf(vec![
+            Matcher::UrlEncoded("type".into(), "drop.entitlement.grant".into()),
+            Matcher::UrlEncoded("after".into(), "page-2".into()),
+        ]))
+        .with_status(200)
+        .with_body(json!({"data": [listed("ours", CALLBACK)], "pagination": {}}).to_string())
+        .expect(1)
+        .create();
+    let (client, _clock) = static_client(&server);
+    let condition = DropGrantCondition::new("9001").category("509658");
+    let found = client
+        .find_drop_grant_subscription(&condition, CALLBACK)
+        .unwrap();
+    assert_eq!(found.map(|s| s.id), Some("ours".to_string()));
+    first.assert();
+    second.assert();
+    server.reset();
+
+    // A server whose cursor comes back: the search ends, having asked each cursor once.
+    let looping = server
+        .mock("GET", SUBSCRIBE_PATH)
+        .match_query(Matcher::Any)
+        .with_status(200)
+        .with_body(json!({"data": [], "pagination": {"cursor": "again"}}).to_string())
+        .expect(2)
+        .create();
+    let found = client
+        .find_drop_grant_subscription(&condition, CALLBACK)
+        .unwrap();
+    assert_eq!(found, None);
+    looping.assert();
+}

@@ -28,10 +28,6 @@ use crate::settings::DropsClient;
 mod metrics;
 use metrics::{prometheus, Counters, TimedGrant};
 
-/// Most pages of subscriptions read looking for ours (Twitch allows an app 10 000
-/// subscriptions, 100 to a page).
-const MAX_SUBSCRIPTION_PAGES: usize = 100;
-
 /// How many times a subscription is tried when Twitch fails to answer it (about 4 minutes
 /// of waits in all); then `/healthz` stays 503 and the error says why.
 const SUBSCRIBE_ATTEMPTS: u32 = 10;
@@ -174,7 +170,10 @@ impl Subscriber {
             let (subscription, how) = match made {
                 Ok(subscription) => (subscription, "subscribed to"),
                 // The same subscription exists (a restart, another instance): reuse it.
-                Err(e) if e.status() == Some(409) => match self.existing(&condition, callback) {
+                Err(e) if e.status() == Some(409) => match self
+                    .client
+                    .find_drop_grant_subscription(&condition, callback)
+                {
                     Ok(Some(subscription)) => (subscription, "reusing"),
                     Ok(None) => {
                         eprintln!(
@@ -209,29 +208,6 @@ impl Subscriber {
             );
             self.ready.store(usable, Ordering::SeqCst);
         });
-    }
-
-    /// The app's subscription of `condition` to `callback`, looked up page by page (at
-    /// most [`MAX_SUBSCRIPTION_PAGES`], and never a cursor twice).
-    fn existing(
-        &self,
-        condition: &DropGrantCondition,
-        callback: &str,
-    ) -> Result<Option<eventsub::Subscription>, twitch_drops::Error> {
-        let mut cursor: Option<String> = None;
-        let mut seen = std::collections::HashSet::new();
-        for _ in 0..MAX_SUBSCRIPTION_PAGES {
-            let request = eventsub::subscriptions_request(self.client.config(), cursor.as_deref())?;
-            let page = self.client.run(request)?;
-            if let Some(found) = page.find(condition, callback) {
-                return Ok(Some(found.clone()));
-            }
-            match page.cursor {
-                Some(next) if seen.insert(next.clone()) => cursor = Some(next),
-                _ => return Ok(None),
-            }
-        }
-        Ok(None)
     }
 
     /// Twitch revoked the subscription: subscribes again when it gave up on failed

@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(doc)]
+use super::Engine;
 use crate::entitlements::EntitlementsQuery;
 use crate::error::Error;
 use crate::fulfill::grant::{GrantOutcome, GrantRequest};
@@ -13,8 +15,6 @@ use crate::fulfill::report::FulfillReport;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::step::Input;
 use crate::transport::TransportError;
-#[cfg(doc)]
-use super::Engine;
 
 /// Passes over the list a run makes at most: a pass repeats only when the one before found
 /// something new, which a list that settles stops doing within a few passes.
