@@ -99,6 +99,8 @@ namespace UnityEngine.Networking
         public string url { get; private set; }
         public string method { get; private set; }
         public int redirectLimit { get; set; }
+        /// <summary>Seconds before the request is aborted; 0: never (Unity's default).</summary>
+        public int timeout { get; set; }
         public DownloadHandlerBuffer downloadHandler { get; set; }
         public UploadHandlerRaw uploadHandler { get; set; }
         public long responseCode { get; private set; }
@@ -122,6 +124,11 @@ namespace UnityEngine.Networking
             web.Method = method;
             web.AllowAutoRedirect = redirectLimit > 0;
             web.Proxy = null;
+            if (timeout > 0)
+            {
+                web.Timeout = timeout * 1000;
+                web.ReadWriteTimeout = timeout * 1000;
+            }
             foreach (var header in headers)
             {
                 if (string.Equals(header.Key, "Content-Type", StringComparison.OrdinalIgnoreCase)) web.ContentType = header.Value;

@@ -109,6 +109,8 @@ public class LinkTwitch : MonoBehaviour
         var web = new UnityWebRequest(request.Url, request.Method)
         {
             redirectLimit = 0,
+            // Unity's default is no timeout: a request that never ends would hold the run.
+            timeout = 30,
             downloadHandler = new DownloadHandlerBuffer(),
         };
         if (request.Body.Length > 0) web.uploadHandler = new UploadHandlerRaw(request.Body);
