@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use twitch_drops::eventsub::{self, DropGrantCondition};
 use twitch_drops::webhook::{self, Delivery, DeliveryLog};
 use twitch_drops::{
-    as_data, Clock, Engine, Entitlement, EntitlementsQuery, FulfillOptions, FulfillReport, Grant,
-    Journal, Secret, StopSignal, SystemClock,
+    as_data, Clock, Engine, Entitlement, EntitlementsQuery, ErrorKind, FulfillOptions,
+    FulfillReport, Grant, Journal, Secret, StopSignal, SystemClock,
 };
 
 use crate::settings::DropsClient;
@@ -151,7 +151,11 @@ impl Subscriber {
                 )
                 .and_then(|op| self.client.run(op));
                 let passing = match &made {
-                    Err(e) => e.status().is_none_or(|s| s == 429 || s >= 500),
+                    Err(e) => match e.kind() {
+                        ErrorKind::Transport | ErrorKind::RateLimited => true,
+                        ErrorKind::Http => e.status().is_some_and(|s| s == 429 || s >= 500),
+                        _ => false,
+                    },
                     Ok(_) => false,
                 };
                 if !passing || attempt == SUBSCRIBE_ATTEMPTS {
