@@ -89,7 +89,24 @@ impl std::str::FromStr for JournalSpec {
     }
 }
 
-/// The journal `drops fulfill` keeps when given none:
+/// `spec`, or else the default journal ([`default_path`]), said on stderr unless `quiet`.
+pub fn given_or_default(
+    spec: Option<JournalSpec>,
+    client_id: &str,
+    game: &str,
+    quiet: bool,
+) -> Result<JournalSpec, String> {
+    if let Some(spec) = spec {
+        return Ok(spec);
+    }
+    let path = default_path(client_id, game)?;
+    if !quiet {
+        eprintln!("drops: journal {}", path.display());
+    }
+    Ok(JournalSpec::Sqlite(path))
+}
+
+/// The journal `drops fulfill` and `drops serve` keep when given none:
 /// `$XDG_STATE_HOME/twitch-drops/` (else `~/.local/state/twitch-drops/`, created 0700)
 /// `journal-<client id>-<game>-<hash>.sqlite`, the name reduced to a safe file name and the
 /// hash (of the exact pair) keeping pairs that reduce alike apart.

@@ -4,6 +4,7 @@
 
 mod demo;
 mod fulfill;
+mod granting;
 mod interrupt;
 mod journal;
 mod log;
@@ -14,7 +15,6 @@ mod settings;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use twitch_drops::{
@@ -130,35 +130,8 @@ enum Command {
         /// No journal at all: a crash may then grant some rewards twice on the rerun.
         #[arg(long, conflicts_with = "journal")]
         no_journal: bool,
-        /// Seconds a shared journal's claims outlive a process that died holding them;
-        /// another instance takes them over after that.
-        #[arg(long, default_value_t = 60.0)]
-        claim_ttl: f64,
-        /// Run this shell command per entitlement (DROPS_ENTITLEMENT_ID, DROPS_USER_ID,
-        /// DROPS_BENEFIT_ID, DROPS_GAME_ID, DROPS_TIMESTAMP, DROPS_GRANT_RESUMED in its
-        /// environment): exit 0 = granted, 75 = retry later, other = failed.
-        /// DROPS_GRANT_RESUMED=1: a crash interrupted an earlier call for this entitlement,
-        /// which may have granted it; the command must check its own records for
-        /// DROPS_ENTITLEMENT_ID and exit 0 without granting again if it did (0: first call).
-        #[arg(long)]
-        grant_exec: Option<String>,
-        /// POST each entitlement as JSON to this URL of your backend (HTTPS, or HTTP to
-        /// loopback), its id as the Idempotency-Key header: 2xx = granted, 409 = given
-        /// before (granted), 429 or 5xx = retry later, another 4xx = failed. A resumed grant
-        /// carries "resumed": true: the backend answers 409 if it gave it.
-        #[arg(long, conflicts_with = "grant_exec")]
-        grant_url: Option<String>,
-        /// Append one line per grant (entitlement id, user id, benefit id) to this file,
-        /// on disk before the entitlement is marked FULFILLED. It is the record of what was
-        /// given: a grant resumed after a crash whose id is in it counts as given and is
-        /// not written, nor its --grant-exec run, again.
-        #[arg(long)]
-        grant_log: Option<PathBuf>,
-        /// Grant scripts run at once (1 to 100): claimed in the journal together, run side
-        /// by side. After a crash only these can be in doubt (resumed on the rerun); more at
-        /// once means fewer journal writes. (With --grant-log alone, 100 at a time.)
-        #[arg(long, default_value_t = 4)]
-        grant_jobs: usize,
+        #[command(flatten)]
+        granting: granting::Granting,
         /// Requests to Twitch out at once (1 to 16): the next page and PATCHes go side by
         /// side while grants run.
         #[arg(long, default_value_t = twitch_drops::fulfill::DEFAULT_REQUESTS_IN_FLIGHT)]
@@ -196,21 +169,8 @@ enum Command {
         /// journal: in `<journal>.deliveries` beside it).
         #[arg(long, env = "DROPS_JOURNAL", hide_env_values = true)]
         journal: Option<journal::JournalSpec>,
-        /// As `fulfill --claim-ttl`.
-        #[arg(long, default_value_t = 60.0)]
-        claim_ttl: f64,
-        /// As `fulfill --grant-exec`.
-        #[arg(long)]
-        grant_exec: Option<String>,
-        /// As `fulfill --grant-url`.
-        #[arg(long, conflicts_with = "grant_exec")]
-        grant_url: Option<String>,
-        /// As `fulfill --grant-log`.
-        #[arg(long)]
-        grant_log: Option<PathBuf>,
-        /// As `fulfill --grant-jobs`.
-        #[arg(long, default_value_t = 4)]
-        grant_jobs: usize,
+        #[command(flatten)]
+        granting: granting::Granting,
     },
     /// Run `fulfill` against a fake Twitch started in-process with seeded data (offline).
     Demo {
@@ -337,34 +297,15 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             user,
             journal,
             no_journal,
-            claim_ttl,
-            grant_exec,
-            grant_url,
-            grant_log,
-            grant_jobs,
+            granting,
             requests_in_flight,
         } => {
-            let claim_ttl = Duration::try_from_secs_f64(claim_ttl)
-                .ok()
-                .filter(|t| *t >= Duration::from_millis(100) && *t <= Duration::from_secs(86_400))
-                .ok_or_else(|| format!("--claim-ttl {claim_ttl}: give 0.1 to 86400 seconds"))?;
-            if !(1..=twitch_drops::fulfill::MAX_GRANTS_IN_FLIGHT).contains(&grant_jobs) {
-                return Err(format!(
-                    "--grant-jobs {grant_jobs}: give 1 to {}",
-                    twitch_drops::fulfill::MAX_GRANTS_IN_FLIGHT
-                ));
-            }
+            let granting::Checked {
+                mut grant,
+                grants_in_flight,
+                claim_ttl,
+            } = granting.check()?;
             let client = cli.connection.client()?;
-            // With scripts, the grants running are the scripts: --grant-jobs of them. With
-            // the grant log alone a grant is its line, and a resumed one whose line is
-            // there is not written again: a hundred are claimed and recorded at a time.
-            let giver = fulfill::Giver::of(grant_exec, grant_url)?;
-            let grants_in_flight = if giver.is_some() {
-                grant_jobs
-            } else {
-                twitch_drops::fulfill::MAX_GRANTS_IN_FLIGHT
-            };
-            let mut grant = fulfill::CommandGrant::new(giver, grant_log.as_deref(), grant_jobs)?;
             let quiet = cli.logging.quiet();
             let journal = if no_journal {
                 if !quiet {
@@ -374,14 +315,13 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     );
                 }
                 None
-            } else if let Some(spec) = journal {
-                Some(spec)
             } else {
-                let path = journal::default_path(client.config().client_id(), &game)?;
-                if !quiet {
-                    eprintln!("drops: journal {}", path.display());
-                }
-                Some(journal::JournalSpec::Sqlite(path))
+                Some(journal::given_or_default(
+                    journal,
+                    client.config().client_id(),
+                    &game,
+                    quiet,
+                )?)
             };
             let mut query = EntitlementsQuery::new().game(game);
             query.user_id = user;
@@ -411,39 +351,18 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             campaign,
             reconcile_every,
             journal,
-            claim_ttl,
-            grant_exec,
-            grant_url,
-            grant_log,
-            grant_jobs,
+            granting,
         } => {
-            let seconds = |value: f64, flag: &str, max: f64| {
-                Duration::try_from_secs_f64(value)
-                    .ok()
-                    .filter(|d| d.as_secs_f64() >= 0.1 && d.as_secs_f64() <= max)
-                    .ok_or_else(|| format!("{flag} {value}: give 0.1 to {max} seconds"))
-            };
-            let reconcile_every = seconds(reconcile_every, "--reconcile-every", 86_400.0)?;
-            let claim_ttl = seconds(claim_ttl, "--claim-ttl", 86_400.0)?;
-            if !(1..=twitch_drops::fulfill::MAX_GRANTS_IN_FLIGHT).contains(&grant_jobs) {
-                return Err(format!("--grant-jobs {grant_jobs}: give 1 to 100"));
-            }
+            let reconcile_every =
+                granting::seconds(reconcile_every, "--reconcile-every", 86_400.0)?;
+            let granting::Checked {
+                grant,
+                grants_in_flight,
+                claim_ttl,
+            } = granting.check()?;
             let client = std::sync::Arc::new(cli.connection.client()?);
-            let spec = match journal {
-                Some(spec) => spec,
-                None => {
-                    let path = journal::default_path(client.config().client_id(), &game)?;
-                    eprintln!("drops: journal {}", path.display());
-                    journal::JournalSpec::Sqlite(path)
-                }
-            };
-            let giver = fulfill::Giver::of(grant_exec, grant_url)?;
-            let grants_in_flight = if giver.is_some() {
-                grant_jobs
-            } else {
-                twitch_drops::fulfill::MAX_GRANTS_IN_FLIGHT
-            };
-            let grant = fulfill::CommandGrant::new(giver, grant_log.as_deref(), grant_jobs)?;
+            let spec =
+                journal::given_or_default(journal, client.config().client_id(), &game, false)?;
             let engine_journal = journal::open(Some(&spec), claim_ttl)?;
             let deliveries = journal::open_deliveries(&spec)?;
             serve::run(
