@@ -4,15 +4,17 @@
 //! ledger shows.
 #![cfg(unix)]
 
+mod common;
+
 use std::collections::HashMap;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use fake_twitch::{FakeConfig, FakeTwitch, Seed, CLAIMED};
+use common::{fake_of_game as fake, GAME};
+use fake_twitch::{FakeTwitch, CLAIMED};
 
-const GAME: &str = "509658";
 const KILLS: usize = 30;
 /// Grants run at once: the most a kill may leave in doubt.
 const GRANT_JOBS: usize = 4;
@@ -38,20 +40,6 @@ impl KillSchedule {
         self.0 ^= self.0 << 17;
         Duration::from_millis(from_ms + self.0 % span_ms)
     }
-}
-
-/// A fake holding `entitlements` CLAIMED of the game, among `users` viewers.
-fn fake(entitlements: usize, users: usize, rng_seed: u64) -> FakeTwitch {
-    let mut config = FakeConfig::new();
-    config.seed = Seed {
-        entitlements,
-        games: vec![GAME.into()],
-        foreign_games: vec![],
-        users,
-        fulfilled_fraction: 0.0,
-        rng_seed,
-    };
-    FakeTwitch::start(config).expect("fake starts")
 }
 
 /// Ids of the game's entitlements still CLAIMED.

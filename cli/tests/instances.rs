@@ -8,6 +8,8 @@
 //! at `TD_POSTGRES_URL` if set. Each test works in a schema of its own.
 #![cfg(unix)]
 
+mod common;
+
 use std::collections::HashMap;
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
@@ -15,9 +17,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use common::{free_address, GAME};
 use fake_twitch::{FakeConfig, FakeTwitch, Seed, CLAIMED};
 
-const GAME: &str = "509658";
 /// Grants each instance runs at once: the most a kill may leave in doubt.
 const GRANT_JOBS: usize = 4;
 
@@ -651,16 +653,6 @@ fn eventsub_deliveries_are_recorded_once_across_instances() {
         a.first_delivery("m1", later).unwrap(),
         "forgotten past the window"
     );
-}
-
-/// A free loopback port's address.
-fn free_address() -> String {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    format!("127.0.0.1:{port}")
 }
 
 /// `GET /healthz` answered 200.

@@ -4,6 +4,8 @@
 //! SIGTERM stops it with exit 0.
 #![cfg(unix)]
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -12,9 +14,9 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use fake_twitch::{Delivery, Entitlement, FakeConfig, FakeTwitch, Seed, CLAIMED};
+use common::{fake_of_game as fake, free_address, GAME};
+use fake_twitch::{Delivery, Entitlement, FakeTwitch, CLAIMED};
 
-const GAME: &str = "509658";
 const SECRET: &str = "a-webhook-secret-for-the-tests";
 
 /// `GET path` on `address`: the status and the body.
@@ -63,20 +65,6 @@ fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(50));
     }
     done()
-}
-
-/// A fake holding `entitlements` CLAIMED of the game.
-fn fake(entitlements: usize, users: usize, rng_seed: u64) -> FakeTwitch {
-    let mut config = FakeConfig::new();
-    config.seed = Seed {
-        entitlements,
-        games: vec![GAME.into()],
-        foreign_games: vec![],
-        users,
-        fulfilled_fraction: 0.0,
-        rng_seed,
-    };
-    FakeTwitch::start(config).expect("fake starts")
 }
 
 /// An empty scratch folder for one test.
@@ -350,16 +338,6 @@ fn ready(address: &str) -> bool {
     eventually(Duration::from_secs(10), || {
         TcpStream::connect(address).is_ok() && get(address, "/healthz").0 == 200
     })
-}
-
-/// A free loopback port, known before start.
-fn free_address() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    format!("127.0.0.1:{port}")
 }
 
 #[test]
