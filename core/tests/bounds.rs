@@ -11,15 +11,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use fake_twitch::{FakeConfig, FakeTwitch, Seed, CLAIMED};
+use fake_twitch::{FakeTwitch, CLAIMED};
 use mockito::{Matcher, Server};
 use twitch_drops::{
-    Client, Clock, Config, Credentials, EntitlementsQuery, Error, FulfillOptions,
-    FulfillmentStatus, GrantOutcome, GrantRequest, MemoryJournal, SystemClock, UreqTransport,
+    Client, Clock, EntitlementsQuery, Error, FulfillOptions, FulfillmentStatus, GrantOutcome,
+    GrantRequest, MemoryJournal, SystemClock, UreqTransport,
 };
 
 const PATH: &str = "/helix/entitlements/drops";
-const GAME: &str = "509658";
 
 /// A Helix whose list is `pages` (ids per page, and the cursor each page names), read from
 /// the `after` a request gives; PATCHes succeed and are remembered, so a later page shows
@@ -234,28 +233,10 @@ impl Clock for SkewedClock {
 }
 
 fn small_bucket_fake(entitlements: usize) -> FakeTwitch {
-    let mut config = FakeConfig::new();
-    config.seed = Seed {
-        entitlements,
-        games: vec![GAME.into()],
-        foreign_games: vec![],
-        users: 50,
-        fulfilled_fraction: 0.0,
-        rng_seed: 11,
-    };
-    let fake = FakeTwitch::start(config).expect("fake starts");
+    let fake = fake_of_game(entitlements, 50, 11);
     // 600 points a minute (10 a second), 8 at once.
     fake.set_rate_limit(600, 8);
     fake
-}
-
-fn fake_config(fake: &FakeTwitch) -> Config {
-    Config::new(
-        fake.client_id(),
-        Credentials::ClientSecret(fake.client_secret().into()),
-    )
-    .with_helix_url(fake.helix_url())
-    .with_auth_url(fake.auth_url())
 }
 
 #[test]

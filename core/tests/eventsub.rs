@@ -914,12 +914,7 @@ fn a_redelivery_after_a_restart_is_recognized_through_the_journal() {
 fn subscribing_at_the_fake_gets_the_callback_verified() {
     let fake = fake();
     let hook = Webhook::start(SECRET);
-    let config = Config::new(
-        fake.client_id(),
-        Credentials::ClientSecret(fake.client_secret().into()),
-    )
-    .with_helix_url(fake.helix_url())
-    .with_auth_url(fake.auth_url());
+    let config = fake_config(&fake);
     let client = Client::with_transport(config, UreqTransport::new(), SystemClock).unwrap();
     let condition = DropGrantCondition::new(ORGANIZATION_ID).category("509658");
 
@@ -967,12 +962,7 @@ fn pushed_grants_feed_the_fulfillment_engine() {
     let pushed: Vec<Entitlement> = hook.log().into_iter().flat_map(|h| h.granted).collect();
     assert_eq!(pushed.len(), 110, "the replay is handed on once");
 
-    let config = Config::new(
-        fake.client_id(),
-        Credentials::ClientSecret(fake.client_secret().into()),
-    )
-    .with_helix_url(fake.helix_url())
-    .with_auth_url(fake.auth_url());
+    let config = fake_config(&fake);
     let client = twitch_drops::Client::with_transport(
         config,
         twitch_drops::UreqTransport::new(),

@@ -2,6 +2,10 @@
 //! outcomes, duplicates, quarantine, positional cursors, pacing, pushed entitlements, and
 //! recovery after a crash at every point of a batch.
 
+mod common;
+
+use common::fake_config;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -30,20 +34,11 @@ fn fake_with(entitlements: usize, users: usize) -> FakeTwitch {
     FakeTwitch::start(config).expect("fake starts")
 }
 
-fn config(fake: &FakeTwitch) -> Config {
-    Config::new(
-        fake.client_id(),
-        Credentials::ClientSecret(fake.client_secret().into()),
-    )
-    .with_helix_url(fake.helix_url())
-    .with_auth_url(fake.auth_url())
-}
-
 type TestClient = Client<UreqTransport, Arc<ManualClock>>;
 
 fn client(fake: &FakeTwitch) -> TestClient {
     Client::with_transport(
-        config(fake),
+        fake_config(fake),
         UreqTransport::new(),
         Arc::new(ManualClock::new(1_700_000_000_000)),
     )
@@ -337,8 +332,8 @@ fn pacing_keeps_a_small_bucket_from_answering_429() {
     // 600 points a minute, but only 8 at once: the drain must wait for refills.
     fake.set_rate_limit(600, 8);
     let before = claimed(&fake).len();
-    let client =
-        Client::with_transport(config(&fake), UreqTransport::new(), SystemClock).expect("client");
+    let client = Client::with_transport(fake_config(&fake), UreqTransport::new(), SystemClock)
+        .expect("client");
     let mut ledger = Ledger::default();
     let report = client
         .fulfill(
@@ -562,7 +557,7 @@ fn a_torn_last_journal_line_is_ignored_and_a_bad_middle_line_is_an_error() {
 #[test]
 fn a_driver_feeding_the_wrong_input_gets_an_error_not_a_panic() {
     let fake = fake_with(10, 2);
-    let mut engine = Engine::new(&config(&fake), FulfillOptions::game(GAME)).expect("engine");
+    let mut engine = Engine::new(&fake_config(&fake), FulfillOptions::game(GAME)).expect("engine");
     assert!(matches!(
         engine.resume(EngineInput::Start, 0),
         EngineStep::Studio(StudioStep::LoadJournal)
@@ -580,7 +575,7 @@ fn a_driver_feeding_the_wrong_input_gets_an_error_not_a_panic() {
 fn invalid_options_are_refused_before_any_request() {
     let fake = fake_with(10, 2);
     let options = FulfillOptions::new(twitch_drops::EntitlementsQuery::new().game(" "));
-    let error = Engine::new(&config(&fake), options).expect_err("empty game id");
+    let error = Engine::new(&fake_config(&fake), options).expect_err("empty game id");
     assert!(matches!(
         error,
         twitch_drops::Error::InvalidInput {

@@ -4,13 +4,17 @@
 //! asynchronous HTTP and its game loop would. Each entitlement is granted once, the requests
 //! stay at the minimum, faults and crashes lose nothing, and misfed answers are refused.
 
+mod common;
+
+use common::fake_config;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use fake_twitch::{FakeConfig, FakeTwitch, Faults, Seed, CLAIMED};
 use twitch_drops::{
-    Client, Config, Credentials, Engine, FileJournal, FulfillOptions, FulfillReport, GrantOutcome,
-    HostAnswer, HostStep, HostedRun, Journal, ManualClock, MemoryJournal, Transport, UreqTransport,
+    Client, Engine, FileJournal, FulfillOptions, FulfillReport, GrantOutcome, HostAnswer, HostStep,
+    HostedRun, Journal, ManualClock, MemoryJournal, Transport, UreqTransport,
 };
 
 const GAME: &str = "509658";
@@ -32,12 +36,7 @@ fn fake_with(entitlements: usize, faults: Faults) -> FakeTwitch {
 }
 
 fn client(fake: &FakeTwitch) -> TestClient {
-    let config = Config::new(
-        fake.client_id(),
-        Credentials::ClientSecret(fake.client_secret().into()),
-    )
-    .with_helix_url(fake.helix_url())
-    .with_auth_url(fake.auth_url());
+    let config = fake_config(fake);
     Client::with_transport(
         config,
         UreqTransport::new(),

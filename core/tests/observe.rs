@@ -2,13 +2,17 @@
 //! through the client's logger and its metrics. Every retry is noted once, with its reason;
 //! the counts match the faults the fake injected; no secret reaches a log line.
 
+mod common;
+
+use common::fake_config;
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use fake_twitch::{FakeConfig, FakeTwitch, Faults, Seed};
 use twitch_drops::{
-    Client, Config, Credentials, FulfillOptions, GrantOutcome, GrantRequest, HttpRequest, Level,
-    Logger, MemoryJournal, SystemClock, Transport, UreqTransport,
+    Client, FulfillOptions, GrantOutcome, GrantRequest, HttpRequest, Level, Logger, MemoryJournal,
+    SystemClock, Transport, UreqTransport,
 };
 
 const GAME: &str = "509658";
@@ -59,13 +63,7 @@ fn a_faulty_drain_notes_each_retry_and_counts_match_the_fakes_faults() {
         },
     );
     let (logger, lines) = logger(Level::Debug);
-    let config = Config::new(
-        fake.client_id(),
-        Credentials::ClientSecret(fake.client_secret().into()),
-    )
-    .with_helix_url(fake.helix_url())
-    .with_auth_url(fake.auth_url())
-    .with_logger(logger);
+    let config = fake_config(&fake).with_logger(logger);
     // Every credential the transport carries, to look for in the log afterwards.
     let sent_secrets: Arc<Mutex<Vec<String>>> = Arc::default();
     let seen = Arc::clone(&sent_secrets);
@@ -171,13 +169,7 @@ fn the_logger_hears_only_its_level_and_two_clients_log_apart() {
     let fake = fake(300, Faults::default());
     let make = |level| {
         let (logger, lines) = logger(level);
-        let config = Config::new(
-            fake.client_id(),
-            Credentials::ClientSecret(fake.client_secret().into()),
-        )
-        .with_helix_url(fake.helix_url())
-        .with_auth_url(fake.auth_url())
-        .with_logger(logger);
+        let config = fake_config(&fake).with_logger(logger);
         let client =
             Client::with_transport(config, UreqTransport::new(), SystemClock).expect("client");
         (client, lines)

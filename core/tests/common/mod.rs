@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use fake_twitch::{FakeConfig, FakeTwitch, Seed};
 use serde_json::{json, Value};
 use twitch_drops::{Client, Config, Credentials, ManualClock, UreqTransport};
 
@@ -20,6 +21,34 @@ pub const TOKEN: &str = "tok-static-3f9a";
 pub const CLIENT_ID: &str = "cid";
 
 pub type TestClient = Client<UreqTransport, Arc<ManualClock>>;
+
+/// The game of the tests' in-process fakes.
+pub const GAME: &str = "509658";
+
+/// A fake Twitch holding `entitlements` CLAIMED of [`GAME`] among `users` viewers.
+pub fn fake_of_game(entitlements: usize, users: usize, rng_seed: u64) -> FakeTwitch {
+    let mut config = FakeConfig::new();
+    config.seed = Seed {
+        entitlements,
+        games: vec![GAME.into()],
+        foreign_games: vec![],
+        users,
+        fulfilled_fraction: 0.0,
+        rng_seed,
+    };
+    FakeTwitch::start(config).expect("fake starts")
+}
+
+/// A client's configuration for `fake`: its credentials (an app token from the client
+/// secret) and its URLs.
+pub fn fake_config(fake: &FakeTwitch) -> Config {
+    Config::new(
+        fake.client_id(),
+        Credentials::ClientSecret(fake.client_secret().into()),
+    )
+    .with_helix_url(fake.helix_url())
+    .with_auth_url(fake.auth_url())
+}
 
 /// A manual clock at [`NOW_MS`], shared so the test can read the sleeps afterwards.
 pub fn clock() -> Arc<ManualClock> {
