@@ -632,23 +632,35 @@ fn a_resumed_grant_already_in_the_grant_log_is_not_given_again() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// `drops fulfill -vv --log-format json` against a faulty fake: one JSON event per line,
-/// one `retry` event per retry (the summary's count), every injected fault seen as a retry
-/// or an update re-read, and neither the client secret nor the access token in any line.
+/// `drops fulfill -vv --log-format json` against a faulty fake with a small bucket: one
+/// JSON event per line, one `retry` event per retry (the summary's count), one event per
+/// wait for the rate limit (the summary's `rate_limited_waits`), every injected fault seen
+/// as a retry or an update re-read, no 429 of the bucket's own, and neither the client
+/// secret nor the access token in any line.
 #[test]
 fn a_verbose_json_log_of_a_faulty_run_counts_every_fault_and_holds_no_secret() {
-    let fake = fake(
-        3000,
-        Faults {
-            error_5xx_rate: 0.1,
-            html_503_rate: 0.05,
-            spurious_429_rate: 0.05,
-            drop_after_apply_rate: 0.05,
-            truncate_after_apply_rate: 0.05,
-            rng_seed: 9,
-            ..Faults::default()
-        },
-    );
+    let mut config = FakeConfig::new();
+    config.seed = Seed {
+        entitlements: 3000,
+        games: vec![GAME.into()],
+        foreign_games: vec!["999999".into()],
+        users: 300,
+        fulfilled_fraction: 0.1,
+        rng_seed: 11,
+    };
+    config.faults = Faults {
+        error_5xx_rate: 0.1,
+        html_503_rate: 0.05,
+        spurious_429_rate: 0.05,
+        drop_after_apply_rate: 0.05,
+        truncate_after_apply_rate: 0.05,
+        rng_seed: 9,
+        ..Faults::default()
+    };
+    // About 60 requests against a bucket of 5 that refills 10 a second: most wait.
+    config.rate_limit_per_minute = 600;
+    config.rate_limit_burst = 5;
+    let fake = FakeTwitch::start(config).expect("the fake starts");
     let token = fake.app_token();
     let log = std::env::temp_dir().join(format!("drops-cli-vv-{}.log", std::process::id()));
     let out = Command::new(env!("CARGO_BIN_EXE_drops"))
@@ -686,9 +698,11 @@ fn a_verbose_json_log_of_a_faulty_run_counts_every_fault_and_holds_no_secret() {
     let stats = fake.stats();
     let injected: usize = stats.faults_injected.values().sum();
     eprintln!(
-        "events {}, retries {}, re-reads {rereads}, requests {}; injected {:?}",
+        "events {}, retries {}, re-reads {rereads}, rate-limit waits {}, requests {}; \
+         injected {:?}; summary {summary}",
         events.len(),
         of("twitch_drops::retry"),
+        of("twitch_drops::rate_limit"),
         of("twitch_drops::http"),
         stats.faults_injected
     );
@@ -698,6 +712,29 @@ fn a_verbose_json_log_of_a_faulty_run_counts_every_fault_and_holds_no_secret() {
     assert_eq!(of("twitch_drops::http"), stats.requests as u64);
     assert_eq!(summary["requests"], stats.requests as u64);
     assert_eq!(summary["version"], env!("CARGO_PKG_VERSION"));
+    // Waits: one event per pacing wait and per 429 waited out, as many as the summary says.
+    let waited_429 = events
+        .iter()
+        .filter(|e| {
+            e["target"] == "twitch_drops::retry"
+                && e["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("rate limited (429)"))
+        })
+        .count() as u64;
+    let paced = of("twitch_drops::rate_limit");
+    assert!(paced >= 10, "the small bucket paced the run: {paced} waits");
+    assert_eq!(
+        summary["rate_limited_waits"],
+        paced + waited_429,
+        "{summary}"
+    );
+    let spurious = stats.faults_injected.get("429").copied().unwrap_or(0);
+    assert_eq!(
+        waited_429 as usize, spurious,
+        "each spurious 429 waited out once"
+    );
+    assert_eq!(stats.rate_limited, spurious, "no 429 of the bucket's own");
     for line in stderr.lines() {
         assert!(
             !line.contains(&fake.client_secret()),
