@@ -425,3 +425,83 @@ fn a_restarted_serve_reuses_its_subscription() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// What came back on `stream` until the server closed it (30 s at most).
+fn answer_of(stream: &mut TcpStream) -> String {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// Anyone can reach the webhook. A sender that stops half-way through its body, one that
+/// drips it a byte at a time, one that never ends its headers and one that announces a
+/// terabyte hold up neither Twitch's deliveries nor the probes nor the stop; each is
+/// answered (408, 413) or let go, and the service lives on.
+#[test]
+fn hostile_senders_hold_up_nobody_and_crash_nothing() {
+    let fake = fake(0, 5, 35);
+    let dir = scratch("serve-hostile");
+    let address = free_address();
+    let callback = format!("http://{address}/eventsub");
+    let child = serve(&fake, &dir, &address, &[], Stdio::null());
+    assert!(ready(&address), "it answers");
+    let post = |length: &str| {
+        format!(
+            "POST /eventsub HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+             Content-Length: {length}\r\n\r\n"
+        )
+    };
+    let connect = || TcpStream::connect(&address).expect("connects");
+
+    let mut stalled = connect();
+    write!(stalled, "{}{{\"challenge", post("5000")).unwrap();
+    let mut headless = connect();
+    write!(headless, "POST /eventsub HTTP/1.1\r\nHost: {address}\r\n").unwrap();
+    let mut dripping = connect();
+    write!(dripping, "{}", post("5000")).unwrap();
+    let dripper = std::thread::spawn(move || {
+        for _ in 0..150 {
+            if dripping.write_all(b"x").is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        dripping
+    });
+    let mut huge = connect();
+    write!(huge, "{}", post("1000000000000")).unwrap();
+
+    // Meanwhile a delivery is granted and the probes answer.
+    let push = fake
+        .deliver_grants(&callback, SECRET, 2)
+        .expect("delivered");
+    assert_eq!(push.status, 204);
+    assert_eq!(get(&address, "/livez").0, 200);
+    assert!(
+        eventually(Duration::from_secs(10), || granted(&dir.join("grants"))
+            .len()
+            == 2),
+        "the pushed grants, while the others hang"
+    );
+
+    let answer = answer_of(&mut huge);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    let answer = answer_of(&mut stalled);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let answer = answer_of(&mut dripper.join().unwrap());
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    // Headers that never end: the connection is closed (read_to_end saw its end, not the
+    // 30 s timeout).
+    let started = Instant::now();
+    let _ = answer_of(&mut headless);
+    assert!(started.elapsed() < Duration::from_secs(29), "let go");
+
+    assert_eq!(get(&address, "/livez").0, 200, "still serving");
+    assert!(terminate(child).success());
+    let ids = granted(&dir.join("grants"));
+    assert!(ids.values().all(|n| *n == 1), "{ids:?}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -10,7 +10,6 @@
 //! SIGTERM or Ctrl-C: webhooks are answered 503 (Twitch delivers them again), the run in
 //! progress stops gracefully, the process exits 0.
 
-use std::io::Read;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -25,15 +24,14 @@ use twitch_drops::{
 
 use crate::settings::DropsClient;
 
+mod http;
 mod metrics;
+use http::{Request, Requests};
 use metrics::{prometheus, Counters, TimedGrant};
 
 /// How many times a subscription is tried when Twitch fails to answer it (about 4 minutes
 /// of waits in all); then `/healthz` stays 503 and the error says why.
 const SUBSCRIBE_ATTEMPTS: u32 = 10;
-
-/// The largest webhook body read (Twitch's batches are far smaller).
-const MAX_BODY: u64 = 1024 * 1024;
 
 /// What `drops serve` was asked to do.
 pub struct Serve {
@@ -57,12 +55,7 @@ pub fn run(
     grant: Box<dyn Grant + Send>,
     stop: StopSignal,
 ) -> Result<(), String> {
-    let server = tiny_http::Server::http(&serve.listen)
-        .map_err(|e| format!("cannot listen on {}: {e}", serve.listen))?;
-    let address = server
-        .server_addr()
-        .to_ip()
-        .map_or_else(|| serve.listen.clone(), |a| a.to_string());
+    let (listener, address) = http::bind(&serve.listen)?;
     eprintln!("drops: listening on http://{address}");
     let subscriber = Arc::new(Subscriber {
         client: Arc::clone(&client),
@@ -99,7 +92,7 @@ pub fn run(
         subscriber: &subscriber,
         refusals: &Every::new(Duration::from_secs(10)),
     };
-    listen(&server, &service, deliveries, &worker);
+    listen(Requests::new(listener)?, &service, deliveries, &worker);
     drop(pushes);
     let stopped = stop.is_raised();
     worker.join().map_err(|_| {
@@ -279,7 +272,7 @@ impl Every {
 /// pushes nobody grants: the process exits non-zero for its supervisor to restart it. The
 /// worker ends only after a stop or a panic.
 fn listen(
-    server: &tiny_http::Server,
+    requests: Requests,
     service: &Service<'_>,
     mut deliveries: Box<dyn DeliveryLog + Send>,
     worker: &std::thread::JoinHandle<()>,
@@ -287,69 +280,36 @@ fn listen(
     // After a stop, requests are still answered (webhooks 503, so Twitch sends them again;
     // the probes as ever) until the worker has finished its run.
     while !worker.is_finished() {
-        let request = match server.recv_timeout(Duration::from_millis(200)) {
-            Ok(Some(request)) => request,
-            Ok(None) => continue,
-            Err(e) => {
-                eprintln!("drops: warn: the server: {e}");
-                continue;
-            }
-        };
-        answer(request, service, &mut *deliveries);
+        if let Some(request) = requests.next(Duration::from_millis(200)) {
+            answer(request, service, &mut *deliveries);
+        }
     }
 }
 
 /// Answers one request.
-fn answer(
-    mut request: tiny_http::Request,
-    service: &Service<'_>,
-    deliveries: &mut dyn DeliveryLog,
-) {
-    let method = request.method().clone();
-    let path = request.url().split('?').next().unwrap_or("/").to_string();
-    let (status, body, content_type): (u16, Vec<u8>, &'static str) = match (&method, path.as_str())
-    {
-        (tiny_http::Method::Get, "/livez") => (200, b"live\n".to_vec(), "text/plain"),
-        (tiny_http::Method::Get, "/healthz") if service.subscriber.ready.load(Ordering::SeqCst) => {
-            (200, b"ok\n".to_vec(), "text/plain")
-        }
-        (tiny_http::Method::Get, "/healthz") => {
-            (503, b"live; not subscribed yet\n".to_vec(), "text/plain")
-        }
-        (tiny_http::Method::Get, "/metrics") => (
-            200,
-            prometheus(service.client, service.counters).into_bytes(),
-            "text/plain; version=0.0.4",
-        ),
-        (tiny_http::Method::Post, _) if service.stop.is_raised() => {
-            (503, b"stopping; send it again\n".to_vec(), "text/plain")
-        }
-        (tiny_http::Method::Post, _) => {
-            let headers: Vec<(String, String)> = request
-                .headers()
-                .iter()
-                .map(|h| {
-                    (
-                        h.field.as_str().as_str().to_string(),
-                        h.value.as_str().to_string(),
-                    )
-                })
-                .collect();
-            let mut body = Vec::new();
-            let read = request
-                .as_reader()
-                .take(MAX_BODY + 1)
-                .read_to_end(&mut body);
-            if read.is_err() || body.len() as u64 > MAX_BODY {
-                (
-                    400,
-                    b"unreadable or too large a body\n".to_vec(),
-                    "text/plain",
-                )
-            } else {
+fn answer(request: Request, service: &Service<'_>, deliveries: &mut dyn DeliveryLog) {
+    use hyper::Method;
+    let (status, body, content_type): (u16, Vec<u8>, &'static str) =
+        match (&request.method, request.path.as_str()) {
+            (&Method::GET, "/livez") => (200, b"live\n".to_vec(), "text/plain"),
+            (&Method::GET, "/healthz") if service.subscriber.ready.load(Ordering::SeqCst) => {
+                (200, b"ok\n".to_vec(), "text/plain")
+            }
+            (&Method::GET, "/healthz") => {
+                (503, b"live; not subscribed yet\n".to_vec(), "text/plain")
+            }
+            (&Method::GET, "/metrics") => (
+                200,
+                prometheus(service.client, service.counters).into_bytes(),
+                "text/plain; version=0.0.4",
+            ),
+            (&Method::POST, _) if service.stop.is_raised() => {
+                (503, b"stopping; send it again\n".to_vec(), "text/plain")
+            }
+            (&Method::POST, _) => {
                 let handled = webhook::handle(
-                    &headers,
-                    &body,
+                    &request.headers,
+                    &request.body,
                     service.secret,
                     SystemClock.now_ms(),
                     deliveries,
@@ -360,15 +320,9 @@ fn answer(
                 }
                 (handled.response.status, handled.response.body, "text/plain")
             }
-        }
-        _ => (404, b"not found\n".to_vec(), "text/plain"),
-    };
-    let header = tiny_http::Header::from_bytes(&b"Content-Type"[..], content_type.as_bytes())
-        .expect("a valid header");
-    let response = tiny_http::Response::from_data(body)
-        .with_status_code(status)
-        .with_header(header);
-    let _ = request.respond(response);
+            _ => (404, b"not found\n".to_vec(), "text/plain"),
+        };
+    request.respond(status, body, content_type);
 }
 
 /// Counts a webhook delivery and hands its grants to the worker.
