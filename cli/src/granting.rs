@@ -41,6 +41,11 @@ pub struct Granting {
     /// once means fewer journal writes. (With --grant-log alone, 100 at a time.)
     #[arg(long, default_value_t = 4)]
     grant_jobs: usize,
+    /// Seconds a graceful stop (Ctrl-C, SIGTERM) waits for the running grants; then it
+    /// quits at once, as a second Ctrl-C does (the journal stays consistent, and those
+    /// grants are resumed on the rerun).
+    #[arg(long, default_value_t = 30.0)]
+    stop_grace: f64,
 }
 
 /// The flags, checked: the grant, how many grants run at once, the claims' ttl.
@@ -48,11 +53,13 @@ pub struct Checked {
     pub grant: CommandGrant,
     pub grants_in_flight: usize,
     pub claim_ttl: Duration,
+    pub stop_grace: Duration,
 }
 
 impl Granting {
     pub fn check(self) -> Result<Checked, String> {
         let claim_ttl = seconds(self.claim_ttl, "--claim-ttl", 86_400.0)?;
+        let stop_grace = seconds(self.stop_grace, "--stop-grace", 86_400.0)?;
         if !(1..=MAX_GRANTS_IN_FLIGHT).contains(&self.grant_jobs) {
             return Err(format!(
                 "--grant-jobs {}: give 1 to {MAX_GRANTS_IN_FLIGHT}",
@@ -73,6 +80,7 @@ impl Granting {
             grant,
             grants_in_flight,
             claim_ttl,
+            stop_grace,
         })
     }
 }

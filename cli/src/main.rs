@@ -108,7 +108,8 @@ enum Command {
         CLAIMED (grants failed or to retry later; see stderr); 2 the run stopped on an error \
         (options, Twitch, the journal); 130 stopped by Ctrl-C or SIGTERM: the running grants \
         finished and what was granted is marked; rerun with the same journal to finish. A \
-        second Ctrl-C quits at once (the grants that were running are resumed on the rerun)."
+        second Ctrl-C quits at once, and so does the first after --stop-grace seconds (the \
+        grants that were running are then resumed on the rerun)."
     )]
     Fulfill {
         /// The game whose CLAIMED entitlements are granted and fulfilled (its Twitch id,
@@ -304,6 +305,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 mut grant,
                 grants_in_flight,
                 claim_ttl,
+                stop_grace,
             } = granting.check()?;
             let client = cli.connection.client()?;
             let quiet = cli.logging.quiet();
@@ -328,7 +330,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let options = FulfillOptions {
                 requests_in_flight,
                 grants_in_flight,
-                stop_signal: Some(interrupt::stop_signal()?),
+                stop_signal: Some(interrupt::stop_signal(stop_grace)?),
                 ..FulfillOptions::new(query)
             };
             let mut journal = journal::open(journal.as_ref(), claim_ttl)?;
@@ -359,6 +361,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 grant,
                 grants_in_flight,
                 claim_ttl,
+                stop_grace,
             } = granting.check()?;
             let client = std::sync::Arc::new(cli.connection.client()?);
             let spec =
@@ -380,7 +383,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 engine_journal,
                 deliveries,
                 Box::new(grant),
-                interrupt::stop_signal()?,
+                interrupt::stop_signal(stop_grace)?,
             )?;
             Ok(ExitCode::SUCCESS)
         }

@@ -360,3 +360,80 @@ fn ctrl_c_stops_gracefully_and_the_rerun_finishes() {
     assert_eq!(left, 0);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Ctrl-C while grant scripts hang: the graceful stop waits `--stop-grace` for them, then
+/// quits as a second Ctrl-C would (exit 130, saying so); the rerun resumes exactly the
+/// grants that were running, and the script's own records keep each one given once.
+#[test]
+fn a_graceful_stop_waits_for_hung_grants_only_its_grace() {
+    let fake = fake(200, 20, 24);
+    let claimed = claimed_ids(&fake).len();
+    let dir = scratch("stop-grace");
+    // The grant is recorded, then the script hangs (while $HANG is set).
+    let hanging = format!("{GRANT_SCRIPT}\nif [ -n \"$HANG\" ]; then exec sleep 60; fi");
+    let mut first = fulfill_with(&fake, &dir, "sqlite", &hanging);
+    first
+        .args(["--stop-grace", "1"])
+        .env("HANG", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = first.spawn().expect("drops starts");
+    // The first grants hang at once; then Ctrl-C.
+    let recorded = || {
+        std::fs::read_to_string(dir.join("ledger"))
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    let started = Instant::now();
+    while recorded() < GRANT_JOBS {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the first grants ran"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", "--", &format!("-{}", child.id())])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let first = child.wait_with_output().expect("reaped");
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert_eq!(first.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("the running grants did not finish within 1 s: quitting"),
+        "{stderr}"
+    );
+    let hung = recorded();
+    assert_eq!(hung, GRANT_JOBS, "only the first grants ran");
+
+    let last = fulfill_with(&fake, &dir, "sqlite", GRANT_SCRIPT)
+        .stdout(Stdio::piped())
+        .output()
+        .expect("drops runs");
+    assert!(last.status.success(), "the rerun completes: {last:?}");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&last.stdout).expect("a JSON summary line");
+    assert_eq!(
+        summary["resumed"], GRANT_JOBS as u64,
+        "the hung grants, resumed: {summary}"
+    );
+    let ledger = std::fs::read_to_string(dir.join("ledger")).expect("ledger");
+    let mut grants: HashMap<&str, usize> = HashMap::new();
+    for line in ledger.lines() {
+        *grants
+            .entry(line.split(' ').next().unwrap_or_default())
+            .or_default() += 1;
+    }
+    eprintln!(
+        "stop grace 1 s: {hung} grants hung at the stop; rerun {summary}; entitlements \
+         {claimed}, granted {}, twice {}",
+        grants.len(),
+        grants.values().filter(|n| **n > 1).count()
+    );
+    assert_eq!(grants.len(), claimed);
+    assert!(grants.values().all(|n| *n == 1), "nothing granted twice");
+    assert_eq!(claimed_ids(&fake).len(), 0);
+    std::fs::remove_dir_all(&dir).ok();
+}
