@@ -112,7 +112,7 @@ impl UreqTransport {
             }
         };
         UreqTransport {
-            agent: config(true).new_agent(),
+            agent: ureq::Agent::with_parts(config(true), DefaultConnector::default(), Lookups),
             loopback: ureq::Agent::with_parts(config(false), DefaultConnector::default(), loopback),
             max_body_bytes: options.max_body_bytes,
         }
@@ -202,13 +202,59 @@ fn host_and_port(uri: &http::Uri) -> String {
     format!("{host}:{port}")
 }
 
+/// The system's resolver, with its failures named: ureq reports a failed lookup as a plain
+/// I/O error, which read as a connection dropped half-way.
+#[derive(Debug)]
+struct Lookups;
+
+impl Resolver for Lookups {
+    fn resolve(
+        &self,
+        uri: &http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        DefaultResolver::default()
+            .resolve(uri, config, timeout)
+            .map_err(lookup_failed)
+    }
+}
+
+/// A host name that could not be resolved, and what the resolver said.
+#[derive(Debug)]
+struct NameNotFound(String);
+
+impl std::fmt::Display for NameNotFound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NameNotFound {}
+
+/// A resolver's I/O error, marked as a name not found.
+fn lookup_failed(error: ureq::Error) -> ureq::Error {
+    match error {
+        ureq::Error::Io(e) => ureq::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            NameNotFound(e.to_string()),
+        )),
+        other => other,
+    }
+}
+
 /// Sorts ureq's errors by whether the server may have seen the request, and says what
 /// happened where: a refused connection, a name not found, a timeout, a TLS failure.
 fn classify(error: ureq::Error, target: &str) -> TransportError {
     use ureq::Error as E;
     use ureq::Timeout as T;
+    let name_not_found = |e: &std::io::Error| e.get_ref().is_some_and(|i| i.is::<NameNotFound>());
     let detail = match &error {
         E::HostNotFound => format!("{target}: the host name was not found (DNS)"),
+        E::Io(e) if name_not_found(e) => {
+            let said = e.get_ref().map(|i| i.to_string()).unwrap_or_default();
+            format!("{target}: the host name was not found (DNS: {said})")
+        }
         E::ConnectionFailed => format!("{target}: the connection failed"),
         E::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
             format!("{target}: connection refused (is the server running, and the URL right?)")
@@ -220,6 +266,7 @@ fn classify(error: ureq::Error, target: &str) -> TransportError {
     };
     let kind = match &error {
         E::HostNotFound | E::ConnectionFailed | E::Tls(_) => TransportErrorKind::Connect,
+        E::Io(e) if name_not_found(e) => TransportErrorKind::Connect,
         E::Timeout(T::Connect | T::Resolve) => TransportErrorKind::Connect,
         E::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
             TransportErrorKind::Connect
@@ -277,12 +324,13 @@ impl Resolver for LoopbackOnly {
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
         let host = uri.host().unwrap_or("").to_string();
         let addresses = match &self.resolve {
-            None => DefaultResolver::default().resolve(uri, config, timeout)?,
+            None => Lookups.resolve(uri, config, timeout)?,
             Some(resolve) => {
                 let port = uri.port_u16().unwrap_or(80);
                 let bare = host.trim_start_matches('[').trim_end_matches(']');
                 let mut found = self.empty();
-                for address in resolve(bare, port)?.into_iter().take(16) {
+                let addresses = resolve(bare, port).map_err(|e| lookup_failed(e.into()))?;
+                for address in addresses.into_iter().take(16) {
                     found.push(address);
                 }
                 if found.is_empty() {

@@ -243,6 +243,47 @@ fn a_client_that_never_reached_a_server_reports_a_refused_connection_at_once() {
     assert!(shown.contains("connection refused"), "{shown}");
 }
 
+/// A host name that does not resolve is told as such (not as a connection dropped
+/// half-way), names the host and port, and fails at once: the URL is wrong.
+#[test]
+fn a_name_that_does_not_resolve_is_told_apart_and_fails_at_once() {
+    // `.invalid` never resolves (RFC 2606), whatever DNS this machine has.
+    let err = UreqTransport::new()
+        .send(HttpRequest::new(
+            Method::Get,
+            "https://drops-test.invalid/helix/entitlements/drops",
+        ))
+        .unwrap_err();
+    assert_eq!(err.kind, TransportErrorKind::Connect, "{err}");
+    assert!(
+        err.message
+            .contains("drops-test.invalid:443: the host name was not found (DNS"),
+        "{err}"
+    );
+
+    // The same through the plain-http (loopback) agent's own resolver, and a client.
+    let transport = UreqTransport::with_loopback_resolver(UreqOptions::default(), |_, _| {
+        Err(std::io::Error::other("no such name"))
+    });
+    let clock = clock();
+    let client = Client::with_transport(
+        config_at("http://localhost:8", Credentials::AccessToken(TOKEN.into())),
+        transport,
+        Arc::clone(&clock),
+    )
+    .expect("valid config");
+    let err = client
+        .entitlements_page(&EntitlementsQuery::new())
+        .unwrap_err();
+    assert_eq!(client.requests_sent(), 1, "no retry: {err}");
+    assert!(clock.sleeps().is_empty());
+    assert!(
+        err.to_string()
+            .contains("localhost:8: the host name was not found (DNS: no such name)"),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_patch_that_cannot_connect_is_retried_like_a_read() {
     let policy = RetryPolicy::default();
