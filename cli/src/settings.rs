@@ -75,7 +75,8 @@ impl Connection {
     /// The settings with `credentials`; a clear message when the client id is missing.
     /// `error` as the user reads it, with what to check when it can only be a setting: the
     /// token endpoint refusing the credentials, a route Twitch does not have (a base URL
-    /// without its path), a server that cannot be reached.
+    /// without its path), a redirect (something else at the URL), a server that cannot be
+    /// reached.
     pub fn explain(&self, error: &twitch_drops::Error) -> String {
         use twitch_drops::{Error, TransportErrorKind};
         let shown = |url: &str| twitch_drops::url::for_messages(url);
@@ -89,6 +90,14 @@ impl Connection {
                 "{error}: {} has no such route: check --helix-url (TWITCH_HELIX_URL), which \
                  ends in /helix",
                 shown(&self.helix_url)
+            ),
+            Error::Http {
+                status: 300..=399, ..
+            } => format!(
+                "{error}: check --helix-url and --auth-url (TWITCH_HELIX_URL, TWITCH_AUTH_URL: \
+                 now {} and {})",
+                shown(&self.helix_url),
+                shown(&self.auth_url)
             ),
             Error::Transport(e) if e.kind == TransportErrorKind::Connect => format!(
                 "{error}: check --helix-url and --auth-url (TWITCH_HELIX_URL, TWITCH_AUTH_URL: \

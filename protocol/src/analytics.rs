@@ -268,6 +268,7 @@ fn report_exchange(url: &str, retry: &crate::retry::RetryPolicy) -> Exchange {
         Replay::Safe,
         retry,
     )
+    .answering_redirects()
 }
 
 impl Operation for DownloadReport {

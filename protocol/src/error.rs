@@ -126,6 +126,31 @@ impl Error {
 
     /// Reads an error response (Twitch's `{"error","status","message"}`, or anything else,
     /// such as an HTML 503 page) into an [`Error`].
+    /// A 3xx where no redirect belongs: its status and where it pointed (shown as URLs in
+    /// messages are: no userinfo, no query; one bounded line).
+    pub(crate) fn redirected(response: &HttpResponse) -> Self {
+        let to = response
+            .header("location")
+            .map(|location| crate::redact::as_data(&crate::url::for_messages(location)))
+            .unwrap_or_else(|| "nowhere given".into());
+        let reason = match response.status {
+            301 => "Moved Permanently",
+            302 => "Found",
+            303 => "See Other",
+            307 => "Temporary Redirect",
+            308 => "Permanent Redirect",
+            _ => "",
+        };
+        Error::Http {
+            status: response.status,
+            error: reason.into(),
+            message: format!(
+                "a redirect to {to}, which Twitch's API never answers: the URL reaches \
+                 something else (a proxy, a login page, another host)"
+            ),
+        }
+    }
+
     pub(crate) fn from_response(response: &HttpResponse) -> Self {
         let body = TwitchErrorBody::read(response);
         match response.status {

@@ -83,6 +83,8 @@ pub(crate) struct Exchange {
     failures: u32,
     rate_waits: u32,
     backoff: Backoff,
+    /// A 3xx is answered to the caller (a report download follows it); otherwise it fails.
+    redirects_answered: bool,
 }
 
 /// Prints the body's length only: token requests carry the client secret, the refresh
@@ -129,7 +131,14 @@ impl Exchange {
             failures: 0,
             rate_waits: 0,
             backoff: Backoff::default(),
+            redirects_answered: false,
         }
+    }
+
+    /// Hands a 3xx to the caller to follow, instead of failing on it.
+    pub(crate) fn answering_redirects(mut self) -> Self {
+        self.redirects_answered = true;
+        self
     }
 
     /// Sets a JSON body.
@@ -200,6 +209,11 @@ impl Exchange {
 
     fn on_response(&mut self, response: HttpResponse, now_ms: u64) -> Call {
         match response.status {
+            // Helix and OAuth never redirect: a 3xx comes from something else at the URL (a
+            // proxy, a login page, the wrong host), and its body is not an answer.
+            300..=399 if !self.redirects_answered => {
+                Call::Answer(Answer::Failed(Error::redirected(&response)))
+            }
             s if s < 400 => Call::Answer(Answer::Ok(response)),
             401 if self.needs_token() && !self.renewed => {
                 // Twitch advises reacting to 401: renew once, then believe it.
