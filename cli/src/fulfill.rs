@@ -8,7 +8,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::io::{BufRead, BufReader, IsTerminal, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -51,7 +51,7 @@ impl Summary {
     /// Non-zero when anything was left unfulfilled.
     pub fn exit_code(&self) -> ExitCode {
         if self.interrupted {
-            ExitCode::from(crate::interrupt::INTERRUPTED)
+            ExitCode::from(crate::interrupt::status().unwrap_or(crate::interrupt::INTERRUPTED))
         } else if self.failed == 0 {
             ExitCode::SUCCESS
         } else {
@@ -221,16 +221,21 @@ impl CommandGrant {
 
 /// What gives a reward: a shell command, or an HTTP POST to the studio's backend.
 pub enum Giver {
-    Script(String),
+    /// The script, and how long one run of it may take before the run stops.
+    Script(String, Duration),
     Url(String, UreqTransport),
 }
 
 impl Giver {
     /// `--grant-exec`, `--grant-url` (one of them at most).
-    pub fn of(exec: Option<String>, url: Option<String>) -> Result<Option<Giver>, String> {
+    pub fn of(
+        exec: Option<String>,
+        url: Option<String>,
+        timeout: Duration,
+    ) -> Result<Option<Giver>, String> {
         match (exec, url) {
             (Some(_), Some(_)) => Err("give --grant-exec or --grant-url, not both".into()),
-            (Some(script), None) => Ok(Some(Giver::Script(script))),
+            (Some(script), None) => Ok(Some(Giver::Script(script, timeout))),
             (None, Some(url)) => {
                 twitch_drops::url::check_secure_url(&url)
                     .map_err(|p| format!("--grant-url: {}", p.describe(&url)))?;
@@ -242,7 +247,7 @@ impl Giver {
 
     fn give(&self, request: &GrantRequest) -> GrantOutcome {
         match self {
-            Giver::Script(script) => CommandGrant::run_script(script, request),
+            Giver::Script(script, timeout) => CommandGrant::run_script(script, *timeout, request),
             Giver::Url(url, transport) => post_grant(url, transport, request),
         }
     }
@@ -279,11 +284,14 @@ fn post_grant(url: &str, transport: &UreqTransport, request: &GrantRequest) -> G
 }
 
 impl CommandGrant {
-    fn run_script(script: &str, request: &GrantRequest) -> GrantOutcome {
+    /// Runs `script` for `request`. One that outlives `timeout` stops the run gracefully:
+    /// it still has the stop's grace to finish (its answer then journaled as any other);
+    /// past that the process exits, and the rerun resumes it.
+    fn run_script(script: &str, timeout: Duration, request: &GrantRequest) -> GrantOutcome {
         let e = &request.entitlement;
         let mut command = Command::new("sh");
         dies_with_this_process(&mut command);
-        let output = command
+        command
             .arg("-c")
             .arg(script)
             .env("DROPS_ENTITLEMENT_ID", e.id.as_str())
@@ -297,8 +305,29 @@ impl CommandGrant {
             )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .output();
+            .stderr(Stdio::piped());
+        // The thread that starts the script waits for it (a script dies with the thread that
+        // started it); this one waits for that thread, up to the timeout.
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = done.send(command.output());
+        });
+        let output = match finished.recv_timeout(timeout) {
+            Ok(output) => output,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                crate::interrupt::stop_on_error(&format!(
+                    "the grant of {} has run over {} s (--grant-timeout)",
+                    e.id,
+                    timeout.as_secs_f64()
+                ));
+                finished.recv().unwrap_or_else(|_| {
+                    Err(std::io::Error::other("the grant script's thread ended"))
+                })
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                Err(std::io::Error::other("the grant script's thread ended"))
+            }
+        };
         match output {
             Ok(out) if out.status.success() => GrantOutcome::Granted,
             Ok(out) if out.status.code() == Some(RETRY_LATER) => GrantOutcome::RetryLater,

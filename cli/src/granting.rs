@@ -30,6 +30,12 @@ pub struct Granting {
     /// carries "resumed": true: the backend answers 409 if it gave it.
     #[arg(long, conflicts_with = "grant_exec")]
     grant_url: Option<String>,
+    /// Seconds one run of --grant-exec may take. One that takes longer stops the run
+    /// gracefully (exit 2): it still has --stop-grace to finish; past that drops quits and
+    /// the rerun resumes it (DROPS_GRANT_RESUMED=1). (--grant-url has the transport's
+    /// timeouts.)
+    #[arg(long, default_value_t = 600.0)]
+    grant_timeout: f64,
     /// Append one line per grant (entitlement id, user id, benefit id) to this file,
     /// on disk before the entitlement is marked FULFILLED. It is the record of what was
     /// given: a grant resumed after a crash whose id is in it counts as given and is
@@ -69,7 +75,8 @@ impl Granting {
         // With scripts (or a URL), the grants running are those calls: --grant-jobs of
         // them. With the grant log alone a grant is its line, and a resumed one whose line
         // is there is not written again: a hundred are claimed and recorded at a time.
-        let giver = Giver::of(self.grant_exec, self.grant_url)?;
+        let grant_timeout = seconds(self.grant_timeout, "--grant-timeout", 86_400.0)?;
+        let giver = Giver::of(self.grant_exec, self.grant_url, grant_timeout)?;
         let grants_in_flight = if giver.is_some() {
             self.grant_jobs
         } else {

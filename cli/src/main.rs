@@ -106,7 +106,7 @@ enum Command {
     #[command(
         after_help = "Exit status: 0 everything listed is FULFILLED; 1 some were left \
         CLAIMED (grants failed or to retry later; see stderr); 2 the run stopped on an error \
-        (options, Twitch, the journal); 130 stopped by Ctrl-C or SIGTERM: the running grants \
+        (options, Twitch, the journal, a grant over --grant-timeout); 130 stopped by Ctrl-C or SIGTERM: the running grants \
         finished and what was granted is marked; rerun with the same journal to finish. A \
         second Ctrl-C quits at once, and so does the first after --stop-grace seconds (the \
         grants that were running are then resumed on the rerun)."

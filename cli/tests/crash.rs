@@ -437,3 +437,99 @@ fn a_graceful_stop_waits_for_hung_grants_only_its_grace() {
     assert_eq!(claimed_ids(&fake).len(), 0);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Counts of each id in the ledger.
+fn ledger_counts(dir: &Path) -> HashMap<String, usize> {
+    let mut grants = HashMap::new();
+    for line in std::fs::read_to_string(dir.join("ledger"))
+        .unwrap_or_default()
+        .lines()
+    {
+        *grants
+            .entry(line.split(' ').next().unwrap_or_default().to_string())
+            .or_default() += 1;
+    }
+    grants
+}
+
+/// A grant script that outlives `--grant-timeout` stops the run as a Ctrl-C would, but as
+/// an error (exit 2). One that finishes within the stop's grace has its answer journaled
+/// and marked like any other (the rerun resumes nothing); scripts that hang past it are
+/// left in doubt, and the rerun resumes exactly those.
+#[test]
+fn a_grant_that_outlives_its_timeout_stops_the_run() {
+    // Slow once: the first grant takes 1.5 s against a 1 s timeout, and finishes in the grace.
+    let slow_fake = fake(100, 10, 25);
+    let hung_fake = fake(100, 10, 26);
+    let fake = slow_fake;
+    let claimed = claimed_ids(&fake).len();
+    let dir = scratch("grant-timeout-slow");
+    let slow = format!("if mkdir \"$SLOW\" 2>/dev/null; then sleep 1.5; fi\n{GRANT_SCRIPT}");
+    let out = fulfill_with(&fake, &dir, "sqlite", &slow)
+        .args(["--grant-timeout", "1", "--stop-grace", "20"])
+        .env("SLOW", dir.join("slow"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("drops runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("has run over 1 s (--grant-timeout)"),
+        "{stderr}"
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a summary");
+    assert_eq!(summary["interrupted"], true, "{summary}");
+    let rerun = fulfill_with(&fake, &dir, "sqlite", GRANT_SCRIPT)
+        .stdout(Stdio::piped())
+        .output()
+        .expect("drops runs");
+    assert!(rerun.status.success(), "{rerun:?}");
+    let summary: serde_json::Value = serde_json::from_slice(&rerun.stdout).expect("a summary");
+    assert_eq!(
+        summary["resumed"], 0,
+        "the slow grant was journaled: {summary}"
+    );
+    let grants = ledger_counts(&dir);
+    assert_eq!(grants.len(), claimed);
+    assert!(grants.values().all(|n| *n == 1), "nothing granted twice");
+
+    // Hung: every script hangs after recording its grant; past the grace drops quits.
+    std::fs::remove_dir_all(&dir).ok();
+    let fake = hung_fake;
+    let claimed = claimed_ids(&fake).len();
+    let dir = scratch("grant-timeout-hung");
+    let hanging = format!("{GRANT_SCRIPT}\nif [ -n \"$HANG\" ]; then exec sleep 60; fi");
+    let out = fulfill_with(&fake, &dir, "sqlite", &hanging)
+        .args(["--grant-timeout", "1", "--stop-grace", "1"])
+        .env("HANG", "1")
+        .stderr(Stdio::piped())
+        .output()
+        .expect("drops runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("the running grants did not finish within 1 s: quitting"),
+        "{stderr}"
+    );
+    let rerun = fulfill_with(&fake, &dir, "sqlite", GRANT_SCRIPT)
+        .stdout(Stdio::piped())
+        .output()
+        .expect("drops runs");
+    assert!(rerun.status.success(), "{rerun:?}");
+    let summary: serde_json::Value = serde_json::from_slice(&rerun.stdout).expect("a summary");
+    assert_eq!(
+        summary["resumed"], GRANT_JOBS as u64,
+        "the hung grants: {summary}"
+    );
+    let grants = ledger_counts(&dir);
+    eprintln!(
+        "grant timeout 1 s: rerun {summary}; entitlements {claimed}, granted {}, twice {}",
+        grants.len(),
+        grants.values().filter(|n| **n > 1).count()
+    );
+    assert_eq!(grants.len(), claimed);
+    assert!(grants.values().all(|n| *n == 1), "nothing granted twice");
+    assert_eq!(claimed_ids(&fake).len(), 0);
+    std::fs::remove_dir_all(&dir).ok();
+}

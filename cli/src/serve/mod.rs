@@ -101,6 +101,13 @@ pub fn run(
     if !stopped {
         return Err("the grant worker stopped: stopped so that a restart grants again".into());
     }
+    if crate::interrupt::stopped_on_error() {
+        return Err(
+            "a grant did not finish within --grant-timeout: stopped so that a restart \
+                    resumes it"
+                .into(),
+        );
+    }
     eprintln!("drops: stopped");
     Ok(())
 }
