@@ -158,6 +158,40 @@ test('nobody listening: a TransportError at once, naming host:port and the cause
   assert.equal(client.requestsSent(), 1);
 });
 
+test('a host name that does not resolve: a TransportError at once, naming it and the cause', async () => {
+  // `.invalid` never resolves (RFC 2606), whatever DNS this machine has.
+  const client = new DropsClient({
+    clientId: 'c',
+    accessToken: 't',
+    helixUrl: 'https://drops-test.invalid/helix',
+  });
+  const error = await rejects(() => client.entitlementsPage({}), TransportError);
+  assert.equal(error.transportKind, 'connect', error.message);
+  assert.ok(error.message.includes('drops-test.invalid:443'), error.message);
+  assert.ok(/ENOTFOUND|EAI_AGAIN/.test(error.message), error.message);
+  assert.equal(client.requestsSent(), 1);
+});
+
+test('a redirect where Twitch never redirects: an HttpError at once, naming where it pointed', async () => {
+  let calls = 0;
+  const client = new DropsClient({
+    clientId: 'c',
+    accessToken: 't',
+    fetch: async () => {
+      calls += 1;
+      return new Response(null, {
+        status: 302,
+        headers: { Location: 'https://login.example/sso?session=s3cr3t' },
+      });
+    },
+  });
+  const error = await rejects(() => client.entitlementsPage({}), HttpError);
+  assert.equal(error.status, 302);
+  assert.ok(error.message.includes('a redirect to https://login.example/sso,'), error.message);
+  assert.ok(!error.message.includes('s3cr3t'), error.message);
+  assert.equal(calls, 1, 'not retried');
+});
+
 test('a custom fetch that answers no Response: TransportError (refused), not retried', async () => {
   const client = new DropsClient({ clientId: 'c', accessToken: 't', fetch: async () => 'nope' });
   const error = await rejects(() => client.entitlementsPage({}), TransportError);
