@@ -28,8 +28,47 @@ static void on_log(void *user_data, td_log_level level, td_str target, td_str me
     if (strcmp(target.ptr, "twitch_drops::retry") == 0) h->retries++;
 }
 
+/* A client of the built-in transport at `base` (Helix and OAuth) that has never reached a
+ * server: its first request fails at once (one request, no retry) as TD_TRANSPORT_CONNECT,
+ * with a message holding `said`. */
+static void fails_at_once_saying(const char *base, const char *said) {
+    char url[128];
+    td_error *err = td_error_new();
+    td_client_config *config = NULL;
+    CHECK_OK(td_client_config_new("client-id", &config, err), err);
+    CHECK_OK(td_client_config_set_access_token(config, "a-token-of-sorts"), NULL);
+    snprintf(url, sizeof url, "%s/helix", base);
+    CHECK_OK(td_client_config_set_helix_url(config, url), NULL);
+    snprintf(url, sizeof url, "%s/oauth2", base);
+    CHECK_OK(td_client_config_set_auth_url(config, url), NULL);
+    td_client *client = NULL;
+    CHECK_OK(td_client_new(config, &client, err), err);
+    td_client_config_free(config);
+    td_entitlements_query *query = td_entitlements_query_new();
+    td_entitlements_page *page = NULL;
+    CHECK_RESULT(td_client_entitlements_page(client, query, &page, err), TD_TRANSPORT, err);
+    CHECK(page == NULL);
+    CHECK(td_error_transport_kind(err) == TD_TRANSPORT_CONNECT);
+    CHECK(td_client_requests_sent(client) == 1);
+    char message[1024];
+    size_t len = 0;
+    CHECK_OK(td_error_message(err, message, sizeof message, &len), NULL);
+    if (strstr(message, said) == NULL) {
+        fprintf(stderr, "expected \"%s\" in: %s\n", said, message);
+        CHECK(0);
+    }
+    td_entitlements_query_free(query);
+    td_client_free(client);
+    td_error_free(err);
+}
+
 int main(int argc, char **argv) {
     int manual = argc > 1 && strcmp(argv[1], "--manual-clock") == 0;
+    /* Errors name the thing: nothing listening (port 9 of loopback), a name that does not
+     * resolve (`.invalid` never does). */
+    fails_at_once_saying("http://127.0.0.1:9", "127.0.0.1:9: connection refused");
+    fails_at_once_saying("https://drops-test.invalid",
+                         "drops-test.invalid:443: the host name was not found (DNS");
     manual_clock clock = {(uint64_t)time(NULL) * 1000, 0, 0};
     const char *game = env("TWITCH_GAME_ID");
     td_error *err = td_error_new();
