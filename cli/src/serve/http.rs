@@ -99,9 +99,14 @@ impl Requests {
         Ok(Requests { requests })
     }
 
-    /// The next request, waiting at most `timeout`.
-    pub(super) fn next(&self, timeout: Duration) -> Option<Request> {
-        self.requests.recv_timeout(timeout).ok()
+    /// The next request, waiting at most `timeout`; `Err` once the HTTP server has ended
+    /// (its thread died), when no request can come any more.
+    pub(super) fn next(&self, timeout: Duration) -> Result<Option<Request>, ()> {
+        match self.requests.recv_timeout(timeout) {
+            Ok(request) => Ok(Some(request)),
+            Err(mpsc::RecvTimeoutError::Timeout) => Ok(None),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(()),
+        }
     }
 }
 

@@ -92,7 +92,7 @@ pub fn run(
         subscriber: &subscriber,
         refusals: &Every::new(Duration::from_secs(10)),
     };
-    listen(Requests::new(listener)?, &service, deliveries, &worker);
+    let listening = listen(Requests::new(listener)?, &service, deliveries, &worker);
     drop(pushes);
     let stopped = stop.is_raised();
     worker.join().map_err(|_| {
@@ -101,6 +101,7 @@ pub fn run(
     if !stopped {
         return Err("the grant worker stopped: stopped so that a restart grants again".into());
     }
+    listening?;
     if crate::interrupt::stopped_on_error() {
         return Err(
             "a grant did not finish within --grant-timeout: stopped so that a restart \
@@ -277,20 +278,32 @@ impl Every {
 /// Answers requests until the stop signal.
 /// A worker that ended without a stop (it panicked) ends the service too, rather than take
 /// pushes nobody grants: the process exits non-zero for its supervisor to restart it. The
-/// worker ends only after a stop or a panic.
+/// worker ends only after a stop or a panic. An HTTP server that ended stops the worker
+/// gracefully and ends the service with an error, for the same reason.
 fn listen(
     requests: Requests,
     service: &Service<'_>,
     mut deliveries: Box<dyn DeliveryLog + Send>,
     worker: &std::thread::JoinHandle<()>,
-) {
+) -> Result<(), String> {
     // After a stop, requests are still answered (webhooks 503, so Twitch sends them again;
     // the probes as ever) until the worker has finished its run.
     while !worker.is_finished() {
-        if let Some(request) = requests.next(Duration::from_millis(200)) {
-            answer(request, service, &mut *deliveries);
+        match requests.next(Duration::from_millis(200)) {
+            Ok(Some(request)) => answer(request, service, &mut *deliveries),
+            Ok(None) => {}
+            Err(()) => {
+                service.stop.raise();
+                while !worker.is_finished() {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                return Err(
+                    "the HTTP server ended: stopped so that a restart listens again".into(),
+                );
+            }
         }
     }
+    Ok(())
 }
 
 /// Answers one request.
