@@ -42,7 +42,8 @@ pub struct Summary {
     /// Times a request waited for the rate limit (paced before sending, or after a 429).
     pub rate_limited_waits: u64,
     pub seconds: f64,
-    /// Stopped by Ctrl-C or SIGTERM before the end: rerun with the same journal to finish.
+    /// Stopped before the end (Ctrl-C, SIGTERM, a grant over `--grant-timeout`): rerun
+    /// with the same journal to finish.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
 }

@@ -1,9 +1,11 @@
 //! Stopping `fulfill` and `serve`. Ctrl-C, SIGTERM and SIGHUP ask the run to stop
 //! gracefully (no new grants; the running ones finish, their answers are journaled and what
 //! was granted is marked FULFILLED), and so does a grant that outlives `--grant-timeout`. A
-//! second signal exits at once, and so does the first once the grace period is over (a grant
-//! script that hangs does not hold the stop for ever). Either way the journal stays
-//! consistent, and a rerun with it finishes the job.
+//! signal after that exits at once, and so does the stop itself once its grace is over (a
+//! grant script that hangs does not hold it for ever). Either way the journal stays
+//! consistent, and a rerun with it finishes the job: grants that were running, or granted
+//! and not yet marked, are resumed. Without a journal a rerun could only grant those again,
+//! so there the stop has no grace: it lasts as long as it takes, or until a second Ctrl-C.
 
 use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
 use std::sync::OnceLock;
@@ -20,7 +22,8 @@ const FAILED: u8 = 2;
 /// The process's one way of stopping.
 struct Stopping {
     signal: StopSignal,
-    grace: Duration,
+    /// `None`: no forced exit (no journal to resume from).
+    grace: Option<Duration>,
     /// Stops asked for: the first is graceful, the second quits.
     asked: AtomicU32,
     /// The exit status of the stop under way.
@@ -30,8 +33,8 @@ struct Stopping {
 static STOPPING: OnceLock<Stopping> = OnceLock::new();
 
 /// Installs the handler; the signal it raises goes into the run's options. A graceful
-/// stop lasts `grace` at most.
-pub fn stop_signal(grace: Duration) -> Result<StopSignal, String> {
+/// stop lasts `grace` at most (`None`: as long as it takes).
+pub fn stop_signal(grace: Option<Duration>) -> Result<StopSignal, String> {
     let stopping = STOPPING.get_or_init(|| Stopping {
         signal: StopSignal::new(),
         grace,
@@ -77,25 +80,30 @@ fn stop(status: u8, why: &str) -> bool {
         return false;
     }
     stopping.status.store(status, Ordering::SeqCst);
-    let seconds = stopping.grace.as_secs_f64();
-    let why = if why.is_empty() {
-        String::new()
+    let (why, quit) = if why.is_empty() {
+        (String::new(), "a second Ctrl-C quits at once")
     } else {
-        format!("{why}: ")
+        (format!("{why}: "), "Ctrl-C quits at once")
+    };
+    let bound = match stopping.grace {
+        Some(grace) => format!(" (within {} s)", grace.as_secs_f64()),
+        None => String::new(),
     };
     eprintln!(
-        "drops: {why}stopping: no new grants; the running ones finish (for {seconds} s at \
-         most) and what was granted is marked (a second Ctrl-C quits at once)"
+        "drops: {why}stopping{bound}: no new grants; the running ones finish and what was \
+         granted is marked ({quit})"
     );
     stopping.signal.raise();
-    let grace = stopping.grace;
-    std::thread::spawn(move || {
-        std::thread::sleep(grace);
-        eprintln!(
-            "drops: the running grants did not finish within {seconds} s: quitting; rerun \
-             with the same journal to finish (they are resumed)"
-        );
-        std::process::exit(i32::from(status));
-    });
+    if let Some(grace) = stopping.grace {
+        std::thread::spawn(move || {
+            std::thread::sleep(grace);
+            eprintln!(
+                "drops: the stop did not finish within {} s: quitting; rerun with the same \
+                 journal to finish (grants still running or not yet marked are resumed)",
+                grace.as_secs_f64()
+            );
+            std::process::exit(i32::from(status));
+        });
+    }
     true
 }

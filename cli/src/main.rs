@@ -30,8 +30,9 @@ use settings::Connection;
     version,
     about,
     after_help = "Exit status: 0 done; 1 `update` or `fulfill` left some entitlements as they \
-    were (see stderr); 2 an error (options, credentials, Twitch unreachable, the journal); 130 \
-    `fulfill` stopped by Ctrl-C or SIGTERM. Logs: -v, -vv, -q, --log-format json."
+    were (see stderr); 2 an error (options, credentials, Twitch unreachable, the journal, a \
+    grant over --grant-timeout); 130 `fulfill` stopped by Ctrl-C or SIGTERM, or a stop of \
+    `fulfill` or `serve` that outlasted --stop-grace. Logs: -v, -vv, -q, --log-format json."
 )]
 struct Cli {
     #[command(flatten)]
@@ -142,7 +143,9 @@ enum Command {
     /// pushes and grants them at once; a drain of the CLAIMED list every --reconcile-every
     /// catches what the push missed. POST: the webhook (plain HTTP, behind your TLS proxy);
     /// GET /healthz (ready once subscribed), GET /livez, GET /metrics (Prometheus). SIGTERM
-    /// or Ctrl-C stops it gracefully.
+    /// or Ctrl-C stops it gracefully (exit 0; 130 when the stop outlasts --stop-grace). A
+    /// grant over --grant-timeout stops it too, with exit 2, for its supervisor to restart
+    /// it.
     Serve {
         /// The game whose entitlements are granted (its Twitch id).
         #[arg(long)]
@@ -330,7 +333,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let options = FulfillOptions {
                 requests_in_flight,
                 grants_in_flight,
-                stop_signal: Some(interrupt::stop_signal(stop_grace)?),
+                // Without a journal, a quit past the grace could only be rerun by granting
+                // again what was running: no grace then.
+                stop_signal: Some(interrupt::stop_signal((!no_journal).then_some(stop_grace))?),
                 ..FulfillOptions::new(query)
             };
             let mut journal = journal::open(journal.as_ref(), claim_ttl)?;
@@ -383,7 +388,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 engine_journal,
                 deliveries,
                 Box::new(grant),
-                interrupt::stop_signal(stop_grace)?,
+                interrupt::stop_signal(Some(stop_grace))?,
             )?;
             Ok(ExitCode::SUCCESS)
         }

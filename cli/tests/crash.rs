@@ -402,7 +402,7 @@ fn a_graceful_stop_waits_for_hung_grants_only_its_grace() {
     let stderr = String::from_utf8_lossy(&first.stderr);
     assert_eq!(first.status.code(), Some(130), "{stderr}");
     assert!(
-        stderr.contains("the running grants did not finish within 1 s: quitting"),
+        stderr.contains("the stop did not finish within 1 s: quitting"),
         "{stderr}"
     );
     let hung = recorded();
@@ -509,7 +509,7 @@ fn a_grant_that_outlives_its_timeout_stops_the_run() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("the running grants did not finish within 1 s: quitting"),
+        stderr.contains("the stop did not finish within 1 s: quitting"),
         "{stderr}"
     );
     let rerun = fulfill_with(&fake, &dir, "sqlite", GRANT_SCRIPT)
@@ -531,5 +531,74 @@ fn a_grant_that_outlives_its_timeout_stops_the_run() {
     assert_eq!(grants.len(), claimed);
     assert!(grants.values().all(|n| *n == 1), "nothing granted twice");
     assert_eq!(claimed_ids(&fake).len(), 0);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Without a journal a quit past the grace could only be rerun by granting again what was
+/// running, so there a stop has no grace: it waits for a hung script until a second Ctrl-C.
+#[test]
+fn without_a_journal_a_stop_waits_until_a_second_ctrl_c() {
+    let fake = fake(50, 5, 27);
+    let dir = scratch("no-journal-grace");
+    let hanging = format!("{GRANT_SCRIPT}\nif [ -n \"$HANG\" ]; then exec sleep 60; fi");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_drops"))
+        .args([
+            "fulfill",
+            "--game",
+            GAME,
+            "--no-journal",
+            "--stop-grace",
+            "1",
+        ])
+        .arg("--grant-exec")
+        .arg(&hanging)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HANG", "1")
+        .env("LEDGER", dir.join("ledger"))
+        .env("CALLS", dir.join("calls"))
+        .env("TWITCH_CLIENT_ID", fake.client_id())
+        .env("TWITCH_CLIENT_SECRET", fake.client_secret())
+        .env("TWITCH_HELIX_URL", fake.helix_url())
+        .env("TWITCH_AUTH_URL", fake.auth_url())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .expect("drops starts");
+    let started = Instant::now();
+    while std::fs::read_to_string(dir.join("ledger"))
+        .unwrap_or_default()
+        .lines()
+        .count()
+        < GRANT_JOBS
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the first grants ran"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let group = format!("-{}", child.id());
+    let interrupt = || {
+        let status = Command::new("kill")
+            .args(["-INT", "--", &group])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+    };
+    interrupt();
+    // Three times the grace, and still waiting for its grants.
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        child.try_wait().expect("wait").is_none(),
+        "no grace without a journal"
+    );
+    interrupt();
+    let out = child.wait_with_output().expect("reaped");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("quitting at once"), "{stderr}");
+    assert!(!stderr.contains("did not finish within"), "{stderr}");
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -78,7 +78,7 @@ fn a_host_name_that_does_not_resolve_is_told_as_such() {
         GAME,
     ));
     assert!(
-        stderr.contains("drops-test.invalid:443: the host name was not found (DNS"),
+        stderr.contains("drops-test.invalid:443: the host name could not be resolved (DNS"),
         "{stderr}"
     );
     assert!(

@@ -253,7 +253,7 @@ fn classify(error: ureq::Error, target: &str) -> TransportError {
         E::HostNotFound => format!("{target}: the host name was not found (DNS)"),
         E::Io(e) if name_not_found(e) => {
             let said = e.get_ref().map(|i| i.to_string()).unwrap_or_default();
-            format!("{target}: the host name was not found (DNS: {said})")
+            format!("{target}: the host name could not be resolved (DNS: {said})")
         }
         E::ConnectionFailed => format!("{target}: the connection failed"),
         E::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {

@@ -257,7 +257,7 @@ fn a_name_that_does_not_resolve_is_told_apart_and_fails_at_once() {
     assert_eq!(err.kind, TransportErrorKind::Connect, "{err}");
     assert!(
         err.message
-            .contains("drops-test.invalid:443: the host name was not found (DNS"),
+            .contains("drops-test.invalid:443: the host name could not be resolved (DNS"),
         "{err}"
     );
 
@@ -279,7 +279,7 @@ fn a_name_that_does_not_resolve_is_told_apart_and_fails_at_once() {
     assert!(clock.sleeps().is_empty());
     assert!(
         err.to_string()
-            .contains("localhost:8: the host name was not found (DNS: no such name)"),
+            .contains("localhost:8: the host name could not be resolved (DNS: no such name)"),
         "{err}"
     );
 }

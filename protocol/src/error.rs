@@ -124,8 +124,6 @@ impl Error {
         }
     }
 
-    /// Reads an error response (Twitch's `{"error","status","message"}`, or anything else,
-    /// such as an HTML 503 page) into an [`Error`].
     /// A 3xx where no redirect belongs: its status and where it pointed (shown as URLs in
     /// messages are: no userinfo, no query; one bounded line).
     pub(crate) fn redirected(response: &HttpResponse) -> Self {
@@ -151,6 +149,8 @@ impl Error {
         }
     }
 
+    /// Reads an error response (Twitch's `{"error","status","message"}`, or anything else,
+    /// such as an HTML 503 page) into an [`Error`].
     pub(crate) fn from_response(response: &HttpResponse) -> Self {
         let body = TwitchErrorBody::read(response);
         match response.status {

@@ -4,6 +4,9 @@
 //!   connection is closed after as long);
 //! - a webhook's body must arrive whole within [`BODY_DEADLINE`], at most [`MAX_BODY`]
 //!   bytes (413 beyond, whatever `Content-Length` says, and nothing is set aside for it);
+//! - a connection lives [`CONNECTION_LIFETIME`]: then it is closed once its request in
+//!   progress is answered, and at once [`CLOSING_DEADLINE`] later (a client that does not
+//!   read its answers cannot keep one);
 //! - at most [`MAX_CONNECTIONS`] connections are open at once; more are closed at once;
 //! - the service's one thread is handed a request only once it is whole, so a slow client
 //!   delays no other delivery, no probe and no stop.
@@ -33,6 +36,12 @@ const MAX_BODY: usize = 1024 * 1024;
 
 /// Connections open at once.
 const MAX_CONNECTIONS: usize = 128;
+
+/// How long a connection is kept (Twitch opens another).
+const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
+
+/// How long a connection past its lifetime has to finish its request in progress.
+const CLOSING_DEADLINE: Duration = Duration::from_secs(10);
 
 /// A whole request, for the service's thread to answer.
 pub(super) struct Request {
@@ -128,11 +137,18 @@ async fn accept(listener: tokio::net::TcpListener, service: mpsc::Sender<Request
         let service = service.clone();
         tokio::spawn(async move {
             let handler = service_fn(move |request| handle(request, service.clone()));
-            let _ = http1::Builder::new()
+            let connection = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(HEADER_DEADLINE)
-                .serve_connection(TokioIo::new(stream), handler)
-                .await;
+                .serve_connection(TokioIo::new(stream), handler);
+            tokio::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                () = tokio::time::sleep(CONNECTION_LIFETIME) => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(CLOSING_DEADLINE, connection).await;
+                }
+            }
             drop(permit);
         });
     }
@@ -209,7 +225,10 @@ async fn handle(
     Ok(
         match tokio::time::timeout(ANSWER_DEADLINE, answered).await {
             Ok(Ok(answer)) => response(answer.status, answer.body, answer.content_type),
-            _ => stopped(),
+            Ok(Err(_)) => stopped(),
+            // The service is behind (its journal slow): Twitch sends it again, and the message
+            // id makes sure it is acted on once.
+            Err(_) => response(503, b"busy; send it again\n".to_vec(), "text/plain"),
         },
     )
 }

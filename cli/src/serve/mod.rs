@@ -8,7 +8,8 @@
 //! TLS proxy); `GET /healthz` answers 200 once ready (subscribed), 503 before; `GET /livez`
 //! 200 while it runs; `GET /metrics` is Prometheus text.
 //! SIGTERM or Ctrl-C: webhooks are answered 503 (Twitch delivers them again), the run in
-//! progress stops gracefully, the process exits 0.
+//! progress stops gracefully, the process exits 0 (130 when the stop outlasts
+//! `--stop-grace`; 2 after a grant over `--grant-timeout`, for a restart to resume it).
 
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
@@ -56,6 +57,7 @@ pub fn run(
     stop: StopSignal,
 ) -> Result<(), String> {
     let (listener, address) = http::bind(&serve.listen)?;
+    let requests = Requests::new(listener)?;
     eprintln!("drops: listening on http://{address}");
     let subscriber = Arc::new(Subscriber {
         client: Arc::clone(&client),
@@ -92,7 +94,7 @@ pub fn run(
         subscriber: &subscriber,
         refusals: &Every::new(Duration::from_secs(10)),
     };
-    let listening = listen(Requests::new(listener)?, &service, deliveries, &worker);
+    let listening = listen(requests, &service, deliveries, &worker);
     drop(pushes);
     let stopped = stop.is_raised();
     worker.join().map_err(|_| {
@@ -293,7 +295,7 @@ fn listen(
             Ok(Some(request)) => answer(request, service, &mut *deliveries),
             Ok(None) => {}
             Err(()) => {
-                service.stop.raise();
+                crate::interrupt::stop_on_error("the HTTP server ended");
                 while !worker.is_finished() {
                     std::thread::sleep(Duration::from_millis(50));
                 }

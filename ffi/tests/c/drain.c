@@ -68,7 +68,7 @@ int main(int argc, char **argv) {
      * resolve (`.invalid` never does). */
     fails_at_once_saying("http://127.0.0.1:9", "127.0.0.1:9: connection refused");
     fails_at_once_saying("https://drops-test.invalid",
-                         "drops-test.invalid:443: the host name was not found (DNS");
+                         "drops-test.invalid:443: the host name could not be resolved (DNS");
     manual_clock clock = {(uint64_t)time(NULL) * 1000, 0, 0};
     const char *game = env("TWITCH_GAME_ID");
     td_error *err = td_error_new();
