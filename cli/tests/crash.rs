@@ -284,6 +284,49 @@ fn sigkill_with_a_grant_log(journal_flag: bool) {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Counts of each id in the ledger.
+fn ledger_counts(dir: &Path) -> HashMap<String, usize> {
+    let mut grants = HashMap::new();
+    for line in std::fs::read_to_string(dir.join("ledger"))
+        .unwrap_or_default()
+        .lines()
+    {
+        *grants
+            .entry(line.split(' ').next().unwrap_or_default().to_string())
+            .or_default() += 1;
+    }
+    grants
+}
+
+/// Ctrl-C as a terminal sends it: SIGINT to the process group of `child` (its own).
+fn ctrl_c(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-INT", "--", &format!("-{}", child.id())])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+/// Lines in the ledger (grants recorded).
+fn recorded(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("ledger"))
+        .unwrap_or_default()
+        .lines()
+        .count()
+}
+
+/// Waits (30 s at most) until `n` grants are recorded.
+fn wait_for_grants(dir: &Path, n: usize) {
+    let started = Instant::now();
+    while recorded(dir) < n {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the first grants ran"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Ctrl-C as a terminal sends it (SIGINT to the whole process group) while grant scripts
 /// run: the run stops gracefully (the running grants finish and are journaled, what was
 /// granted is marked), prints its summary, says how to finish and exits 130; the rerun
@@ -303,11 +346,7 @@ fn ctrl_c_stops_gracefully_and_the_rerun_finishes() {
     let child = run().spawn().expect("drops starts");
     // Let some grants through, then Ctrl-C: SIGINT to the process group.
     std::thread::sleep(Duration::from_millis(700));
-    let status = Command::new("kill")
-        .args(["-INT", "--", &format!("-{}", child.id())])
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
+    ctrl_c(&child);
     let first = child.wait_with_output().expect("reaped");
     let stdout = String::from_utf8_lossy(&first.stdout);
     let stderr = String::from_utf8_lossy(&first.stderr);
@@ -324,10 +363,7 @@ fn ctrl_c_stops_gracefully_and_the_rerun_finishes() {
         "stopped mid-way: {summary}"
     );
     // Every grant that ran before the stop was recorded and marked: nothing in doubt.
-    let granted_first = std::fs::read_to_string(dir.join("ledger"))
-        .unwrap_or_default()
-        .lines()
-        .count();
+    let granted_first = recorded(&dir);
     assert_eq!(
         granted_first as u64, fulfilled,
         "what was granted was marked: {summary}"
@@ -341,13 +377,7 @@ fn ctrl_c_stops_gracefully_and_the_rerun_finishes() {
         summary["resumed"], 0,
         "nothing was left in doubt: {summary}"
     );
-    let ledger = std::fs::read_to_string(dir.join("ledger")).expect("ledger");
-    let mut grants: HashMap<&str, usize> = HashMap::new();
-    for line in ledger.lines() {
-        *grants
-            .entry(line.split(' ').next().unwrap_or_default())
-            .or_default() += 1;
-    }
+    let grants = ledger_counts(&dir);
     let left = claimed_ids(&fake).len();
     eprintln!(
         "Ctrl-C after 700 ms: {fulfilled} fulfilled before the stop; rerun {summary}; \
@@ -379,25 +409,8 @@ fn a_graceful_stop_waits_for_hung_grants_only_its_grace() {
         .stderr(Stdio::piped());
     let child = first.spawn().expect("drops starts");
     // The first grants hang at once; then Ctrl-C.
-    let recorded = || {
-        std::fs::read_to_string(dir.join("ledger"))
-            .unwrap_or_default()
-            .lines()
-            .count()
-    };
-    let started = Instant::now();
-    while recorded() < GRANT_JOBS {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the first grants ran"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let status = Command::new("kill")
-        .args(["-INT", "--", &format!("-{}", child.id())])
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
+    wait_for_grants(&dir, GRANT_JOBS);
+    ctrl_c(&child);
     let first = child.wait_with_output().expect("reaped");
     let stderr = String::from_utf8_lossy(&first.stderr);
     assert_eq!(first.status.code(), Some(130), "{stderr}");
@@ -405,7 +418,7 @@ fn a_graceful_stop_waits_for_hung_grants_only_its_grace() {
         stderr.contains("the stop did not finish within 1 s: quitting"),
         "{stderr}"
     );
-    let hung = recorded();
+    let hung = recorded(&dir);
     assert_eq!(hung, GRANT_JOBS, "only the first grants ran");
 
     let last = fulfill_with(&fake, &dir, "sqlite", GRANT_SCRIPT)
@@ -419,13 +432,7 @@ fn a_graceful_stop_waits_for_hung_grants_only_its_grace() {
         summary["resumed"], GRANT_JOBS as u64,
         "the hung grants, resumed: {summary}"
     );
-    let ledger = std::fs::read_to_string(dir.join("ledger")).expect("ledger");
-    let mut grants: HashMap<&str, usize> = HashMap::new();
-    for line in ledger.lines() {
-        *grants
-            .entry(line.split(' ').next().unwrap_or_default())
-            .or_default() += 1;
-    }
+    let grants = ledger_counts(&dir);
     eprintln!(
         "stop grace 1 s: {hung} grants hung at the stop; rerun {summary}; entitlements \
          {claimed}, granted {}, twice {}",
@@ -436,20 +443,6 @@ fn a_graceful_stop_waits_for_hung_grants_only_its_grace() {
     assert!(grants.values().all(|n| *n == 1), "nothing granted twice");
     assert_eq!(claimed_ids(&fake).len(), 0);
     std::fs::remove_dir_all(&dir).ok();
-}
-
-/// Counts of each id in the ledger.
-fn ledger_counts(dir: &Path) -> HashMap<String, usize> {
-    let mut grants = HashMap::new();
-    for line in std::fs::read_to_string(dir.join("ledger"))
-        .unwrap_or_default()
-        .lines()
-    {
-        *grants
-            .entry(line.split(' ').next().unwrap_or_default().to_string())
-            .or_default() += 1;
-    }
-    grants
 }
 
 /// A grant script that outlives `--grant-timeout` stops the run as a Ctrl-C would, but as
@@ -566,35 +559,15 @@ fn without_a_journal_a_stop_waits_until_a_second_ctrl_c() {
         .process_group(0)
         .spawn()
         .expect("drops starts");
-    let started = Instant::now();
-    while std::fs::read_to_string(dir.join("ledger"))
-        .unwrap_or_default()
-        .lines()
-        .count()
-        < GRANT_JOBS
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the first grants ran"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let group = format!("-{}", child.id());
-    let interrupt = || {
-        let status = Command::new("kill")
-            .args(["-INT", "--", &group])
-            .status()
-            .expect("kill runs");
-        assert!(status.success());
-    };
-    interrupt();
+    wait_for_grants(&dir, GRANT_JOBS);
+    ctrl_c(&child);
     // Three times the grace, and still waiting for its grants.
     std::thread::sleep(Duration::from_secs(3));
     assert!(
         child.try_wait().expect("wait").is_none(),
         "no grace without a journal"
     );
-    interrupt();
+    ctrl_c(&child);
     let out = child.wait_with_output().expect("reaped");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
