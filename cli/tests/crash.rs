@@ -284,9 +284,10 @@ fn sigkill_with_a_grant_log(journal_flag: bool) {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// Counts of each id in the ledger.
-fn ledger_counts(dir: &Path) -> HashMap<String, usize> {
-    let mut grants = HashMap::new();
+/// Checks that the ledger holds each of the `claimed` entitlements once (none lost, none
+/// granted twice); returns how many ids it holds.
+fn each_granted_once(dir: &Path, claimed: usize) -> usize {
+    let mut grants: HashMap<String, usize> = HashMap::new();
     for line in std::fs::read_to_string(dir.join("ledger"))
         .unwrap_or_default()
         .lines()
@@ -295,7 +296,13 @@ fn ledger_counts(dir: &Path) -> HashMap<String, usize> {
             .entry(line.split(' ').next().unwrap_or_default().to_string())
             .or_default() += 1;
     }
-    grants
+    let twice = grants.values().filter(|n| **n > 1).count();
+    assert_eq!(
+        (grants.len(), twice),
+        (claimed, 0),
+        "ids granted, and granted twice, of {claimed}"
+    );
+    grants.len()
 }
 
 /// Ctrl-C as a terminal sends it: SIGINT to the process group of `child` (its own).
@@ -377,16 +384,12 @@ fn ctrl_c_stops_gracefully_and_the_rerun_finishes() {
         summary["resumed"], 0,
         "nothing was left in doubt: {summary}"
     );
-    let grants = ledger_counts(&dir);
+    let granted = each_granted_once(&dir, claimed);
     let left = claimed_ids(&fake).len();
     eprintln!(
         "Ctrl-C after 700 ms: {fulfilled} fulfilled before the stop; rerun {summary}; \
-         entitlements {claimed}, granted {}, twice {}, left CLAIMED {left}",
-        grants.len(),
-        grants.values().filter(|n| **n > 1).count()
+         entitlements {claimed}, granted {granted}, twice 0, left CLAIMED {left}"
     );
-    assert_eq!(grants.len(), claimed);
-    assert!(grants.values().all(|n| *n == 1), "nothing granted twice");
     assert_eq!(left, 0);
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -432,15 +435,11 @@ fn a_graceful_stop_waits_for_hung_grants_only_its_grace() {
         summary["resumed"], GRANT_JOBS as u64,
         "the hung grants, resumed: {summary}"
     );
-    let grants = ledger_counts(&dir);
+    let granted = each_granted_once(&dir, claimed);
     eprintln!(
         "stop grace 1 s: {hung} grants hung at the stop; rerun {summary}; entitlements \
-         {claimed}, granted {}, twice {}",
-        grants.len(),
-        grants.values().filter(|n| **n > 1).count()
+         {claimed}, granted {granted}, twice 0"
     );
-    assert_eq!(grants.len(), claimed);
-    assert!(grants.values().all(|n| *n == 1), "nothing granted twice");
     assert_eq!(claimed_ids(&fake).len(), 0);
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -483,9 +482,7 @@ fn a_grant_that_outlives_its_timeout_stops_the_run() {
         summary["resumed"], 0,
         "the slow grant was journaled: {summary}"
     );
-    let grants = ledger_counts(&dir);
-    assert_eq!(grants.len(), claimed);
-    assert!(grants.values().all(|n| *n == 1), "nothing granted twice");
+    each_granted_once(&dir, claimed);
 
     // Hung: every script hangs after recording its grant; past the grace drops quits.
     std::fs::remove_dir_all(&dir).ok();
@@ -515,14 +512,10 @@ fn a_grant_that_outlives_its_timeout_stops_the_run() {
         summary["resumed"], GRANT_JOBS as u64,
         "the hung grants: {summary}"
     );
-    let grants = ledger_counts(&dir);
+    let granted = each_granted_once(&dir, claimed);
     eprintln!(
-        "grant timeout 1 s: rerun {summary}; entitlements {claimed}, granted {}, twice {}",
-        grants.len(),
-        grants.values().filter(|n| **n > 1).count()
+        "grant timeout 1 s: rerun {summary}; entitlements {claimed}, granted {granted}, twice 0"
     );
-    assert_eq!(grants.len(), claimed);
-    assert!(grants.values().all(|n| *n == 1), "nothing granted twice");
     assert_eq!(claimed_ids(&fake).len(), 0);
     std::fs::remove_dir_all(&dir).ok();
 }
