@@ -231,14 +231,7 @@ struct Run {
 impl Run {
     fn start(name: &str, reconcile: u64) -> Run {
         let mut config = FakeConfig::new();
-        config.seed = Seed {
-            entitlements: 0,
-            games: vec![GAME.into()],
-            foreign_games: vec![],
-            users: 200,
-            fulfilled_fraction: 0.0,
-            rng_seed: 5,
-        };
+        config.seed = Seed::claimed_of(GAME, 0, 200, 5);
         let fake = FakeTwitch::start(config).expect("the fake starts");
         let backend = Backend::start();
         let dir =

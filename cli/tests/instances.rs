@@ -182,14 +182,7 @@ fn query_count(url: &str, sql: &str) -> i64 {
 
 fn fake(entitlements: usize) -> FakeTwitch {
     let mut config = FakeConfig::new();
-    config.seed = Seed {
-        entitlements,
-        games: vec![GAME.into()],
-        foreign_games: vec![],
-        users: 80,
-        fulfilled_fraction: 0.0,
-        rng_seed: 77,
-    };
+    config.seed = Seed::claimed_of(GAME, entitlements, 80, 77);
     // Rate limits are not what this test is about; the drain is.
     config.rate_limit_per_minute = 0;
     FakeTwitch::start(config).expect("fake starts")

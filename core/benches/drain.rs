@@ -87,14 +87,7 @@ struct Run {
 fn fake(entitlements: usize, bucket: Option<(u32, u32)>, latency_ms: u64) -> FakeTwitch {
     let mut config = FakeConfig::new();
     config.faults.latency_ms = latency_ms;
-    config.seed = Seed {
-        entitlements,
-        games: vec![GAME.into()],
-        foreign_games: vec![],
-        users: 1000,
-        fulfilled_fraction: 0.0,
-        rng_seed: 1,
-    };
+    config.seed = Seed::claimed_of(GAME, entitlements, 1000, 1);
     config.rate_limit_per_minute = 0;
     if let Some((per_minute, burst)) = bucket {
         config.rate_limit_per_minute = per_minute;

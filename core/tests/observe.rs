@@ -19,14 +19,7 @@ const GAME: &str = "509658";
 
 fn fake(entitlements: usize, faults: Faults) -> FakeTwitch {
     let mut config = FakeConfig::new();
-    config.seed = Seed {
-        entitlements,
-        games: vec![GAME.into()],
-        foreign_games: vec![],
-        users: 40,
-        fulfilled_fraction: 0.0,
-        rng_seed: 7,
-    };
+    config.seed = Seed::claimed_of(GAME, entitlements, 40, 7);
     config.faults = faults;
     FakeTwitch::start(config).expect("fake starts")
 }

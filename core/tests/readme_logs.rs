@@ -27,14 +27,7 @@ fn readme_block_is_the_example() {
 #[test]
 fn the_example_drains_a_faulty_fake() {
     let mut config = FakeConfig::new();
-    config.seed = Seed {
-        entitlements: 1200,
-        games: vec!["509658".into()],
-        foreign_games: vec![],
-        users: 30,
-        fulfilled_fraction: 0.0,
-        rng_seed: 3,
-    };
+    config.seed = Seed::claimed_of("509658", 1200, 30, 3);
     config.faults = Faults {
         error_5xx_rate: 0.2,
         rng_seed: 8,

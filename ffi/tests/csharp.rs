@@ -543,12 +543,7 @@ fn fulfill_run_program() -> PathBuf {
 /// A fake holding `n` CLAIMED entitlements of our game and nothing else.
 fn fake_with(n: usize) -> FakeTwitch {
     let config = fake_twitch::FakeConfig {
-        seed: fake_twitch::Seed {
-            entitlements: n,
-            foreign_games: Vec::new(),
-            fulfilled_fraction: 0.0,
-            ..fake_twitch::Seed::standard()
-        },
+        seed: fake_twitch::Seed::claimed_of("509658", n, 50, 42),
         ..fake_twitch::FakeConfig::new()
     };
     FakeTwitch::start(config).expect("the fake Twitch starts")

@@ -9,16 +9,11 @@ pub const GAME: &str = "509658";
 
 /// A fake holding `entitlements` CLAIMED of [`GAME`], among `users` viewers.
 pub fn fake_of_game(entitlements: usize, users: usize, rng_seed: u64) -> FakeTwitch {
-    let mut config = FakeConfig::new();
-    config.seed = Seed {
-        entitlements,
-        games: vec![GAME.into()],
-        foreign_games: vec![],
-        users,
-        fulfilled_fraction: 0.0,
-        rng_seed,
-    };
-    FakeTwitch::start(config).expect("fake starts")
+    FakeTwitch::start(FakeConfig {
+        seed: Seed::claimed_of(GAME, entitlements, users, rng_seed),
+        ..FakeConfig::new()
+    })
+    .expect("fake starts")
 }
 
 /// A free loopback port's address, known before a server starts on it.

@@ -59,6 +59,19 @@ impl Seed {
         }
     }
 
+    /// `entitlements` CLAIMED of one `game` of ours (none fulfilled, no foreign game), among
+    /// `users` viewers: what a test of the main job starts from.
+    pub fn claimed_of(game: &str, entitlements: usize, users: usize, rng_seed: u64) -> Seed {
+        Seed {
+            entitlements,
+            games: vec![game.to_string()],
+            foreign_games: Vec::new(),
+            users,
+            fulfilled_fraction: 0.0,
+            rng_seed,
+        }
+    }
+
     /// An empty store that still knows which games are ours and whose are foreign.
     pub fn empty() -> Seed {
         Seed {
