@@ -17,6 +17,7 @@ import {
   verifyEventSub,
 } from 'twitch-drops';
 import { startFake } from './fake.mjs';
+import { deliver, webhookOver } from './webhook.mjs';
 
 const GAME = '509658';
 const ORGANIZATION = '6f4d8c2a-3b1e-4a5f-9c7d-2e8b0a1f3c5d';
@@ -94,16 +95,8 @@ test('a Node webhook: subscribe, verify, answer, drop a replay, refuse stale and
     assert.equal(verification.subscription.id, subscription.id);
 
     // A delivery of 25 grants: verified, answered 204, fulfilled.
-    const deliver = async (body) => {
-      const response = await fetch(`${fake.base_url}/_fake/eventsub/deliver`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ callback: hook.callback, secret: SECRET, ...body }),
-      });
-      assert.equal(response.status, 200, await response.clone().text());
-      return response.json();
-    };
-    const first = await deliver({ count: 25 });
+    const send = (body) => deliver(fake, hook.callback, SECRET, body);
+    const first = await send({ count: 25 });
     assert.equal(first.status, 204, first.body);
     assert.equal(first.entitlement_ids.length, 25);
     const notification = hook.log.messages.at(-1);
@@ -119,17 +112,17 @@ test('a Node webhook: subscribe, verify, answer, drop a replay, refuse stale and
     assert.equal(hook.log.reports[0].fulfilled, 25);
 
     // The same message again: verified and answered, but not acted on twice.
-    const replay = await deliver({ replay: true });
+    const replay = await send({ replay: true });
     assert.equal(replay.status, 204);
     assert.equal(replay.message_id, first.message_id);
     assert.deepEqual(hook.log.replays, [first.message_id]);
     assert.equal(hook.log.reports.length, 1);
 
     // Stale and forged messages are refused with 403 and never reach the game.
-    const stale = await deliver({ count: 3, stale: true });
+    const stale = await send({ count: 3, stale: true });
     assert.equal(stale.status, 403);
     assert.match(stale.body, /old/);
-    const forged = await deliver({ count: 3, bad_signature: true });
+    const forged = await send({ count: 3, bad_signature: true });
     assert.equal(forged.status, 403);
     assert.match(forged.body, /signature/);
     assert.deepEqual(hook.log.refused.map((e) => [e.reason, e.status]), [
@@ -203,7 +196,6 @@ test('Deduplicator: first time only, forget lets an id through again, windows an
 test('handleEventSub: the whole webhook in one call, each message acted on once', async () => {
   const fake = await startFake();
   const deliveries = new Deduplicator();
-  const handled = [];
   let failLog = false;
   const log = {
     firstDelivery: async (id, nowMs) => {
@@ -211,44 +203,23 @@ test('handleEventSub: the whole webhook in one call, each message acted on once'
       return deliveries.firstDelivery(id, nowMs);
     },
   };
-  const server = createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (chunk) => chunks.push(chunk));
-    req.on('end', async () => {
-      const { response, delivery } = await handleEventSub({
-        headers: req.headers,
-        body: Buffer.concat(chunks),
-        secret: SECRET,
-        deliveries: log,
-      });
-      handled.push(delivery);
-      res.writeHead(response.status, response.headers);
-      res.end(response.body);
-    });
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const callback = `http://127.0.0.1:${server.address().port}/eventsub`;
+  const { handled, callback, close } = await webhookOver(log, SECRET);
   try {
-    const deliver = (body) =>
-      fetch(`${fake.base_url}/_fake/eventsub/deliver`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ callback, secret: SECRET, ...body }),
-      }).then((r) => r.json());
-    const first = await deliver({ count: 3 });
+    const send = (body) => deliver(fake, callback, SECRET, body);
+    const first = await send({ count: 3 });
     assert.equal(first.status, 204);
     assert.equal(handled[0].kind, 'grants');
     assert.equal(handled[0].entitlements.length, 3);
     assert.ok(handled[0].entitlements.every((e) => e.fulfillmentStatus === 'CLAIMED' && e.gameId === GAME));
-    const replay = await deliver({ replay: true });
+    const replay = await send({ replay: true });
     assert.equal(replay.status, 204);
     assert.deepEqual(handled[1], { kind: 'repeated', messageId: first.message_id });
-    const forged = await deliver({ count: 1, bad_signature: true });
+    const forged = await send({ count: 1, bad_signature: true });
     assert.equal(forged.status, 403);
     assert.equal(handled[2].kind, 'refused');
     assert.ok(handled[2].error instanceof EventSubError);
     failLog = true;
-    const unrecorded = await deliver({ count: 1 });
+    const unrecorded = await send({ count: 1 });
     assert.equal(unrecorded.status, 503, 'Twitch is asked to send it again');
     assert.equal(handled[3].kind, 'notRecorded');
     await assert.rejects(
@@ -256,7 +227,7 @@ test('handleEventSub: the whole webhook in one call, each message acted on once'
       (e) => e instanceof InvalidInputError && e.field === 'deliveries',
     );
   } finally {
-    await new Promise((resolve) => server.close(resolve));
+    await close();
     await fake.close();
   }
 });

@@ -4,13 +4,13 @@
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { FileDeliveryLog, InvalidInputError, JournalError, handleEventSub } from 'twitch-drops';
+import { FileDeliveryLog, InvalidInputError, JournalError } from 'twitch-drops';
 import { startFake } from './fake.mjs';
+import { deliver, webhookOver } from './webhook.mjs';
 
 const SECRET = 'webhook-secret-0123456789';
 const WINDOW_MS = 20 * 60 * 1000;
@@ -21,53 +21,25 @@ function scratch() {
 
 const lines = (path) => readFileSync(path, 'utf8').split('\n').filter((l) => l !== '');
 
-/** A webhook over `deliveries` that records what each request was. */
-async function webhook(deliveries) {
-  const handled = [];
-  const server = createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (chunk) => chunks.push(chunk));
-    req.on('end', async () => {
-      const { response, delivery } = await handleEventSub({
-        headers: req.headers,
-        body: Buffer.concat(chunks),
-        secret: SECRET,
-        deliveries,
-      });
-      handled.push(delivery);
-      res.writeHead(response.status, response.headers);
-      res.end(response.body);
-    });
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, handled, callback: `http://127.0.0.1:${server.address().port}/eventsub` };
-}
-
 test('FileDeliveryLog: a message delivered again to a restarted webhook is known', async () => {
   const dir = scratch();
   const path = join(dir, 'journal.jsonl.deliveries');
   const fake = await startFake();
-  const first = await webhook(new FileDeliveryLog(path));
+  const first = await webhookOver(new FileDeliveryLog(path), SECRET);
   try {
-    const deliver = (callback, body) =>
-      fetch(`${fake.base_url}/_fake/eventsub/deliver`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ callback, secret: SECRET, ...body }),
-      }).then((r) => r.json());
-    const sent = await deliver(first.callback, { count: 2 });
+    const sent = await deliver(fake, first.callback, SECRET, { count: 2 });
     assert.equal(sent.status, 204);
     assert.equal(first.handled[0].kind, 'grants');
-    await new Promise((resolve) => first.server.close(resolve));
+    await first.close();
 
     // A restart: a new process would open the same file.
-    const second = await webhook(new FileDeliveryLog(path));
+    const second = await webhookOver(new FileDeliveryLog(path), SECRET);
     try {
-      const again = await deliver(second.callback, { replay: true });
+      const again = await deliver(fake, second.callback, SECRET, { replay: true });
       assert.equal(again.status, 204);
       assert.deepEqual(second.handled[0], { kind: 'repeated', messageId: sent.message_id });
     } finally {
-      await new Promise((resolve) => second.server.close(resolve));
+      await second.close();
     }
     assert.deepEqual(
       lines(path).map((l) => JSON.parse(l).id),

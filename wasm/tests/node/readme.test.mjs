@@ -13,6 +13,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 
 import { count, startFake } from './fake.mjs';
+import { deliver } from './webhook.mjs';
 
 const wasmDir = fileURLToPath(new URL('../..', import.meta.url));
 // indexeddb-journal.mjs runs in headless Chromium (browser.test.mjs), the others here.
@@ -128,17 +129,13 @@ test('the webhook example is subscribed, verified and pushed grants by the fake 
     }
     assert.equal(status, 'enabled', 'the example answered the challenge');
 
-    const deliver = (body) =>
-      fetch(`${fake.base_url}/_fake/eventsub/deliver`, {
-        method: 'POST',
-        body: JSON.stringify({ callback, secret, ...body }),
-      }).then((r) => r.json());
-    const pushed = await deliver({ count: 10 });
+    const send = (body) => deliver(fake, callback, secret, body);
+    const pushed = await send({ count: 10 });
     assert.equal(pushed.status, 204, pushed.body);
     assert.equal(await line(), 'fulfilled 10 of 10 pushed entitlements');
-    assert.equal((await deliver({ replay: true })).status, 204);
-    assert.equal((await deliver({ count: 2, stale: true })).status, 403);
-    assert.equal((await deliver({ count: 2, bad_signature: true })).status, 403);
+    assert.equal((await send({ replay: true })).status, 204);
+    assert.equal((await send({ count: 2, stale: true })).status, 403);
+    assert.equal((await send({ count: 2, bad_signature: true })).status, 403);
 
     const store = new Map((await fake.entitlements()).map((e) => [e.id, e.fulfillment_status]));
     for (const id of pushed.entitlement_ids) assert.equal(store.get(id), 'FULFILLED', id);
